@@ -1,0 +1,64 @@
+// The sidecar's own view of the world, shared by the pure HostFactory logic (this folder), the
+// Kubernetes adapters (sidecar/kube) and the gRPC handlers. Nothing here knows a Kubernetes
+// client: pods and request records arrive as these projections.
+
+/** Label and annotation keys the sidecar puts on everything it creates. */
+export const LABEL_INSTANCE = "hostfactory-k8s/instance";
+export const LABEL_REQUEST_ID = "hostfactory-k8s/request-id";
+export const LABEL_TEMPLATE_ID = "hostfactory-k8s/template-id";
+export const LABEL_MACHINE_INDEX = "hostfactory-k8s/machine-index";
+export const LABEL_RECORD_KIND = "hostfactory-k8s/record";
+export const ANNOTATION_RC_ACCOUNT = "hostfactory-k8s/rc-account";
+
+/** What the caches keep of a Pod: only what status answers and the reconciler need. */
+export interface PodView {
+  name: string;
+  uid: string;
+  /** The request that created it (label), empty for a pod without one. */
+  requestId: string;
+  templateId: string;
+  phase: "Pending" | "Running" | "Succeeded" | "Failed" | "Unknown";
+  /** Ready condition true. */
+  ready: boolean;
+  podIP: string;
+  nodeName: string;
+  /** Epoch milliseconds. */
+  createdAt: number;
+  /** Epoch milliseconds of deletionTimestamp; undefined when not being deleted. */
+  deletingAt?: number;
+  /** Why it is not (yet) running or why it failed, in the words Kubernetes gave (scheduler
+   * message, container termination reason, eviction), empty when there is nothing to say. */
+  reason: string;
+  /** The pod is being disrupted (DisruptionTarget condition: eviction, node going away). */
+  disrupted: boolean;
+}
+
+/** A create request as stored (ConfigMap `data`), plus what the reconciler learned. */
+export interface CreateRecord {
+  kind: "create";
+  requestId: string;
+  templateId: string;
+  machineCount: number;
+  rcAccount: string;
+  /** Epoch milliseconds. */
+  createdAt: number;
+  /** Every machine has been created, failed or returned at least once: a missing pod is gone,
+   * never to be created again. */
+  settled: boolean;
+  /** Machines that failed for good, by index: the reason (API rejection, Pending timeout). */
+  failures: Record<number, string>;
+  /** Epoch milliseconds when the request first reached a final status; undefined before. */
+  completedAt?: number;
+}
+
+/** A return request as stored. */
+export interface ReturnRecord {
+  kind: "return";
+  requestId: string;
+  /** The machines to return: pod name and (when HostFactory sent it) pod UID. */
+  machines: { name: string; machineId: string }[];
+  createdAt: number;
+  completedAt?: number;
+}
+
+export type RequestRecord = CreateRecord | ReturnRecord;
