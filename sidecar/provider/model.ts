@@ -58,6 +58,8 @@ export interface ReturnRecord {
   /** The machines to return: pod name and (when HostFactory sent it) pod UID. */
   machines: { name: string; machineId: string }[];
   createdAt: number;
+  /** Machines whose deletion the API server refused for good, by index into `machines`. */
+  failures: Record<number, string>;
   completedAt?: number;
 }
 

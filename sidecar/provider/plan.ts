@@ -1,0 +1,132 @@
+// The reconciler's decisions, as a pure function of what the caches show: which pods to create
+// or delete, what to write into records, which records to forget. The reconciler only carries
+// the plan out (rate-limited, with expectations), so every rule here is testable by table.
+import type { CreateRecord, PodView, RequestRecord, ReturnRecord } from "./model.ts";
+import { podName, podNameOfMachine } from "./naming.ts";
+import { createRequestStatus, podFailure, returnRequestStatus } from "./request-status.ts";
+import type { Template } from "./templates.ts";
+
+export interface World {
+  records: Iterable<RequestRecord>;
+  pod: (name: string) => PodView | undefined;
+  /** Whether any pod of this request still exists. */
+  hasPods: (requestId: string) => boolean;
+  template: (templateId: string) => Template | undefined;
+  isReturning: (podName: string) => boolean;
+  /** A create for this pod is in flight or done but not yet seen in the cache. */
+  isExpected: (podName: string) => boolean;
+  /** The last error a create for this request met, for the message if it never succeeds. */
+  lastCreateError: (requestId: string) => string | undefined;
+  podNamePrefix: string;
+  namespace: string;
+  clusterDomain: string;
+  /** How long completed records are kept, in milliseconds. */
+  retentionMs: number;
+  now: number;
+}
+
+export interface RecordUpdate {
+  requestId: string;
+  failures: Map<number, string>;
+  settled?: boolean;
+  completedAt?: number;
+}
+
+export interface Plan {
+  create: { requestId: string; index: number; template: Template; rcAccount: string }[];
+  /** Pod names to delete (ours, not being deleted yet). */
+  delete: string[];
+  updates: RecordUpdate[];
+  /** Request ids whose records are done and past retention. */
+  forget: string[];
+}
+
+function planCreate(record: CreateRecord, world: World, plan: Plan): void {
+  const template = world.template(record.templateId);
+  const failures = new Map<number, string>();
+  const timeoutMs = (template?.pendingTimeoutSeconds ?? 0) * 1000;
+  let accounted = 0;
+  for (let index = 0; index < record.machineCount; index++) {
+    const name = podName(world.podNamePrefix, record.requestId, index);
+    const pod = world.pod(name);
+    const removable = pod !== undefined && pod.deletingAt === undefined;
+    if (record.failures[index] !== undefined) {
+      accounted++;
+      if (removable) plan.delete.push(name);
+      continue;
+    }
+    let failure = podFailure(pod, record.settled, world.isReturning(name));
+    if (!failure && !pod && !record.settled && !world.isExpected(name)) {
+      if (!template) {
+        failure = `template '${record.templateId}' no longer exists`;
+      } else if (world.now - record.createdAt > timeoutMs) {
+        const why = world.lastCreateError(record.requestId) ?? "no reason given";
+        failure = `the pod could not be created within ${template.pendingTimeoutSeconds}s: ${why}`;
+      } else {
+        plan.create.push({
+          requestId: record.requestId,
+          index,
+          template,
+          rcAccount: record.rcAccount,
+        });
+      }
+    }
+    if (!failure && pod && !(pod.phase === "Running" && pod.ready)) {
+      if (template && world.now - pod.createdAt > timeoutMs) {
+        failure = `Pod stayed Pending for ${template.pendingTimeoutSeconds}s: ${pod.reason || "no reason given"}`;
+      }
+    }
+    if (failure) {
+      failures.set(index, failure);
+      if (removable) plan.delete.push(name);
+    }
+    if (failure || pod) accounted++;
+  }
+  const update: RecordUpdate = { requestId: record.requestId, failures };
+  if (!record.settled && accounted === record.machineCount) update.settled = true;
+  const after: CreateRecord = {
+    ...record,
+    failures: { ...record.failures, ...Object.fromEntries(failures) },
+  };
+  const status = createRequestStatus(after, {
+    podNamePrefix: world.podNamePrefix,
+    namespace: world.namespace,
+    clusterDomain: world.clusterDomain,
+    template,
+    pod: world.pod,
+    isReturning: world.isReturning,
+  });
+  if (status.status !== "running") update.completedAt = world.now;
+  if (failures.size > 0 || update.settled || update.completedAt !== undefined) {
+    plan.updates.push(update);
+  }
+}
+
+function planReturn(record: ReturnRecord, world: World, plan: Plan): void {
+  record.machines.forEach((machine, index) => {
+    const pod = world.pod(podNameOfMachine(machine.name));
+    if (record.failures[index] === undefined && pod && pod.deletingAt === undefined) {
+      plan.delete.push(pod.name);
+    }
+  });
+  if (returnRequestStatus(record, world.pod).status !== "running") {
+    plan.updates.push({ requestId: record.requestId, failures: new Map(), completedAt: world.now });
+  }
+}
+
+export function planReconcile(world: World): Plan {
+  const plan: Plan = { create: [], delete: [], updates: [], forget: [] };
+  for (const record of world.records) {
+    if (record.completedAt === undefined) {
+      if (record.kind === "create") planCreate(record, world, plan);
+      else planReturn(record, world, plan);
+    } else if (world.now - record.completedAt > world.retentionMs) {
+      // A create record lives as long as its pods: it is what makes them ours to report.
+      if (record.kind === "return" || !world.hasPods(record.requestId)) {
+        plan.forget.push(record.requestId);
+      }
+    }
+  }
+  plan.delete = [...new Set(plan.delete)];
+  return plan;
+}

@@ -1,0 +1,130 @@
+// Request records: one ConfigMap per create or return request, the only place a request lives.
+// What was asked is written once at creation; what the reconciler learns is added as separate
+// `data` keys so that each finding is a conflict-free merge patch, never a read-modify-write.
+import {
+  LABEL_INSTANCE,
+  LABEL_RECORD_KIND,
+  LABEL_REQUEST_ID,
+  LABEL_TEMPLATE_ID,
+  type RequestRecord,
+} from "./model.ts";
+import { recordName } from "./naming.ts";
+
+const KEY_REQUEST = "request";
+const KEY_SETTLED = "settled";
+const KEY_COMPLETED_AT = "completedAt";
+const FAILURE_KEY_PREFIX = "failure.";
+/** Kubernetes caps an object at 1 MiB; failure reasons are kept short so thousands fit. */
+export const MAX_REASON_LENGTH = 300;
+
+/** A ConfigMap as the API serves it, reduced to what records use. */
+export interface ConfigMapLike {
+  metadata?: {
+    name?: string;
+    labels?: Record<string, string>;
+    creationTimestamp?: string | Date;
+  };
+  data?: Record<string, string>;
+}
+
+export type NewCreateRecord = {
+  kind: "create";
+  requestId: string;
+  templateId: string;
+  machineCount: number;
+  rcAccount: string;
+};
+export type NewReturnRecord = {
+  kind: "return";
+  requestId: string;
+  machines: { name: string; machineId: string }[];
+};
+
+/** The ConfigMap that stores a new request. */
+export function recordConfigMap(instance: string, record: NewCreateRecord | NewReturnRecord) {
+  const labels: Record<string, string> = {
+    [LABEL_INSTANCE]: instance,
+    [LABEL_REQUEST_ID]: record.requestId,
+    [LABEL_RECORD_KIND]: record.kind,
+  };
+  const { kind: _kind, requestId: _id, ...asked } = record;
+  if (record.kind === "create") labels[LABEL_TEMPLATE_ID] = record.templateId;
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: recordName(record.requestId), labels },
+    data: { [KEY_REQUEST]: JSON.stringify(asked) },
+  };
+}
+
+function shorten(reason: string): string {
+  return reason.length <= MAX_REASON_LENGTH ? reason : `${reason.slice(0, MAX_REASON_LENGTH - 1)}…`;
+}
+
+/** A merge patch recording findings: failures by machine index, settled, completion. */
+export function recordPatch(findings: {
+  failures?: Map<number, string>;
+  settled?: boolean;
+  completedAt?: number;
+}): { data: Record<string, string> } {
+  const data: Record<string, string> = {};
+  for (const [index, reason] of findings.failures ?? []) {
+    data[`${FAILURE_KEY_PREFIX}${index}`] = shorten(reason);
+  }
+  if (findings.settled) data[KEY_SETTLED] = "true";
+  if (findings.completedAt !== undefined) {
+    data[KEY_COMPLETED_AT] = new Date(findings.completedAt).toISOString();
+  }
+  return { data };
+}
+
+function isMachineList(value: unknown): value is { name: string; machineId: string }[] {
+  return (
+    Array.isArray(value) &&
+    value.every((m) => typeof m?.name === "string" && typeof m?.machineId === "string")
+  );
+}
+
+/** The record a ConfigMap holds, or undefined when it is not a well-formed record. */
+export function parseRecord(configMap: ConfigMapLike): RequestRecord | undefined {
+  const labels = configMap.metadata?.labels ?? {};
+  const data = configMap.data ?? {};
+  const requestId = labels[LABEL_REQUEST_ID];
+  const created = configMap.metadata?.creationTimestamp;
+  if (!requestId || created === undefined || data[KEY_REQUEST] === undefined) return undefined;
+  let asked: Record<string, unknown>;
+  try {
+    asked = JSON.parse(data[KEY_REQUEST]);
+  } catch {
+    return undefined;
+  }
+  const failures: Record<number, string> = {};
+  for (const [key, value] of Object.entries(data)) {
+    if (key.startsWith(FAILURE_KEY_PREFIX)) {
+      failures[Number(key.slice(FAILURE_KEY_PREFIX.length))] = value;
+    }
+  }
+  const common = {
+    requestId,
+    createdAt: new Date(created).getTime(),
+    failures,
+    ...(data[KEY_COMPLETED_AT] ? { completedAt: Date.parse(data[KEY_COMPLETED_AT]) } : {}),
+  };
+  const kind = labels[LABEL_RECORD_KIND];
+  if (kind === "create") {
+    const { templateId, machineCount, rcAccount } = asked;
+    if (typeof templateId !== "string" || !Number.isInteger(machineCount)) return undefined;
+    return {
+      kind,
+      ...common,
+      templateId,
+      machineCount: machineCount as number,
+      rcAccount: typeof rcAccount === "string" ? rcAccount : "",
+      settled: data[KEY_SETTLED] === "true",
+    };
+  }
+  if (kind === "return" && isMachineList(asked.machines)) {
+    return { kind, ...common, machines: asked.machines };
+  }
+  return undefined;
+}

@@ -1,0 +1,59 @@
+// getReturnRequests: HostFactory lists every machine it holds; we answer with those the cluster
+// has taken or is taking away, so HostFactory can close them down in Symphony.
+import type { PodView } from "./model.ts";
+import { parsePodName, podNameOfMachine } from "./naming.ts";
+
+export interface ReturnCandidate {
+  machine: string;
+  machineId: string;
+  /** Seconds left; 0 when the machine is gone already. */
+  gracePeriod: number;
+  reason: string;
+}
+
+export interface ReturnContext {
+  podNamePrefix: string;
+  pod: (name: string) => PodView | undefined;
+  /** Whether HostFactory already asked to return this pod (so it needs no telling). */
+  isReturning: (podName: string) => boolean;
+  /** Epoch milliseconds. */
+  now: number;
+}
+
+function candidate(
+  machine: { name: string; machineId: string },
+  context: ReturnContext,
+): Omit<ReturnCandidate, "machine" | "machineId"> | undefined {
+  const name = podNameOfMachine(machine.name);
+  const pod = context.pod(name);
+  if (!pod) return { gracePeriod: 0, reason: "the pod no longer exists" };
+  if (machine.machineId && pod.uid !== machine.machineId) {
+    return { gracePeriod: 0, reason: "the pod was replaced by another with the same name" };
+  }
+  if (pod.phase === "Failed" || pod.phase === "Succeeded") {
+    return { gracePeriod: 0, reason: `the pod has stopped: ${pod.reason || pod.phase}` };
+  }
+  if (pod.deletingAt !== undefined) {
+    const left = Math.max(0, Math.ceil((pod.deletingAt - context.now) / 1000));
+    return { gracePeriod: left, reason: "the pod is being deleted" };
+  }
+  if (pod.disrupted) {
+    return { gracePeriod: 0, reason: `the pod is being disrupted: ${pod.reason || "eviction"}` };
+  }
+  return undefined;
+}
+
+/** The machines among `machines` that the cluster took or will take away. */
+export function returnCandidates(
+  machines: { name: string; machineId: string }[],
+  context: ReturnContext,
+): ReturnCandidate[] {
+  const candidates: ReturnCandidate[] = [];
+  for (const machine of machines) {
+    const name = podNameOfMachine(machine.name);
+    if (!parsePodName(context.podNamePrefix, name) || context.isReturning(name)) continue;
+    const found = candidate(machine, context);
+    if (found) candidates.push({ machine: machine.name, machineId: machine.machineId, ...found });
+  }
+  return candidates;
+}

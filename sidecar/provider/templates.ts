@@ -1,0 +1,275 @@
+// HostFactory templates: validated as a whole, so that one bad edit never yields a partial set.
+// The operator writes them in HostFactory's own style (templateId, maxNumber, typed attributes)
+// and names the Pod spec each machine runs; a request can choose a template but never add to it.
+import { isDnsLabel } from "./naming.ts";
+import { parseQuantity } from "./quantity.ts";
+
+export const DEFAULT_PENDING_TIMEOUT_SECONDS = 600;
+const MIB = 2 ** 20;
+
+export type AttributeType = "String" | "Numeric";
+export interface Attribute {
+  type: AttributeType;
+  value: string;
+}
+
+/** A plain-JSON Pod manifest: only metadata.labels/annotations and spec are taken from it. */
+export interface PodTemplate {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  spec: Record<string, unknown>;
+}
+
+export interface Template {
+  templateId: string;
+  /** -1 means unlimited. */
+  maxNumber: number;
+  attributes: Record<string, Attribute>;
+  pod: PodTemplate;
+  /** A machine whose pod is not running by then fails and its pod is deleted. */
+  pendingTimeoutSeconds: number;
+  /** Headless Service the pods join, so each resolves as <pod>.<subdomain>.<namespace>.svc. */
+  subdomain?: string;
+  /** Which name HostFactory is given: the pod's short hostname or its FQDN (needs subdomain). */
+  hostnameStyle: "short" | "fqdn";
+}
+
+export interface TemplateDefaults {
+  pendingTimeoutSeconds: number;
+}
+
+/** Thrown with every problem found, each prefixed by where it is. */
+export class TemplateError extends Error {
+  override name = "TemplateError";
+  readonly problems: string[];
+
+  constructor(problems: string[]) {
+    super(`invalid templates: ${problems.join("; ")}`);
+    this.problems = problems;
+  }
+}
+
+/** Reads a pod spec file named by a template; throws with a readable message when it cannot. */
+export type PodFileReader = (file: string) => unknown;
+
+const KNOWN_KEYS = new Set([
+  "templateId",
+  "maxNumber",
+  "attributes",
+  "podSpec",
+  "podSpecFile",
+  "pendingTimeoutSeconds",
+  "subdomain",
+  "hostnameStyle",
+]);
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function stringMap(value: unknown, where: string, problems: string[]): Record<string, string> {
+  if (value === undefined) return {};
+  if (!isObject(value) || Object.values(value).some((v) => typeof v !== "string")) {
+    problems.push(`${where}: expected a map of strings`);
+    return {};
+  }
+  return value as Record<string, string>;
+}
+
+/** Accepts a Pod manifest (`kind: Pod`) or a bare PodSpec. */
+function podTemplate(value: unknown, where: string, problems: string[]): PodTemplate | undefined {
+  if (!isObject(value)) {
+    problems.push(`${where}: expected a Pod or a PodSpec object`);
+    return undefined;
+  }
+  const isPod = value.kind === "Pod" || isObject(value.spec);
+  const spec = isPod ? value.spec : value;
+  const metadata = isPod && isObject(value.metadata) ? value.metadata : {};
+  if (!isObject(spec)) {
+    problems.push(`${where}: the Pod has no spec`);
+    return undefined;
+  }
+  const containers = spec.containers;
+  if (!Array.isArray(containers) || containers.length === 0) {
+    problems.push(`${where}: spec.containers must list at least one container`);
+    return undefined;
+  }
+  containers.forEach((container, i) => {
+    if (!isObject(container) || typeof container.name !== "string" || !container.name) {
+      problems.push(`${where}: spec.containers[${i}] needs a name`);
+    } else if (typeof container.image !== "string" || !container.image) {
+      problems.push(`${where}: container '${container.name}' needs an image`);
+    }
+  });
+  return {
+    labels: stringMap(metadata.labels, `${where}: metadata.labels`, problems),
+    annotations: stringMap(metadata.annotations, `${where}: metadata.annotations`, problems),
+    spec,
+  };
+}
+
+/** Sum of one resource's requests (falling back to limits, as Kubernetes does) over containers. */
+function requested(spec: Record<string, unknown>, resource: "cpu" | "memory"): number | undefined {
+  let total = 0;
+  let found = false;
+  for (const container of spec.containers as Record<string, unknown>[]) {
+    const resources = isObject(container.resources) ? container.resources : {};
+    const requests = isObject(resources.requests) ? resources.requests : {};
+    const limits = isObject(resources.limits) ? resources.limits : {};
+    const quantity = requests[resource] ?? limits[resource];
+    if (typeof quantity !== "string" && typeof quantity !== "number") continue;
+    const value = parseQuantity(quantity);
+    if (value !== undefined) {
+      total += value;
+      found = true;
+    }
+  }
+  return found ? total : undefined;
+}
+
+function attributes(
+  value: unknown,
+  pod: PodTemplate | undefined,
+  where: string,
+  problems: string[],
+): Record<string, Attribute> {
+  const result: Record<string, Attribute> = {};
+  if (value !== undefined && !isObject(value)) {
+    problems.push(`${where}.attributes: expected an object of [type, value] pairs`);
+  }
+  for (const [name, pair] of Object.entries(isObject(value) ? value : {})) {
+    const [type, raw] = Array.isArray(pair) ? pair : [];
+    if (pair === undefined || !Array.isArray(pair) || pair.length !== 2) {
+      problems.push(`${where}.attributes.${name}: expected [type, value], e.g. ["Numeric", "4"]`);
+    } else if (type !== "String" && type !== "Numeric") {
+      problems.push(
+        `${where}.attributes.${name}: type must be "String" or "Numeric", found ${JSON.stringify(type)}`,
+      );
+    } else if (typeof raw !== "string" && typeof raw !== "number") {
+      problems.push(`${where}.attributes.${name}: value must be a string`);
+    } else if (type === "Numeric" && !Number.isFinite(Number(raw))) {
+      problems.push(
+        `${where}.attributes.${name}: Numeric value ${JSON.stringify(raw)} is not a number`,
+      );
+    } else {
+      result[name] = { type, value: String(raw) };
+    }
+  }
+  result.type ??= { type: "String", value: "X86_64" };
+  if (pod) {
+    const cpu = requested(pod.spec, "cpu");
+    const memory = requested(pod.spec, "memory");
+    if (!result.ncpus && cpu !== undefined) {
+      result.ncpus = { type: "Numeric", value: String(Math.max(1, Math.ceil(cpu))) };
+    }
+    if (!result.ncores && result.ncpus) result.ncores = { ...result.ncpus };
+    if (!result.nram && memory !== undefined) {
+      result.nram = { type: "Numeric", value: String(Math.ceil(memory / MIB)) };
+    }
+  }
+  for (const required of ["ncpus", "nram"]) {
+    if (!result[required] && pod) {
+      problems.push(
+        `${where}.attributes.${required}: not given, and the pod requests no ${required === "ncpus" ? "cpu" : "memory"} to derive it from`,
+      );
+    }
+  }
+  return result;
+}
+
+function template(
+  value: unknown,
+  where: string,
+  readPodFile: PodFileReader,
+  defaults: TemplateDefaults,
+  problems: string[],
+): Template | undefined {
+  if (!isObject(value)) {
+    problems.push(`${where}: expected an object`);
+    return undefined;
+  }
+  const id = value.templateId;
+  if (typeof id !== "string" || !/^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/.test(id)) {
+    problems.push(
+      `${where}.templateId: expected 1-63 letters, digits, '-', '_' or '.' starting and ending with a letter or digit, found ${JSON.stringify(id)}`,
+    );
+    return undefined;
+  }
+  const at = `template '${id}'`;
+  for (const key of Object.keys(value)) {
+    if (!KNOWN_KEYS.has(key)) problems.push(`${at}: unknown key '${key}'`);
+  }
+  const maxNumber = value.maxNumber;
+  if (!Number.isInteger(maxNumber) || (maxNumber as number) < -1 || maxNumber === 0) {
+    problems.push(`${at}.maxNumber: expected a positive integer or -1 (unlimited)`);
+  }
+
+  let pod: PodTemplate | undefined;
+  if ((value.podSpec === undefined) === (value.podSpecFile === undefined)) {
+    problems.push(`${at}: give exactly one of podSpec (inline) or podSpecFile (a YAML file)`);
+  } else if (value.podSpec !== undefined) {
+    pod = podTemplate(value.podSpec, `${at}.podSpec`, problems);
+  } else if (typeof value.podSpecFile !== "string" || value.podSpecFile === "") {
+    problems.push(`${at}.podSpecFile: expected a file name`);
+  } else {
+    try {
+      pod = podTemplate(readPodFile(value.podSpecFile), `${at}.podSpecFile`, problems);
+    } catch (error) {
+      problems.push(`${at}.podSpecFile: ${(error as Error).message}`);
+    }
+  }
+
+  const timeout = value.pendingTimeoutSeconds ?? defaults.pendingTimeoutSeconds;
+  if (!Number.isInteger(timeout) || (timeout as number) < 1) {
+    problems.push(`${at}.pendingTimeoutSeconds: expected a positive integer number of seconds`);
+  }
+  const subdomain = value.subdomain;
+  if (subdomain !== undefined && (typeof subdomain !== "string" || !isDnsLabel(subdomain))) {
+    problems.push(`${at}.subdomain: expected the name of a headless Service (a DNS label)`);
+  }
+  const hostnameStyle = value.hostnameStyle ?? "short";
+  if (hostnameStyle !== "short" && hostnameStyle !== "fqdn") {
+    problems.push(`${at}.hostnameStyle: expected "short" or "fqdn"`);
+  } else if (hostnameStyle === "fqdn" && subdomain === undefined) {
+    problems.push(`${at}.hostnameStyle: "fqdn" needs a subdomain (a headless Service)`);
+  }
+  return {
+    templateId: id,
+    maxNumber: maxNumber as number,
+    attributes: attributes(value.attributes, pod, at, problems),
+    pod: pod as PodTemplate,
+    pendingTimeoutSeconds: timeout as number,
+    ...(typeof subdomain === "string" ? { subdomain } : {}),
+    hostnameStyle: hostnameStyle as Template["hostnameStyle"],
+  };
+}
+
+/**
+ * Validates a whole templates document (`{"templates": [...]}`) and returns its templates in
+ * order, or throws a TemplateError listing every problem.
+ */
+export function parseTemplates(
+  document: unknown,
+  readPodFile: PodFileReader,
+  defaults: TemplateDefaults = { pendingTimeoutSeconds: DEFAULT_PENDING_TIMEOUT_SECONDS },
+): Template[] {
+  const problems: string[] = [];
+  const list = isObject(document) ? document.templates : undefined;
+  if (!Array.isArray(list)) throw new TemplateError(['expected {"templates": [ ... ]}']);
+  if (list.length === 0) {
+    throw new TemplateError(["no templates: HostFactory needs at least one"]);
+  }
+  const templates: Template[] = [];
+  const seen = new Set<string>();
+  list.forEach((value, i) => {
+    const parsed = template(value, `templates[${i}]`, readPodFile, defaults, problems);
+    if (!parsed) return;
+    if (seen.has(parsed.templateId)) {
+      problems.push(`template '${parsed.templateId}': templateId used more than once`);
+    }
+    seen.add(parsed.templateId);
+    templates.push(parsed);
+  });
+  if (problems.length > 0) throw new TemplateError(problems);
+  return templates;
+}

@@ -1,0 +1,146 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { PodView, RequestRecord } from "../../../sidecar/provider/model.ts";
+import { planReconcile, type World } from "../../../sidecar/provider/plan.ts";
+import { createRecord, PREFIX, pod, podsOf, REQ, returnRecord, T0, template } from "./fixtures.ts";
+
+const HOUR = 3_600_000;
+
+function world(records: RequestRecord[], pods: PodView[], overrides: Partial<World> = {}): World {
+  return {
+    records,
+    pod: podsOf(...pods),
+    hasPods: (id) => pods.some((p) => p.requestId === id),
+    template: (id) => (id === "small" ? template() : undefined),
+    isReturning: () => false,
+    isExpected: () => false,
+    lastCreateError: () => undefined,
+    podNamePrefix: PREFIX,
+    namespace: "grid",
+    clusterDomain: "cluster.local",
+    retentionMs: HOUR,
+    now: T0 + 1_000,
+    ...overrides,
+  };
+}
+
+const podN = (i: number, overrides: Partial<PodView> = {}) =>
+  pod({ name: `${PREFIX}-${REQ}-${i}`, uid: `u${i}`, ...overrides });
+
+test("every missing machine of a new request is created, once", () => {
+  const plan = planReconcile(world([createRecord({ machineCount: 3 })], [podN(1)]));
+  assert.deepEqual(
+    plan.create.map((c) => c.index),
+    [0, 2],
+  );
+  const lagging = planReconcile(
+    world([createRecord({ machineCount: 3 })], [podN(1)], { isExpected: (n) => n.endsWith("-0") }),
+  );
+  assert.deepEqual(
+    lagging.create.map((c) => c.index),
+    [2],
+    "an expected pod is not created again",
+  );
+});
+
+test("a settled request never recreates a machine whose pod went away", () => {
+  const plan = planReconcile(world([createRecord({ machineCount: 2, settled: true })], [podN(1)]));
+  assert.deepEqual(plan.create, []);
+  assert.deepEqual(
+    [...(plan.updates[0]?.failures ?? [])],
+    [[0, "the pod was deleted before it was running"]],
+  );
+});
+
+test("a request becomes settled once every machine has a pod or a failure", () => {
+  const [update] = planReconcile(
+    world(
+      [createRecord({ machineCount: 2, failures: { 0: "rejected" } })],
+      [podN(1, { phase: "Pending", ready: false })],
+    ),
+  ).updates;
+  assert.equal(update?.settled, true);
+  assert.equal(update?.completedAt, undefined, "still running");
+});
+
+test("a pod Pending past its template's timeout fails with the scheduler's reason and is deleted", () => {
+  const stuck = podN(0, {
+    phase: "Pending",
+    ready: false,
+    reason: "0/3 nodes are available: 3 Insufficient cpu.",
+  });
+  const plan = planReconcile(
+    world([createRecord({ settled: true })], [stuck], { now: T0 + 61_000 }),
+  );
+  assert.deepEqual(plan.delete, [stuck.name]);
+  assert.equal(
+    plan.updates[0]?.failures.get(0),
+    "Pod stayed Pending for 60s: 0/3 nodes are available: 3 Insufficient cpu.",
+  );
+  assert.equal(plan.updates[0]?.completedAt, T0 + 61_000, "the request is final with that failure");
+  const early = planReconcile(
+    world([createRecord({ settled: true })], [stuck], { now: T0 + 59_000 }),
+  );
+  assert.deepEqual(early.delete, []);
+});
+
+test("a machine that could never be created fails after the timeout with the last API error", () => {
+  const plan = planReconcile(
+    world([createRecord()], [], {
+      now: T0 + 61_000,
+      lastCreateError: () => "etcdserver: request timed out",
+    }),
+  );
+  assert.deepEqual(plan.create, []);
+  assert.match(
+    plan.updates[0]?.failures.get(0) ?? "",
+    /could not be created within 60s: etcdserver/,
+  );
+});
+
+test("failed pods of a live request are recorded and deleted; a vanished template fails what is left", () => {
+  const failed = podN(0, { phase: "Failed", reason: "Error (exit code 1)" });
+  const plan = planReconcile(world([createRecord({ machineCount: 2 })], [failed]));
+  assert.deepEqual(plan.delete, [failed.name]);
+  assert.match(plan.updates[0]?.failures.get(0) ?? "", /exit code 1/);
+  const orphaned = planReconcile(world([createRecord({ templateId: "gone" })], []));
+  assert.match(orphaned.updates[0]?.failures.get(0) ?? "", /template 'gone' no longer exists/);
+});
+
+test("a request whose machines all succeeded is marked complete", () => {
+  const [update] = planReconcile(
+    world([createRecord({ machineCount: 2, settled: true })], [podN(0), podN(1)]),
+  ).updates;
+  assert.equal(update?.completedAt, T0 + 1_000);
+  assert.equal(update?.failures.size, 0);
+});
+
+test("a return deletes each of its pods once, and completes when they are gone", () => {
+  const record = returnRecord({
+    machines: [
+      { name: `${PREFIX}-${REQ}-0`, machineId: "u0" },
+      { name: `${PREFIX}-${REQ}-1`, machineId: "u1" },
+    ],
+  });
+  const plan = planReconcile(world([record], [podN(0), podN(1, { deletingAt: T0 + 30_000 })]));
+  assert.deepEqual(plan.delete, [`${PREFIX}-${REQ}-0`]);
+  assert.deepEqual(plan.updates, []);
+  const done = planReconcile(world([record], []));
+  assert.equal(done.updates[0]?.completedAt, T0 + 1_000);
+});
+
+test("a machine being returned before it was created is never created", () => {
+  const plan = planReconcile(world([createRecord()], [], { isReturning: () => true }));
+  assert.deepEqual(plan.create, []);
+  assert.match(plan.updates[0]?.failures.get(0) ?? "", /returned/);
+});
+
+test("completed records are forgotten after retention; a create record only once its pods are gone", () => {
+  const old = T0 - 2 * HOUR;
+  const ret = returnRecord({ completedAt: old });
+  const withPods = createRecord({ completedAt: old, settled: true });
+  const other = createRecord({ requestId: "req-0000000000", completedAt: old, settled: true });
+  const recent = createRecord({ requestId: "req-1111111111", completedAt: T0 });
+  const plan = planReconcile(world([ret, withPods, other, recent], [podN(0)]));
+  assert.deepEqual(plan.forget, [ret.requestId, "req-0000000000"]);
+});

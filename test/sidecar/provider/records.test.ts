@@ -1,0 +1,95 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import {
+  type ConfigMapLike,
+  parseRecord,
+  recordConfigMap,
+  recordPatch,
+} from "../../../sidecar/provider/records.ts";
+
+const created = "2026-11-24T10:00:00Z";
+
+function stored(
+  configMap: ReturnType<typeof recordConfigMap>,
+  patches: { data: Record<string, string> }[] = [],
+) {
+  const data = Object.assign({}, configMap.data, ...patches.map((p) => p.data));
+  return { metadata: { ...configMap.metadata, creationTimestamp: created }, data };
+}
+
+test("a create record round-trips through its ConfigMap, findings included", () => {
+  const configMap = recordConfigMap("inst", {
+    kind: "create",
+    requestId: "req-abcdefghij",
+    templateId: "small",
+    machineCount: 3,
+    rcAccount: "risk",
+  });
+  assert.equal(configMap.metadata.name, "hostfactory-req-abcdefghij");
+  assert.deepEqual(configMap.metadata.labels, {
+    "hostfactory-k8s/instance": "inst",
+    "hostfactory-k8s/request-id": "req-abcdefghij",
+    "hostfactory-k8s/record": "create",
+    "hostfactory-k8s/template-id": "small",
+  });
+  assert.deepEqual(parseRecord(stored(configMap)), {
+    kind: "create",
+    requestId: "req-abcdefghij",
+    templateId: "small",
+    machineCount: 3,
+    rcAccount: "risk",
+    createdAt: Date.parse(created),
+    settled: false,
+    failures: {},
+  });
+  const patch = recordPatch({
+    failures: new Map([[2, "quota exceeded"]]),
+    settled: true,
+    completedAt: Date.parse("2026-11-24T10:05:00Z"),
+  });
+  const record = parseRecord(stored(configMap, [patch]));
+  assert.equal(record?.kind, "create");
+  assert.deepEqual(record?.failures, { 2: "quota exceeded" });
+  assert.equal(record?.kind === "create" && record.settled, true);
+  assert.equal(record?.completedAt, Date.parse("2026-11-24T10:05:00Z"));
+});
+
+test("a return record keeps the machines as HostFactory named them", () => {
+  const machines = [{ name: "hf-req-abcdefghij-0.svc.ns", machineId: "u0" }];
+  const configMap = recordConfigMap("inst", {
+    kind: "return",
+    requestId: "ret-abcdefghij",
+    machines,
+  });
+  assert.equal(configMap.metadata.labels["hostfactory-k8s/template-id"], undefined);
+  const record = parseRecord(stored(configMap));
+  assert.equal(record?.kind, "return");
+  assert.deepEqual(record?.kind === "return" && record.machines, machines);
+});
+
+test("long failure reasons are shortened so thousands fit in one ConfigMap", () => {
+  const { data } = recordPatch({ failures: new Map([[0, "x".repeat(10_000)]]) });
+  assert.equal(data["failure.0"]?.length, 300);
+});
+
+test("ConfigMaps that are not well-formed records are ignored", () => {
+  const labels = {
+    "hostfactory-k8s/request-id": "req-abcdefghij",
+    "hostfactory-k8s/record": "create",
+  };
+  const cases: ConfigMapLike[] = [
+    {},
+    { metadata: { labels, creationTimestamp: created }, data: {} },
+    { metadata: { labels, creationTimestamp: created }, data: { request: "{not json" } },
+    { metadata: { labels, creationTimestamp: created }, data: { request: '{"templateId": 3}' } },
+    {
+      metadata: {
+        labels: { ...labels, "hostfactory-k8s/record": "other" },
+        creationTimestamp: created,
+      },
+      data: { request: "{}" },
+    },
+  ];
+  for (const configMap of cases)
+    assert.equal(parseRecord(configMap), undefined, JSON.stringify(configMap));
+});

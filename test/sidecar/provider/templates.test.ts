@@ -1,0 +1,126 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { test } from "node:test";
+import { parseTemplates, TemplateError } from "../../../sidecar/provider/templates.ts";
+import { readTemplatesFile } from "../../../sidecar/templates-source.ts";
+
+const container = {
+  name: "compute",
+  image: "symphony:7.3",
+  resources: { requests: { cpu: "1500m", memory: "3Gi" } },
+};
+const noFiles = (file: string) => {
+  throw new Error(`no file ${file}`);
+};
+
+function problemsOf(document: unknown, readPodFile = noFiles): string[] {
+  try {
+    parseTemplates(document, readPodFile);
+  } catch (error) {
+    assert.ok(error instanceof TemplateError);
+    return error.problems;
+  }
+  assert.fail("expected a TemplateError");
+}
+
+test("the example templates are valid and derive ncpus, ncores and nram from resource requests", () => {
+  const templates = readTemplatesFile(
+    join(import.meta.dirname, "../../../examples/templates.json"),
+    {
+      pendingTimeoutSeconds: 600,
+    },
+  );
+  const small = templates.find((t) => t.templateId === "compute-small");
+  assert.ok(small);
+  assert.deepEqual(small.attributes, {
+    type: { type: "String", value: "X86_64" },
+    ncpus: { type: "Numeric", value: "1" },
+    ncores: { type: "Numeric", value: "1" },
+    nram: { type: "Numeric", value: "2048" },
+  });
+  assert.equal(small.pendingTimeoutSeconds, 600);
+  assert.equal(small.pod.labels["app.kubernetes.io/name"], "symphony-compute");
+});
+
+test("given attributes win over derived ones; cpu rounds up to whole cpus", () => {
+  const [t] = parseTemplates(
+    {
+      templates: [
+        {
+          templateId: "t",
+          maxNumber: 5,
+          podSpec: { containers: [container] },
+          attributes: { nram: ["Numeric", "4000"], zone: ["String", "a"] },
+        },
+      ],
+    },
+    noFiles,
+  );
+  assert.equal(t?.attributes.ncpus?.value, "2");
+  assert.equal(t?.attributes.nram?.value, "4000");
+  assert.deepEqual(t?.attributes.zone, { type: "String", value: "a" });
+});
+
+test("a pod spec file may hold a Pod manifest or a bare PodSpec", () => {
+  for (const content of [
+    { kind: "Pod", spec: { containers: [container] } },
+    { containers: [container] },
+  ]) {
+    const [t] = parseTemplates(
+      { templates: [{ templateId: "t", maxNumber: -1, podSpecFile: "pod.yaml" }] },
+      () => content,
+    );
+    assert.ok(t);
+    assert.equal((t.pod.spec.containers as unknown[]).length, 1);
+    assert.equal(t.maxNumber, -1);
+  }
+});
+
+test("every problem in a templates document is reported at once, with where it is", () => {
+  const problems = problemsOf({
+    templates: [
+      { templateId: "a", maxNumber: 0, podSpec: { containers: [] } },
+      { templateId: "b", maxNumber: 3, podSpec: { containers: [{ name: "x" }] }, colour: "red" },
+      { templateId: "c", maxNumber: 3, podSpecFile: "missing.yaml" },
+      {
+        templateId: "d",
+        maxNumber: 3,
+        podSpec: { containers: [container] },
+        hostnameStyle: "fqdn",
+      },
+      { templateId: "d", maxNumber: 3, podSpec: { containers: [container] } },
+      {
+        templateId: "e",
+        maxNumber: 3,
+        podSpec: { containers: [container] },
+        attributes: { ncpus: ["Number", "2"] },
+      },
+      { templateId: "f", maxNumber: 3, podSpec: { containers: [{ name: "x", image: "i" }] } },
+      { templateId: "bad id!", maxNumber: 3 },
+    ],
+  });
+  const expected = [
+    /template 'a'.maxNumber/,
+    /template 'a'.podSpec: spec.containers must list at least one container/,
+    /template 'b': unknown key 'colour'/,
+    /template 'b'.podSpec: container 'x' needs an image/,
+    /template 'c'.podSpecFile: no file missing.yaml/,
+    /template 'd'.hostnameStyle: "fqdn" needs a subdomain/,
+    /template 'd': templateId used more than once/,
+    /template 'e'.attributes.ncpus: type must be "String" or "Numeric"/,
+    /template 'f'.attributes.ncpus: not given, and the pod requests no cpu/,
+    /template 'f'.attributes.nram: not given, and the pod requests no memory/,
+    /templates\[7\].templateId/,
+  ];
+  for (const pattern of expected) {
+    assert.ok(
+      problems.some((p) => pattern.test(p)),
+      `${pattern} not in:\n${problems.join("\n")}`,
+    );
+  }
+});
+
+test("an empty or shapeless document is refused: HostFactory needs at least one template", () => {
+  assert.match(problemsOf({ templates: [] })[0] ?? "", /at least one/);
+  assert.match(problemsOf([])[0] ?? "", /expected \{"templates"/);
+});
