@@ -1,0 +1,18 @@
+// The collections the sidecar caches, as list-watch sources over client-node's typed APIs.
+
+import type { CoreV1Api } from "@kubernetes/client-node";
+import type { ListWatchSource } from "./list-watch.ts";
+
+export function namespacedPods(core: CoreV1Api, namespace: string): ListWatchSource {
+  return {
+    watchPath: `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
+    list: (params, options) => core.listNamespacedPod({ namespace, ...params }, options),
+  };
+}
+
+export function namespacedConfigMaps(core: CoreV1Api, namespace: string): ListWatchSource {
+  return {
+    watchPath: `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps`,
+    list: (params, options) => core.listNamespacedConfigMap({ namespace, ...params }, options),
+  };
+}

@@ -1,0 +1,422 @@
+// A list-watch cache of one kind of object, kept as projections (never whole objects) so that ten
+// thousand pods and a thousand events a second cost little. It replaces client-node's informer,
+// which gives up for good on any error other than 410 and never asks for bookmarks:
+//
+// - lists in pages, then watches from the list's resourceVersion with bookmarks and a randomised
+//   server-side timeout, resuming from the last resourceVersion seen after every end;
+// - on 410 (Expired/Gone, as an HTTP status or an ERROR event) relists and diffs the relist
+//   against the cache, so subscribers see DELETED for what vanished while the watch was away;
+// - backs off with full jitter after errors, and forgets past failures after a healthy stretch;
+// - aborts and resumes a watch that has gone silent (not even a bookmark) for too long.
+
+import { setTimeout as sleep } from "node:timers/promises";
+import { isDeepStrictEqual } from "node:util";
+import { type ConfigurationOptions, type KubeConfig, Watch } from "@kubernetes/client-node";
+import { abortOptions } from "./abort-options.ts";
+import { KubeApiError, toKubeApiError } from "./api-errors.ts";
+import { fullJitterDelayMs } from "./backoff.ts";
+import { type Logger, silentLogger } from "./logger.ts";
+import type { RateLimiter } from "./rate-limiter.ts";
+
+/** Objects per list page. */
+export const DEFAULT_PAGE_SIZE = 500;
+/**
+ * A watch that delivers nothing, not even a bookmark, for this long is presumed dead. The API
+ * server sends bookmarks about once a minute.
+ */
+export const DEFAULT_WATCHDOG_MS = 90_000;
+/** Watches ask the server to end them after between one and two times this (client-go: 5 min). */
+export const DEFAULT_MIN_WATCH_TIMEOUT_SECONDS = 300;
+/** Ceiling of the first backoff after an error; doubles per consecutive error. */
+export const DEFAULT_BACKOFF_BASE_MS = 800;
+export const DEFAULT_BACKOFF_CAP_MS = 30_000;
+/** After this long without an error, the next one backs off from the start again. */
+export const DEFAULT_BACKOFF_RESET_MS = 120_000;
+/** Give up on a list page that takes longer than this. */
+export const DEFAULT_LIST_TIMEOUT_MS = 60_000;
+/** A watch closed by the server sooner than this having delivered nothing counts as an error. */
+const SHORT_WATCH_MS = 1_000;
+/**
+ * client-node's Watch aborts after 30 s without data (a private `requestTimeoutMs`). The
+ * watchdog decides here, so client-node's timer is pushed this far beyond it.
+ */
+const CLIENT_TIMEOUT_MARGIN_MS = 30_000;
+
+export interface ListParams {
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit: number;
+  _continue?: string;
+}
+
+/** The shape of a client-node list result (V1PodList, V1ConfigMapList, …). */
+export interface ListPage {
+  metadata?: { resourceVersion?: string; _continue?: string };
+  items: unknown[];
+}
+
+/** Where the objects come from: a collection path to watch and the typed list call for it. */
+export interface ListWatchSource {
+  /** e.g. `/api/v1/namespaces/hpc/pods` */
+  watchPath: string;
+  list(params: ListParams, options: ConfigurationOptions): Promise<ListPage>;
+}
+
+export type CacheEventType = "ADDED" | "MODIFIED" | "DELETED";
+
+export interface CacheEvent<T> {
+  type: CacheEventType;
+  key: string;
+  /** The new state; for DELETED the last state known. */
+  item: T;
+  /** The state before this event; undefined for ADDED. */
+  previous: T | undefined;
+}
+
+export interface ListWatchStats {
+  /** Completed lists, the first included. */
+  lists: number;
+  /** Completed lists after the first (410 or a failed watch start that needed one). */
+  relists: number;
+  /** Watches resumed from a resourceVersion after the previous one ended, failed or stalled. */
+  watchRestarts: number;
+  /** Watches the inactivity watchdog aborted. */
+  stalls: number;
+  /** ADDED/MODIFIED/DELETED events received from watches. */
+  events: number;
+  /** Epoch ms of the last thing a watch delivered (bookmarks included); 0 before any. */
+  lastEventAt: number;
+  /** The last error met, for health reporting; cleared by a successful list. */
+  lastError: string | undefined;
+}
+
+export interface ListWatchCacheOptions<T> {
+  kubeConfig: KubeConfig;
+  source: ListWatchSource;
+  /** Projects a raw (watch) or typed (list) object; undefined leaves the object out entirely. */
+  project: (object: unknown) => T | undefined;
+  key: (item: T) => string;
+  /** Calls (list pages, watch starts) go through it when given. */
+  limiter?: RateLimiter;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Whether an update changed anything; unchanged updates are not delivered. Default: deep equality. */
+  equals?: (a: T, b: T) => boolean;
+  /** Default {@link DEFAULT_PAGE_SIZE}. */
+  pageSize?: number;
+  /** Default {@link DEFAULT_WATCHDOG_MS}. */
+  watchdogMs?: number;
+  /** Default {@link DEFAULT_MIN_WATCH_TIMEOUT_SECONDS}. */
+  minWatchTimeoutSeconds?: number;
+  /** Default {@link DEFAULT_BACKOFF_BASE_MS}. */
+  backoffBaseMs?: number;
+  /** Default {@link DEFAULT_BACKOFF_CAP_MS}. */
+  backoffCapMs?: number;
+  /** Default {@link DEFAULT_BACKOFF_RESET_MS}. */
+  backoffResetMs?: number;
+  /** Default {@link DEFAULT_LIST_TIMEOUT_MS}. */
+  listTimeoutMs?: number;
+  logger?: Logger;
+  /** Names the cache in logs, e.g. "pods". Default: the watch path. */
+  name?: string;
+}
+
+export interface ListWatchCache<T> {
+  /** Starts listing and watching; resolves once the first list is in the cache. Rejects only if
+   * stopped before that. Calling it again returns the same promise. */
+  start(): Promise<void>;
+  /** Stops watching; resolves when nothing is left running. The cache keeps its contents. */
+  stop(): Promise<void>;
+  readonly synced: boolean;
+  get(key: string): T | undefined;
+  values(): IterableIterator<T>;
+  readonly size: number;
+  /** The resourceVersion the cache is current to ("" before the first list). */
+  readonly resourceVersion: string;
+  /** Listener errors are logged, never propagated. Returns the unsubscribe function. */
+  subscribe(listener: (event: CacheEvent<T>) => void): () => void;
+  readonly stats: Readonly<ListWatchStats>;
+}
+
+type WatchOutcome =
+  | { kind: "closed" }
+  | { kind: "expired" }
+  | { kind: "stalled" }
+  | { kind: "stopped" }
+  | { kind: "error"; error: KubeApiError };
+
+interface WatchObject {
+  metadata?: { resourceVersion?: string };
+}
+
+export function createListWatchCache<T>(options: ListWatchCacheOptions<T>): ListWatchCache<T> {
+  const { source, project, key } = options;
+  const equals = options.equals ?? isDeepStrictEqual;
+  const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+  const watchdogMs = options.watchdogMs ?? DEFAULT_WATCHDOG_MS;
+  const minWatchTimeoutSeconds =
+    options.minWatchTimeoutSeconds ?? DEFAULT_MIN_WATCH_TIMEOUT_SECONDS;
+  const backoffBaseMs = options.backoffBaseMs ?? DEFAULT_BACKOFF_BASE_MS;
+  const backoffCapMs = options.backoffCapMs ?? DEFAULT_BACKOFF_CAP_MS;
+  const backoffResetMs = options.backoffResetMs ?? DEFAULT_BACKOFF_RESET_MS;
+  const listTimeoutMs = options.listTimeoutMs ?? DEFAULT_LIST_TIMEOUT_MS;
+  const logger = options.logger ?? silentLogger;
+  const name = options.name ?? source.watchPath;
+  const limiter = options.limiter;
+
+  const watch = new Watch(options.kubeConfig);
+  Reflect.set(watch, "requestTimeoutMs", watchdogMs + CLIENT_TIMEOUT_MARGIN_MS);
+
+  let items = new Map<string, T>();
+  const listeners = new Set<(event: CacheEvent<T>) => void>();
+  const stats: ListWatchStats = {
+    lists: 0,
+    relists: 0,
+    watchRestarts: 0,
+    stalls: 0,
+    events: 0,
+    lastEventAt: 0,
+    lastError: undefined,
+  };
+  let resourceVersion = "";
+  let synced = false;
+  const stopping = new AbortController();
+  let started: Promise<void> | undefined;
+  let running: Promise<void> | undefined;
+  let onSynced: () => void = () => {};
+  let onStoppedEarly: (error: Error) => void = () => {};
+
+  const throttled = <R>(fn: () => Promise<R>): Promise<R> =>
+    limiter ? limiter.schedule(fn, stopping.signal) : fn();
+
+  const emit = (event: CacheEvent<T>): void => {
+    for (const listener of listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        logger.error({ cache: name, key: event.key, err: error }, "cache listener threw");
+      }
+    }
+  };
+
+  /** Applies one upsert or delete, emitting only real changes. */
+  const apply = (type: CacheEventType, item: T): void => {
+    const k = key(item);
+    const previous = items.get(k);
+    if (type === "DELETED") {
+      if (previous === undefined) return;
+      items.delete(k);
+      emit({ type, key: k, item: previous, previous });
+      return;
+    }
+    if (previous !== undefined && equals(previous, item)) return;
+    items.set(k, item);
+    emit({ type: previous === undefined ? "ADDED" : "MODIFIED", key: k, item, previous });
+  };
+
+  /** Swaps in a full list, synthesising the events a watch would have delivered. */
+  const replace = (fresh: Map<string, T>): void => {
+    const old = items;
+    items = fresh;
+    for (const [k, previous] of old) {
+      if (!fresh.has(k)) emit({ type: "DELETED", key: k, item: previous, previous });
+    }
+    for (const [k, item] of fresh) {
+      const previous = old.get(k);
+      if (previous === undefined) emit({ type: "ADDED", key: k, item, previous });
+      else if (!equals(previous, item)) emit({ type: "MODIFIED", key: k, item, previous });
+    }
+  };
+
+  const listAll = async (): Promise<void> => {
+    const fresh = new Map<string, T>();
+    let continueToken: string | undefined;
+    let listedVersion = "";
+    do {
+      const params: ListParams = { limit: pageSize };
+      if (options.labelSelector) params.labelSelector = options.labelSelector;
+      if (options.fieldSelector) params.fieldSelector = options.fieldSelector;
+      if (continueToken) params._continue = continueToken;
+      const signal = AbortSignal.any([stopping.signal, AbortSignal.timeout(listTimeoutMs)]);
+      const page = await throttled(() => source.list(params, abortOptions(signal)));
+      for (const object of page.items) {
+        const item = project(object);
+        if (item !== undefined) fresh.set(key(item), item);
+      }
+      continueToken = page.metadata?._continue || undefined;
+      listedVersion = page.metadata?.resourceVersion ?? listedVersion;
+    } while (continueToken);
+    replace(fresh);
+    resourceVersion = listedVersion;
+    stats.lists++;
+    if (synced) stats.relists++;
+    stats.lastError = undefined;
+    logger.debug({ cache: name, size: items.size, resourceVersion }, "cache listed");
+    if (!synced) {
+      synced = true;
+      onSynced();
+    }
+  };
+
+  const watchOnce = (): Promise<WatchOutcome> =>
+    new Promise((resolve) => {
+      const openedAt = performance.now();
+      let received = 0;
+      let finished = false;
+      let controller: AbortController | undefined;
+      const finish = (outcome: WatchOutcome): void => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(watchdog);
+        stopping.signal.removeEventListener("abort", onStop);
+        controller?.abort();
+        resolve(outcome);
+      };
+      const onStop = (): void => finish({ kind: "stopped" });
+      const watchdog = setTimeout(() => {
+        stats.stalls++;
+        logger.warn(
+          { cache: name, watchdogMs, resourceVersion },
+          "watch went silent; restarting it",
+        );
+        finish({ kind: "stalled" });
+      }, watchdogMs);
+      stopping.signal.addEventListener("abort", onStop, { once: true });
+
+      const onEvent = (type: string, object: WatchObject): void => {
+        if (finished) return;
+        watchdog.refresh();
+        received++;
+        stats.lastEventAt = Date.now();
+        if (type === "ERROR") {
+          const error = toKubeApiError(object);
+          finish(error.kind === "expired" ? { kind: "expired" } : { kind: "error", error });
+          return;
+        }
+        const version = object?.metadata?.resourceVersion;
+        if (type === "BOOKMARK") {
+          if (version) resourceVersion = version;
+          return;
+        }
+        if (type !== "ADDED" && type !== "MODIFIED" && type !== "DELETED") return;
+        stats.events++;
+        const item = project(object);
+        if (item !== undefined) apply(type, item);
+        if (version) resourceVersion = version;
+      };
+      const onDone = (error: unknown): void => {
+        if (finished) return;
+        if (error) {
+          const apiError = toKubeApiError(error);
+          finish(
+            apiError.kind === "expired" ? { kind: "expired" } : { kind: "error", error: apiError },
+          );
+        } else if (received === 0 && performance.now() - openedAt < SHORT_WATCH_MS) {
+          const message = "watch closed at once without delivering anything";
+          finish({ kind: "error", error: new KubeApiError("transient", message) });
+        } else {
+          finish({ kind: "closed" });
+        }
+      };
+      const timeoutSeconds = Math.floor(minWatchTimeoutSeconds * (1 + Math.random()));
+      const query = {
+        allowWatchBookmarks: true,
+        resourceVersion: resourceVersion || undefined,
+        timeoutSeconds,
+        labelSelector: options.labelSelector,
+        fieldSelector: options.fieldSelector,
+      };
+      throttled(() => watch.watch(source.watchPath, query, onEvent, onDone)).then((opened) => {
+        controller = opened;
+        if (finished) opened.abort();
+      }, onDone);
+    });
+
+  const run = async (): Promise<void> => {
+    let needList = true;
+    let failures = 0;
+    let lastFailureAt = Number.NEGATIVE_INFINITY;
+    const backOff = async (error: KubeApiError, while_: string): Promise<void> => {
+      const now = performance.now();
+      if (now - lastFailureAt > backoffResetMs) failures = 0;
+      lastFailureAt = now;
+      const delayMs = fullJitterDelayMs(failures++, backoffBaseMs, backoffCapMs);
+      stats.lastError = error.message;
+      logger.warn(
+        { cache: name, kind: error.kind, status: error.status, delayMs, err: error.message },
+        `cache ${while_} failed; retrying`,
+      );
+      await sleep(delayMs, undefined, { signal: stopping.signal }).catch(() => {});
+    };
+
+    let resumed = false;
+    let listExpiredBefore = false;
+    while (!stopping.signal.aborted) {
+      if (needList) {
+        try {
+          await listAll();
+          needList = false;
+          resumed = false;
+          listExpiredBefore = false;
+        } catch (error) {
+          if (stopping.signal.aborted) break;
+          const apiError = toKubeApiError(error);
+          // An expired continue token only means the list took too long: start it over at once,
+          // but not twice in a row.
+          if (apiError.kind !== "expired" || listExpiredBefore) await backOff(apiError, "list");
+          listExpiredBefore = apiError.kind === "expired";
+          continue;
+        }
+      }
+      if (resumed) stats.watchRestarts++;
+      resumed = true;
+      const outcome = await watchOnce();
+      if (outcome.kind === "expired") {
+        logger.info({ cache: name, resourceVersion }, "watch history expired; relisting");
+        needList = true;
+      } else if (outcome.kind === "error") {
+        await backOff(outcome.error, "watch");
+      }
+    }
+  };
+
+  return {
+    start() {
+      if (started) return started;
+      if (stopping.signal.aborted) {
+        return Promise.reject(new Error(`cache ${name} was stopped and cannot start again`));
+      }
+      started = new Promise<void>((resolve, reject) => {
+        onSynced = resolve;
+        onStoppedEarly = reject;
+      });
+      // Marks the promise handled: a caller that stops without awaiting start() must not crash.
+      started.catch(() => {});
+      running = run();
+      return started;
+    },
+    async stop() {
+      stopping.abort();
+      if (!synced) onStoppedEarly(new Error(`cache ${name} stopped before its first list`));
+      await running;
+    },
+    get synced() {
+      return synced;
+    },
+    get: (k) => items.get(k),
+    values: () => items.values(),
+    get size() {
+      return items.size;
+    },
+    get resourceVersion() {
+      return resourceVersion;
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+    stats,
+  };
+}

@@ -1,0 +1,190 @@
+// client-node has no client-side throttle, so every API call the sidecar makes goes through one of
+// these: a token bucket (QPS with a burst, like client-go's) plus a cap on requests in flight, and a
+// shared pause when the API server answers 429 with Retry-After, so the whole sidecar backs off
+// instead of each caller discovering the throttle on its own.
+
+import { toKubeApiError } from "./api-errors.ts";
+
+/** Sustained requests per second. client-go's default of 5 is far too low for thousands of pods. */
+export const DEFAULT_QPS = 50;
+/** Requests allowed at once above the sustained rate, after a quiet period. */
+export const DEFAULT_BURST = 100;
+/** Requests awaiting an answer at any time; watches count only until their headers arrive. */
+export const DEFAULT_MAX_IN_FLIGHT = 32;
+/** Longest pause a Retry-After can impose, so a bogus header cannot freeze the sidecar. */
+export const MAX_THROTTLE_PAUSE_MS = 60_000;
+
+export interface RateLimiterOptions {
+  /** Sustained requests per second; `Infinity` turns the bucket off. Default {@link DEFAULT_QPS}. */
+  qps?: number;
+  /** Bucket size. Default {@link DEFAULT_BURST}. */
+  burst?: number;
+  /** Default {@link DEFAULT_MAX_IN_FLIGHT}. */
+  maxInFlight?: number;
+}
+
+export interface RateLimiterStats {
+  /** Calls queued, not yet started. */
+  waiting: number;
+  inFlight: number;
+  /** Calls started since creation. */
+  started: number;
+  /** 429 answers with Retry-After that paused the limiter. */
+  throttled: number;
+  /** Milliseconds left of the current pause; 0 when not paused. */
+  pausedForMs: number;
+}
+
+export interface RateLimiter {
+  /**
+   * Runs `fn` once a token and an in-flight slot are free, in arrival order. Rejects with the
+   * signal's reason if `signal` aborts while the call is still queued.
+   */
+  schedule<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T>;
+  /** Holds every queued call for `ms` (at most {@link MAX_THROTTLE_PAUSE_MS}). */
+  pause(ms: number): void;
+  readonly stats: RateLimiterStats;
+}
+
+interface Waiter {
+  run: () => void;
+  cancelled: boolean;
+}
+
+/** Compact the queue array once this many started entries sit at its head. */
+const QUEUE_COMPACT_AT = 1024;
+
+export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter {
+  const qps = options.qps ?? DEFAULT_QPS;
+  const burst = options.burst ?? DEFAULT_BURST;
+  const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+  if (!(qps > 0)) throw new RangeError(`qps must be positive, got ${qps}`);
+  if (!(burst >= 1)) throw new RangeError(`burst must be at least 1, got ${burst}`);
+  if (!(maxInFlight >= 1))
+    throw new RangeError(`maxInFlight must be at least 1, got ${maxInFlight}`);
+
+  const queue: Waiter[] = [];
+  let head = 0;
+  let waiting = 0;
+  let inFlight = 0;
+  let started = 0;
+  let throttled = 0;
+  let tokens = burst;
+  let refilledAt = performance.now();
+  let pausedUntil = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+
+  const unlimited = qps === Number.POSITIVE_INFINITY;
+  const refill = (now: number): void => {
+    tokens = unlimited ? burst : Math.min(burst, tokens + ((now - refilledAt) * qps) / 1000);
+    refilledAt = now;
+  };
+
+  const wakeIn = (ms: number): void => {
+    if (timer !== undefined) return;
+    timer = setTimeout(
+      () => {
+        timer = undefined;
+        pump();
+      },
+      Math.max(1, Math.ceil(ms)),
+    );
+  };
+
+  const pump = (): void => {
+    while (waiting > 0 && inFlight < maxInFlight) {
+      const now = performance.now();
+      if (now < pausedUntil) {
+        wakeIn(pausedUntil - now);
+        return;
+      }
+      refill(now);
+      if (tokens < 1) {
+        wakeIn(((1 - tokens) * 1000) / qps);
+        return;
+      }
+      const waiter = queue[head++] as Waiter;
+      if (head === queue.length) {
+        queue.length = 0;
+        head = 0;
+      } else if (head >= QUEUE_COMPACT_AT && head * 2 >= queue.length) {
+        queue.splice(0, head);
+        head = 0;
+      }
+      if (waiter.cancelled) continue;
+      tokens -= 1;
+      waiting--;
+      waiter.run();
+    }
+  };
+
+  const pause = (ms: number): void => {
+    if (!(ms > 0)) return;
+    const until = performance.now() + Math.min(Math.max(0, ms), MAX_THROTTLE_PAUSE_MS);
+    if (until <= pausedUntil) return;
+    pausedUntil = until;
+    // Resume at the sustained rate, not with a burst at a server that just said it is overloaded.
+    tokens = 0;
+    refilledAt = until;
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      timer = undefined;
+    }
+    if (waiting > 0) wakeIn(until - performance.now());
+  };
+
+  const schedule = <T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> => {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => {
+        waiter.cancelled = true;
+        waiting--;
+        if (waiting === 0 && timer !== undefined) {
+          clearTimeout(timer);
+          timer = undefined;
+        }
+        reject(signal?.reason);
+      };
+      const waiter: Waiter = {
+        cancelled: false,
+        run: () => {
+          signal?.removeEventListener("abort", onAbort);
+          inFlight++;
+          started++;
+          Promise.resolve()
+            .then(fn)
+            .then(resolve, (error: unknown) => {
+              const apiError = toKubeApiError(error);
+              if (apiError.status === 429 && apiError.retryAfterMs !== undefined) {
+                throttled++;
+                pause(apiError.retryAfterMs);
+              }
+              reject(error);
+            })
+            .finally(() => {
+              inFlight--;
+              pump();
+            });
+        },
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      queue.push(waiter);
+      waiting++;
+      pump();
+    });
+  };
+
+  return {
+    schedule,
+    pause,
+    get stats() {
+      return {
+        waiting,
+        inFlight,
+        started,
+        throttled,
+        pausedForMs: Math.max(0, Math.ceil(pausedUntil - performance.now())),
+      };
+    },
+  };
+}

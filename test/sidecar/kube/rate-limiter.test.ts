@@ -1,0 +1,105 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { ApiException } from "@kubernetes/client-node";
+import { createRateLimiter } from "../../../sidecar/kube/rate-limiter.ts";
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve: () => void = () => {};
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+const tooManyRequests = (retryAfterSeconds: string) =>
+  new ApiException(
+    429,
+    "Unknown API Status Code!",
+    JSON.stringify({ kind: "Status", code: 429, reason: "TooManyRequests", message: "slow down" }),
+    { "retry-after": retryAfterSeconds },
+  );
+
+describe("createRateLimiter", () => {
+  it("lets a burst through at once and holds the rest to the QPS", async () => {
+    const limiter = createRateLimiter({ qps: 20, burst: 5, maxInFlight: 100 });
+    const startedAt = performance.now();
+    const calls = Array.from({ length: 30 }, () => limiter.schedule(async () => performance.now()));
+    // The burst starts synchronously; the other 25 wait for tokens.
+    assert.equal(limiter.stats.started, 5);
+    assert.equal(limiter.stats.waiting, 25);
+    const times = await Promise.all(calls);
+    // 25 tokens at 20/s take at least 1.25 s to accrue (a loaded machine can only be slower).
+    assert.ok(performance.now() - startedAt >= 1_200);
+    // Within any 500 ms window after the burst, at most 10 (+1 for the window edge) started.
+    const afterBurst = times.slice(5);
+    for (const t of afterBurst) {
+      const inWindow = afterBurst.filter((u) => u >= t && u < t + 500).length;
+      assert.ok(inWindow <= 11, `${inWindow} calls started within 500 ms`);
+    }
+    assert.equal(limiter.stats.waiting, 0);
+  });
+
+  it("never has more than maxInFlight calls running", async () => {
+    const limiter = createRateLimiter({ qps: Number.POSITIVE_INFINITY, maxInFlight: 3 });
+    let running = 0;
+    let peak = 0;
+    const gates = Array.from({ length: 10 }, () => deferred());
+    const calls = gates.map((gate) =>
+      limiter.schedule(async () => {
+        running++;
+        peak = Math.max(peak, running);
+        await gate.promise;
+        running--;
+      }),
+    );
+    await new Promise((r) => setImmediate(r));
+    assert.equal(limiter.stats.inFlight, 3);
+    assert.equal(limiter.stats.waiting, 7);
+    for (const gate of gates) {
+      gate.resolve();
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(calls);
+    assert.equal(peak, 3);
+    assert.equal(limiter.stats.inFlight, 0);
+  });
+
+  it("pauses every caller for a 429's Retry-After", async () => {
+    const limiter = createRateLimiter({ qps: 1_000, burst: 10 });
+    let failedAt = 0;
+    const throttledCall = limiter.schedule(async () => {
+      failedAt = performance.now();
+      throw tooManyRequests("1");
+    });
+    await assert.rejects(throttledCall, ApiException);
+    assert.equal(limiter.stats.throttled, 1);
+    assert.ok(limiter.stats.pausedForMs > 0);
+    const startTimes = await Promise.all(
+      Array.from({ length: 3 }, () => limiter.schedule(async () => performance.now())),
+    );
+    for (const t of startTimes)
+      assert.ok(t - failedAt >= 990, `started ${t - failedAt} ms after the 429`);
+  });
+
+  it("drops a queued call whose signal aborts and keeps serving the others", async () => {
+    const limiter = createRateLimiter({ qps: 1_000, maxInFlight: 1 });
+    const gate = deferred();
+    const first = limiter.schedule(() => gate.promise);
+    const controller = new AbortController();
+    const abandoned = limiter.schedule(async () => "never", controller.signal);
+    const later = limiter.schedule(async () => "served");
+    controller.abort(new Error("caller gave up"));
+    await assert.rejects(abandoned, /caller gave up/);
+    assert.equal(limiter.stats.waiting, 1);
+    gate.resolve();
+    await first;
+    assert.equal(await later, "served");
+    assert.equal(limiter.stats.started, 2);
+  });
+
+  it("rejects nonsensical settings", () => {
+    assert.throws(() => createRateLimiter({ qps: 0 }), RangeError);
+    assert.throws(() => createRateLimiter({ burst: 0 }), RangeError);
+    assert.throws(() => createRateLimiter({ maxInFlight: 0 }), RangeError);
+  });
+});
