@@ -1,0 +1,3 @@
+#!/bin/sh
+# HostFactory runs this as `getReturnRequests.sh -f <input file>`; _run-client.sh beside it does the work.
+exec sh "$(dirname -- "$0")/_run-client.sh" getReturnRequests "$@"

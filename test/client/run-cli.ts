@@ -1,0 +1,64 @@
+// Runs the real `hostfactory` CLI, or a real HostFactory script, as a child process: the way
+// HostFactory does. Asynchronous, so that a stub sidecar in the test process can answer.
+import { spawn } from "node:child_process";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const REPO = fileURLToPath(new URL("../../", import.meta.url));
+export const CLIENT = fileURLToPath(new URL("../../client/main.ts", import.meta.url));
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  /** Added to a clean environment (no HF_* or HOSTFACTORY_* from the caller's). */
+  env?: Record<string, string | undefined>;
+  /** Written to stdin. */
+  input?: string;
+  cwd?: string;
+}
+
+/** `node client/main.ts <args>`. */
+export function runClient(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  return run(process.execPath, [CLIENT, ...args], options);
+}
+
+/** `sh <script> <args>`, with this test's Node first on PATH. */
+export function runScript(
+  script: string,
+  args: string[],
+  options: RunOptions = {},
+): Promise<RunResult> {
+  return run("sh", [script, ...args], options);
+}
+
+export function run(command: string, args: string[], options: RunOptions): Promise<RunResult> {
+  const env: Record<string, string | undefined> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!/^(HF_|HOSTFACTORY_)/.test(key)) env[key] = value;
+  }
+  env.PATH = `${dirname(process.execPath)}:${env.PATH ?? ""}`;
+  Object.assign(env, options.env);
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env, cwd: options.cwd ?? REPO });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(options.input ?? "");
+  });
+}
+
+/** The one JSON document a command must print on stdout. */
+export function stdoutJson(result: RunResult): unknown {
+  return JSON.parse(result.stdout);
+}
