@@ -169,3 +169,23 @@ describe("wrong input is rejected with the field, what was expected and what was
     );
   });
 });
+
+describe("the example request files parse", () => {
+  const parsers: Record<string, (input: unknown) => unknown> = {
+    getAvailableTemplates: toGetAvailableTemplatesRequest,
+    requestMachines: toRequestMachinesRequest,
+    requestReturnMachines: toRequestReturnMachinesRequest,
+    getRequestStatus: toGetRequestStatusRequest,
+    getReturnRequests: toGetReturnRequestsRequest,
+  };
+  const examples = new URL("../../examples/requests/", import.meta.url);
+  for (const [operation, parse] of Object.entries(parsers)) {
+    test(`examples/requests/${operation}.json`, () => {
+      parse(parseInputJson(readFileSync(new URL(`${operation}.json`, examples), "utf8")));
+    });
+  }
+  test("requestMachines.json asks for the example template compute-small", () => {
+    const text = readFileSync(new URL("requestMachines.json", examples), "utf8");
+    assert.equal(toRequestMachinesRequest(parseInputJson(text)).templateId, "compute-small");
+  });
+});
