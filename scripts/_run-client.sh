@@ -28,6 +28,17 @@ if [ -z "${HOSTFACTORY_CLI:-}" ]; then
 fi
 node=${HOSTFACTORY_NODE:-node}
 
+# Node's compile cache keeps the client's TypeScript stripped and compiled between calls, which
+# saves a third of every call. It lives in a folder of the user HostFactory runs as, never in a
+# shared temporary one.
+if [ -z "${NODE_COMPILE_CACHE:-}" ]; then
+  if [ -n "${HF_PROVIDER_WORKDIR:-}" ]; then
+    export NODE_COMPILE_CACHE="$HF_PROVIDER_WORKDIR/node-compile-cache"
+  elif [ -n "${HOME:-}" ]; then
+    export NODE_COMPILE_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/hostfactory-k8s/node-compile-cache"
+  fi
+fi
+
 # Like the client's own failures: a message on stdout for HostFactory, details in the log, and
 # exit code 2 (a setup problem that retrying will not fix).
 fail() {

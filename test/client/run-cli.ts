@@ -14,7 +14,7 @@ export interface RunResult {
 }
 
 export interface RunOptions {
-  /** Added to a clean environment (no HF_* or HOSTFACTORY_* from the caller's). */
+  /** Added to a clean environment (no HF_*, HOSTFACTORY_* or NODE_COMPILE_CACHE from the caller's). */
   env?: Record<string, string | undefined>;
   /** Written to stdin. */
   input?: string;
@@ -38,7 +38,7 @@ export function runScript(
 export function run(command: string, args: string[], options: RunOptions): Promise<RunResult> {
   const env: Record<string, string | undefined> = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (!/^(HF_|HOSTFACTORY_)/.test(key)) env[key] = value;
+    if (!/^(HF_|HOSTFACTORY_|NODE_COMPILE_CACHE$)/.test(key)) env[key] = value;
   }
   env.PATH = `${dirname(process.execPath)}:${env.PATH ?? ""}`;
   Object.assign(env, options.env);

@@ -105,6 +105,19 @@ describe("the scripts", { concurrency: true }, () => {
     assert.match(result.stderr, /is a path, not an address/);
   });
 
+  test("keep Node's compile cache in $HF_PROVIDER_WORKDIR", async () => {
+    const workdir = join(root, `work-${++dirs}`);
+    const result = await runScript(
+      script("getAvailableTemplates"),
+      ["-f", input("getAvailableTemplates")],
+      {
+        env: { HF_PROVIDER_WORKDIR: workdir, HOSTFACTORY_ADDRESS: stub.address },
+      },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(readdirSync(join(workdir, "node-compile-cache")).length > 0);
+  });
+
   test("find the client through $HOSTFACTORY_CLI when copied elsewhere", async () => {
     const dir = copiedScripts();
     const result = await runScript(
