@@ -168,8 +168,8 @@ const root = defineCommand({
 /** Runs the command line; resolves to the exit code. */
 export async function main(argv: string[]): Promise<ExitCode> {
   const [name, ...rest] = argv;
-  const alias = Object.entries(OPERATION_COMMANDS).find(([, command]) => command.alias === name);
-  const command = name === undefined ? undefined : (COMMANDS[name] ?? COMMANDS[alias?.[0] ?? ""]);
+  const key = Object.entries(OPERATION_COMMANDS).find(([, c]) => c.alias === name)?.[0] ?? name;
+  const command = key === undefined ? undefined : COMMANDS[key];
   const wantsHelp = argv.some((arg) => arg === "--help" || arg === "-h");
 
   if (name === undefined || (command === undefined && wantsHelp)) {

@@ -24,7 +24,7 @@ import {
 /** Checks the input and returns the call to make, so that a bad input never reaches the sidecar. */
 type Operation = (input: unknown) => (sidecar: Sidecar) => Promise<object>;
 
-export const OPERATIONS = {
+const OPERATIONS = {
   getAvailableTemplates: (input) => {
     const request = toGetAvailableTemplatesRequest(input);
     return async (sidecar) =>
