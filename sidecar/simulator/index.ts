@@ -1,0 +1,31 @@
+/**
+ * The in-process Kubernetes API simulator: a real HTTP API server (core/v1 pods, configmaps,
+ * events, nodes, namespaces; coordination.k8s.io/v1 leases) with a scheduler, kubelets and
+ * fault injection. See README.md beside this file.
+ */
+
+export type { Cluster } from "./cluster.ts";
+export type { Counters } from "./counters.ts";
+export type { EventLog, SimulatorEvent } from "./event-log.ts";
+export type {
+  ErrorRule,
+  FaultConfig,
+  Faults,
+  LatencyRule,
+  RateLimit,
+  RequestMatch,
+  RestartOptions,
+} from "./faults.ts";
+export type { ContainerExit } from "./kubelet.ts";
+export type { NodeSpec } from "./node-factory.ts";
+export type { KubeObject, Node, ObjectMeta, Pod, Status, Taint } from "./object-types.ts";
+export type { DeleteOptions, ListQuery, ListResult, RestApi } from "./rest-api.ts";
+export {
+  createSimulator,
+  DEFAULT_NODES,
+  type Simulator,
+  type SimulatorOptions,
+} from "./simulator.ts";
+export { StatusError } from "./status-error.ts";
+export type { Store, StoreWatcher } from "./store.ts";
+export type { StoreEvent, StoreEventType } from "./store-event.ts";
