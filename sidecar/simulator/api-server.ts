@@ -7,6 +7,7 @@ import type { Faults } from "./faults.ts";
 import { parseFieldSelector } from "./field-selector.ts";
 import { parseLabelSelector } from "./label-selector.ts";
 import type { KubeObject } from "./object-types.ts";
+import { openApiDocument, openApiIndex } from "./openapi.ts";
 import { PATCH_CONTENT_TYPES } from "./patch.ts";
 import { findResource, NAMESPACES, PODS, type ResourceInfo } from "./resources.ts";
 import type { DeleteOptions, ListResult, RestApi } from "./rest-api.ts";
@@ -479,7 +480,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     if (path === "/version") document = versionInfo();
     else if (path === "/api") document = coreVersions(new URL(url).host);
     else if (path === "/apis") document = groupList();
-    else if (path === "/healthz" || path === "/readyz" || path === "/livez") {
+    else if (path === "/openapi/v3") document = openApiIndex();
+    else if (segments[0] === "openapi" && segments[1] === "v3") {
+      document = openApiDocument(segments.slice(2).join("/"));
+    } else if (path === "/healthz" || path === "/readyz" || path === "/livez") {
       response.writeHead(200, { "Content-Type": "text/plain" });
       response.end("ok");
       return true;

@@ -8,8 +8,12 @@ import { RESOURCES, type ResourceInfo } from "./resources.ts";
 /** The Kubernetes version the simulator reports; its API follows this release. */
 export const KUBERNETES_VERSION = { major: "1", minor: "33", gitVersion: "v1.33.0" };
 
-/** Groups listed in /apis. policy/v1 is listed because pods/eviction belongs to it. */
-const GROUPS = ["coordination.k8s.io", "policy"];
+/**
+ * Groups listed in /apis. policy is not: the simulator serves none of its resources, and
+ * discovery clients fail on a group version without resources (pods/eviction, which takes a
+ * policy/v1 Eviction, is served all the same).
+ */
+const GROUPS = ["coordination.k8s.io"];
 
 export function versionInfo(): unknown {
   return {

@@ -81,6 +81,8 @@ export function createKubelets(options: KubeletOptions): Kubelets {
   /** Per node: the next free host number in its /16 and the ones given back. */
   const pools = new Map<string, { next: number; free: number[] }>();
   const podIPs = new Map<string, { node: string; host: number }>();
+  /** Pods whose containers are being stopped, with the grace period planned (ms). */
+  const stopping = new Map<string, number>();
 
   const keyOf = (pod: Pod) => `${pod.metadata.namespace}/${pod.metadata.name}`;
   const nodeOf = (pod: Pod) =>
@@ -290,15 +292,20 @@ export function createKubelets(options: KubeletOptions): Kubelets {
   const planStop = (pod: Pod) => {
     const key = keyOf(pod);
     timeline.cancel(`start:${key}`);
-    if (timeline.has(`stop:${key}`)) return;
-    const deadline = Date.parse(pod.metadata.deletionTimestamp as string);
-    const graceMs = Math.max(0, deadline - now().getTime());
+    // The grace period runs from when the kubelet sees the deletion, as on a real node; a later
+    // delete with a shorter grace period cuts it short.
+    const graceMs = (pod.metadata.deletionGracePeriodSeconds ?? 0) * 1000;
+    const planned = stopping.get(key);
+    if (timeline.has(`stop:${key}`) && planned !== undefined && planned <= graceMs) return;
+    if (planned === undefined) {
+      const containers = pod.spec.containers.map((container) => container.name).join(", ");
+      recorder?.record(pod, "Normal", "Killing", `Stopping container ${containers}`, {
+        component: KUBELET,
+        host: pod.spec.nodeName,
+      });
+    }
+    stopping.set(key, graceMs);
     const exitsOnSigterm = options.podStopDelayMs !== undefined && options.podStopDelayMs < graceMs;
-    const containers = pod.spec.containers.map((container) => container.name).join(", ");
-    recorder?.record(pod, "Normal", "Killing", `Stopping container ${containers}`, {
-      component: KUBELET,
-      host: pod.spec.nodeName,
-    });
     timeline.schedule(
       `stop:${key}`,
       exitsOnSigterm ? (options.podStopDelayMs as number) : graceMs,
@@ -333,6 +340,7 @@ export function createKubelets(options: KubeletOptions): Kubelets {
     if (event.type === "DELETED") {
       timeline.cancel(`start:${key}`);
       timeline.cancel(`stop:${key}`);
+      stopping.delete(key);
       releaseIP(key);
       return;
     }

@@ -1,0 +1,386 @@
+// The simulated scheduler, kubelets and node controllers, observed through the API as a client
+// of a real cluster would see them.
+import assert from "node:assert/strict";
+import { afterEach, describe, test } from "node:test";
+import type { Pod } from "../../sidecar/simulator/index.ts";
+import { type Env, podBody, startEnv, waitFor } from "./helpers.ts";
+
+let env: Env | undefined;
+afterEach(async () => {
+  await env?.sim.close();
+  env = undefined;
+});
+
+const small = (count: number, cpu = "2") =>
+  Array.from({ length: count }, (_, index) => ({
+    name: `node-${index + 1}`,
+    cpu,
+    memory: "8Gi",
+    pods: 10,
+  }));
+
+const stored = (name: string, namespace = "default") =>
+  env?.sim.store.get("pods", namespace, name) as Pod | undefined;
+const condition = (pod: Pod | undefined, type: string) =>
+  pod?.status?.conditions?.find((c) => c.type === type);
+const running = (name: string) => () => stored(name)?.status?.phase === "Running";
+
+describe("scheduler and kubelet", () => {
+  test("a pod is bound, then Running and Ready with a pod IP and host IP after the start delay", async () => {
+    env = await startEnv({ podStartDelayMs: 150, podStartJitterMs: 0 });
+    const created = Date.now();
+    await env.core.createNamespacedPod({ namespace: "default", body: podBody("runner") });
+    await waitFor(() => stored("runner")?.spec.nodeName, "binding");
+    assert.equal(stored("runner")?.status?.phase, "Pending");
+    await waitFor(running("runner"), "Running");
+    assert.ok(Date.now() - created >= 140, "not before the start delay");
+    const pod = await env.core.readNamespacedPod({ namespace: "default", name: "runner" });
+    assert.match(pod.status?.podIP ?? "", /^10\.\d+\.\d+\.\d+$/);
+    assert.match(pod.status?.hostIP ?? "", /^172\.18\.\d+\.\d+$/);
+    assert.ok(pod.status?.startTime);
+    for (const type of ["PodScheduled", "Initialized", "ContainersReady", "Ready"]) {
+      assert.equal(pod.status?.conditions?.find((c) => c.type === type)?.status, "True", type);
+    }
+    assert.equal(pod.status?.containerStatuses?.[0]?.ready, true);
+    assert.ok(pod.status?.containerStatuses?.[0]?.state?.running);
+  });
+
+  test("a pod that fits nowhere stays Pending with PodScheduled=False and the scheduler's message", async () => {
+    env = await startEnv({ nodes: small(3) });
+    await env.core.createNamespacedPod({
+      namespace: "default",
+      body: podBody("huge", { cpu: "4" }),
+    });
+    await waitFor(
+      () => condition(stored("huge"), "PodScheduled")?.status === "False",
+      "the Unschedulable condition",
+    );
+    const scheduled = condition(stored("huge"), "PodScheduled");
+    assert.equal(scheduled?.reason, "Unschedulable");
+    assert.equal(scheduled?.message, "0/3 nodes are available: 3 Insufficient cpu.");
+    assert.equal(stored("huge")?.status?.phase, "Pending");
+  });
+
+  test("the message counts every reason across nodes, sorted as the scheduler sorts them", async () => {
+    env = await startEnv({ nodes: small(3) });
+    env.sim.cluster.cordon("node-1");
+    env.sim.cluster.taint("node-2", { key: "dedicated", value: "gpu", effect: "NoSchedule" });
+    await env.core.createNamespacedPod({
+      namespace: "default",
+      body: podBody("picky", { cpu: "3" }),
+    });
+    await waitFor(
+      () => condition(stored("picky"), "PodScheduled")?.status === "False",
+      "Unschedulable",
+    );
+    assert.equal(
+      condition(stored("picky"), "PodScheduled")?.message,
+      "0/3 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {dedicated: gpu}, 1 node(s) were unschedulable.",
+    );
+  });
+
+  test("a nodeSelector that no node matches is reported as such", async () => {
+    env = await startEnv({ nodes: small(2) });
+    await env.core.createNamespacedPod({
+      namespace: "default",
+      body: {
+        ...podBody("selective"),
+        spec: { ...podBody("x").spec, nodeSelector: { disk: "ssd" } },
+      },
+    });
+    await waitFor(() => condition(stored("selective"), "PodScheduled")?.message, "the message");
+    assert.equal(
+      condition(stored("selective"), "PodScheduled")?.message,
+      "0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector.",
+    );
+    env.sim.cluster.addNode({ name: "fast", labels: { disk: "ssd" } });
+    await waitFor(
+      () => stored("selective")?.spec.nodeName === "fast",
+      "scheduling onto the new matching node",
+    );
+  });
+
+  test("a pending pod is scheduled once capacity is freed", async () => {
+    env = await startEnv({ nodes: small(1) });
+    await env.core.createNamespacedPod({
+      namespace: "default",
+      body: podBody("first", { cpu: "2" }),
+    });
+    await waitFor(running("first"), "first Running");
+    await env.core.createNamespacedPod({
+      namespace: "default",
+      body: podBody("second", { cpu: "2" }),
+    });
+    await waitFor(
+      () => condition(stored("second"), "PodScheduled")?.status === "False",
+      "second Unschedulable",
+    );
+    await env.core.deleteNamespacedPod({
+      namespace: "default",
+      name: "first",
+      gracePeriodSeconds: 0,
+    });
+    await waitFor(running("second"), "second Running");
+  });
+
+  test("a pending pod is scheduled when a node is uncordoned", async () => {
+    env = await startEnv({ nodes: small(1) });
+    env.sim.cluster.cordon("node-1");
+    await env.core.createNamespacedPod({ namespace: "default", body: podBody("waiting") });
+    await waitFor(
+      () =>
+        condition(stored("waiting"), "PodScheduled")?.message ===
+        "0/1 nodes are available: 1 node(s) were unschedulable.",
+      "Unschedulable",
+    );
+    env.sim.cluster.uncordon("node-1");
+    await waitFor(running("waiting"), "Running after uncordon");
+  });
+
+  test("scheduling and starting are recorded as core/v1 Events", async () => {
+    env = await startEnv({ nodes: small(1) });
+    await env.core.createNamespacedPod({ namespace: "default", body: podBody("noted") });
+    await waitFor(running("noted"), "Running");
+    const events = await env.core.listNamespacedEvent({
+      namespace: "default",
+      fieldSelector: "involvedObject.name=noted",
+    });
+    const reasons = events.items.map((event) => event.reason).sort();
+    assert.deepEqual(reasons, ["Scheduled", "Started"]);
+  });
+
+  test("a pod bound by nodeName to a node without room is rejected by the kubelet (OutOfcpu)", async () => {
+    env = await startEnv({ nodes: small(1) });
+    await env.core.createNamespacedPod({
+      namespace: "default",
+      body: podBody("hog", { cpu: "2" }),
+    });
+    await waitFor(running("hog"), "Running");
+    await env.core.createNamespacedPod({
+      namespace: "default",
+      body: {
+        metadata: { name: "forced" },
+        spec: {
+          nodeName: "node-1",
+          containers: [{ name: "c", image: "i:1", resources: { requests: { cpu: "1" } } }],
+        },
+      },
+    });
+    await waitFor(() => stored("forced")?.status?.phase === "Failed", "rejection");
+    assert.equal(stored("forced")?.status?.reason, "OutOfcpu");
+    assert.match(
+      stored("forced")?.status?.message ?? "",
+      /^Pod was rejected: Node didn't have enough resource: cpu/,
+    );
+  });
+});
+
+describe("deletion and failures", () => {
+  test("graceful deletion ends after the grace period when containers ignore SIGTERM (exit 137)", async () => {
+    env = await startEnv();
+    await env.core.createNamespacedPod({ namespace: "default", body: podBody("slow") });
+    await waitFor(running("slow"), "Running");
+    const deleted = Date.now();
+    const observed: string[] = [];
+    env.sim.store.subscribe("pods", (event) => {
+      const pod = event.object as Pod;
+      if (pod.metadata.name === "slow") {
+        observed.push(
+          `${event.type} ${pod.status?.phase} ${pod.status?.containerStatuses?.[0]?.state.terminated?.exitCode ?? ""}`,
+        );
+      }
+    });
+    await env.core.deleteNamespacedPod({
+      namespace: "default",
+      name: "slow",
+      gracePeriodSeconds: 1,
+    });
+    await waitFor(() => stored("slow") === undefined, "removal", 3000);
+    assert.ok(Date.now() - deleted >= 950, "not before the grace period");
+    assert.deepEqual(observed, ["MODIFIED Running ", "MODIFIED Failed 137", "DELETED Failed 137"]);
+  });
+
+  test("with podStopDelayMs, containers exit 0 on SIGTERM before the grace period runs out", async () => {
+    env = await startEnv({ podStopDelayMs: 50 });
+    await env.core.createNamespacedPod({ namespace: "default", body: podBody("quick") });
+    await waitFor(running("quick"), "Running");
+    const deleted = Date.now();
+    await env.core.deleteNamespacedPod({ namespace: "default", name: "quick" });
+    await waitFor(() => stored("quick") === undefined, "removal", 2000);
+    assert.ok(Date.now() - deleted < 1000, "well before the 30 s grace period");
+  });
+
+  test("failPod with restartPolicy Never turns the pod Failed with the exit code", async () => {
+    env = await startEnv();
+    await env.core.createNamespacedPod({
+      namespace: "default",
+      body: { ...podBody("crash"), spec: { ...podBody("x").spec, restartPolicy: "Never" } },
+    });
+    await waitFor(running("crash"), "Running");
+    env.sim.cluster.failPod("default", "crash", { exitCode: 3, reason: "Error", message: "boom" });
+    const pod = await env.core.readNamespacedPod({ namespace: "default", name: "crash" });
+    assert.equal(pod.status?.phase, "Failed");
+    const terminated = pod.status?.containerStatuses?.[0]?.state?.terminated;
+    assert.equal(terminated?.exitCode, 3);
+    assert.equal(terminated?.message, "boom");
+    assert.equal(pod.status?.conditions?.find((c) => c.type === "Ready")?.status, "False");
+  });
+
+  test("failPod with restartPolicy Always restarts the container (restartCount, then Running again)", async () => {
+    env = await startEnv();
+    await env.core.createNamespacedPod({ namespace: "default", body: podBody("flaky") });
+    await waitFor(running("flaky"), "Running");
+    env.sim.cluster.failPod("default", "flaky");
+    const crashed = stored("flaky")?.status?.containerStatuses?.[0];
+    assert.equal(crashed?.state.waiting?.reason, "CrashLoopBackOff");
+    assert.equal(crashed?.restartCount, 1);
+    await waitFor(
+      () => stored("flaky")?.status?.containerStatuses?.[0]?.state.running,
+      "the restart",
+    );
+    assert.equal(
+      stored("flaky")?.status?.containerStatuses?.[0]?.lastState.terminated?.exitCode,
+      1,
+    );
+  });
+
+  test("completePod with restartPolicy Never makes the pod Succeed and frees its resources", async () => {
+    env = await startEnv({ nodes: small(1) });
+    await env.core.createNamespacedPod({
+      namespace: "default",
+      body: {
+        ...podBody("job", { cpu: "2" }),
+        spec: { ...podBody("x", { cpu: "2" }).spec, restartPolicy: "Never" },
+      },
+    });
+    await waitFor(running("job"), "Running");
+    await env.core.createNamespacedPod({
+      namespace: "default",
+      body: podBody("next", { cpu: "2" }),
+    });
+    await waitFor(
+      () => condition(stored("next"), "PodScheduled")?.status === "False",
+      "next waits",
+    );
+    env.sim.cluster.completePod("default", "job");
+    assert.equal(stored("job")?.status?.phase, "Succeeded");
+    await waitFor(running("next"), "next Running once job finished");
+  });
+});
+
+describe("nodes", () => {
+  test("a NoExecute taint evicts pods that do not tolerate it (DisruptionTarget DeletionByTaintManager)", async () => {
+    env = await startEnv({ nodes: small(1) });
+    await env.core.createNamespacedPod({ namespace: "default", body: podBody("tainted") });
+    await waitFor(running("tainted"), "Running");
+    env.sim.cluster.taint("node-1", { key: "maintenance", effect: "NoExecute" });
+    await waitFor(() => stored("tainted")?.metadata.deletionTimestamp, "eviction");
+    assert.equal(
+      condition(stored("tainted"), "DisruptionTarget")?.reason,
+      "DeletionByTaintManager",
+    );
+  });
+
+  test("a node that stops reporting makes its pods not Ready, evicts them after their toleration, and they stay Terminating", async () => {
+    env = await startEnv({ nodes: small(1), defaultTolerationSeconds: 1 });
+    await env.core.createNamespacedPod({ namespace: "default", body: podBody("stranded") });
+    await waitFor(running("stranded"), "Running");
+    env.sim.cluster.setNodeReady("node-1", false);
+    await waitFor(() => condition(stored("stranded"), "Ready")?.status === "False", "not Ready");
+    const node = await env.core.readNode({ name: "node-1" });
+    assert.deepEqual(node.spec?.taints?.map((taint) => `${taint.key}:${taint.effect}`).sort(), [
+      "node.kubernetes.io/unreachable:NoExecute",
+      "node.kubernetes.io/unreachable:NoSchedule",
+    ]);
+    await waitFor(
+      () => stored("stranded")?.metadata.deletionTimestamp,
+      "eviction after tolerationSeconds",
+      3000,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.ok(stored("stranded"), "no kubelet confirms the deletion");
+    env.sim.cluster.removeNode("node-1");
+    await waitFor(() => stored("stranded") === undefined, "garbage collection with the node");
+  });
+
+  test("a node back to Ready lets its kubelet finish pending work", async () => {
+    env = await startEnv({ nodes: small(1) });
+    env.sim.cluster.setNodeReady("node-1", false);
+    await env.core.createNamespacedPod({
+      namespace: "default",
+      body: {
+        metadata: { name: "later" },
+        spec: { nodeName: "node-1", containers: [{ name: "c", image: "i:1" }] },
+      },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    assert.equal(
+      stored("later")?.status?.startTime,
+      undefined,
+      "no kubelet while the node is down",
+    );
+    env.sim.cluster.setNodeReady("node-1", true);
+    await waitFor(running("later"), "Running once the node is back");
+  });
+
+  test("removing a node garbage-collects its pods (DisruptionTarget DeletionByPodGC)", async () => {
+    env = await startEnv({ nodes: small(2) });
+    await env.core.createNamespacedPod({
+      namespace: "default",
+      body: {
+        metadata: { name: "orphan" },
+        spec: { nodeName: "node-2", containers: [{ name: "c", image: "i:1" }] },
+      },
+    });
+    await waitFor(running("orphan"), "Running");
+    const reasons: string[] = [];
+    env.sim.store.subscribe("pods", (event) => {
+      const reason = condition(event.object as Pod, "DisruptionTarget")?.reason;
+      if (reason) reasons.push(`${event.type} ${reason}`);
+    });
+    env.sim.cluster.removeNode("node-2");
+    await waitFor(() => stored("orphan") === undefined, "garbage collection");
+    assert.deepEqual(reasons, ["MODIFIED DeletionByPodGC", "DELETED DeletionByPodGC"]);
+  });
+
+  test("drainNode cordons the node and evicts its pods through the eviction rules", async () => {
+    env = await startEnv({ nodes: small(2) });
+    await env.core.createNamespacedPod({
+      namespace: "default",
+      body: {
+        metadata: { name: "drained" },
+        spec: { nodeName: "node-1", containers: [{ name: "c", image: "i:1" }] },
+      },
+    });
+    await waitFor(running("drained"), "Running");
+    env.sim.cluster.drainNode("node-1", { gracePeriodSeconds: 0 });
+    const node = await env.core.readNode({ name: "node-1" });
+    assert.equal(node.spec?.unschedulable, true);
+    await waitFor(() => stored("drained") === undefined, "eviction");
+  });
+
+  test("the same seed gives the same names and placements", async () => {
+    const placements = async () => {
+      const local = await startEnv({ seed: 42 });
+      const result: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const pod = await local.core.createNamespacedPod({
+          namespace: "default",
+          body: podBody("seeded-", { generateName: true }),
+        });
+        const name = pod.metadata?.name as string;
+        await waitFor(() => local.sim.store.get("pods", "default", name)?.spec, "creation");
+        await waitFor(
+          () => (local.sim.store.get("pods", "default", name) as Pod).spec.nodeName,
+          "binding",
+        );
+        result.push(
+          `${name}@${(local.sim.store.get("pods", "default", name) as Pod).spec.nodeName}`,
+        );
+      }
+      await local.sim.close();
+      return result;
+    };
+    assert.deepEqual(await placements(), await placements());
+  });
+});
