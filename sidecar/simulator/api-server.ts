@@ -26,6 +26,7 @@ import {
   createWatchConnection,
   type WatchConnection,
   type WatchFormat,
+  type WatchStats,
 } from "./watch-connection.ts";
 
 /** Request bodies above this are refused with 413, as the API server's limit is 3 MiB. */
@@ -58,6 +59,8 @@ export interface ApiServer {
   readonly port: number;
   /** Open watches, of one resource or all. */
   watchCount(resource?: string): number;
+  /** Rendering done by all watches so far. */
+  readonly watchStats: Readonly<WatchStats>;
   endWatches(how: "close" | "reset", resource?: string): number;
   setWatchesStalled(stalled: boolean): void;
   /** Drops every connection; with downtimeMs, stops listening for that long. */
@@ -222,6 +225,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const watches = new Set<WatchConnection>();
   const sockets = new Set<Socket>();
   let watchesStalled = false;
+  const watchStats: WatchStats = { rendered: 0, delivered: 0 };
   let nextWatchId = 1;
   let url = "";
 
@@ -269,6 +273,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         timeoutSeconds !== undefined && timeoutSeconds > 0 ? timeoutSeconds * 1000 : undefined,
       stalled: watchesStalled,
       currentResourceVersion: () => store.resourceVersion,
+      stats: watchStats,
       onClose: (closed) => {
         watches.delete(closed);
         unwatch?.();
@@ -584,6 +589,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   return {
     url,
     port,
+    watchStats,
     watchCount(resource) {
       let count = 0;
       for (const watch of watches)

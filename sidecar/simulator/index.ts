@@ -29,3 +29,4 @@ export {
 export { StatusError } from "./status-error.ts";
 export type { Store, StoreWatcher } from "./store.ts";
 export type { StoreEvent, StoreEventType } from "./store-event.ts";
+export type { WatchStats } from "./watch-connection.ts";

@@ -20,6 +20,7 @@ import { createRestApi, type RestApi } from "./rest-api.ts";
 import { createScheduler } from "./scheduler.ts";
 import { createStore, type Store } from "./store.ts";
 import { createTimeline } from "./timeline.ts";
+import type { WatchStats } from "./watch-connection.ts";
 
 export interface SimulatorOptions {
   /** Interface to listen on; default "127.0.0.1" (loopback only). */
@@ -85,6 +86,8 @@ export interface Simulator {
   readonly eventLog: EventLog;
   /** Open watch connections, of one resource or all. */
   watchCount(resource?: string): number;
+  /** Lines rendered by all watches vs. lines delivered: fan-out shares one rendering per event. */
+  watchStats(): WatchStats;
   close(): Promise<void>;
 }
 
@@ -184,6 +187,7 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
     counters,
     eventLog,
     watchCount: (resource) => server.watchCount(resource),
+    watchStats: () => ({ ...server.watchStats }),
     async close() {
       if (closed) return;
       closed = true;

@@ -13,6 +13,14 @@ import { type IncludeObject, toTable } from "./table.ts";
  */
 export const MAX_WATCH_BACKLOG_BYTES = 64 * 1024 * 1024;
 
+/** How much rendering the watches did, to check that fan-out does not multiply it. */
+export interface WatchStats {
+  /** Event lines rendered (JSON text built and encoded). */
+  rendered: number;
+  /** Event lines handed to watch connections (one per watcher that receives an event). */
+  delivered: number;
+}
+
 /** What a watch sends: plain objects, or Table rows for `kubectl get -w`. */
 export type WatchFormat = { kind: "object" } | { kind: "table"; include: IncludeObject };
 
@@ -34,6 +42,7 @@ export interface WatchConnectionOptions {
   currentResourceVersion: () => number;
   /** Called once when the connection ends, however it ends. */
   onClose: (connection: WatchConnection) => void;
+  stats: WatchStats;
 }
 
 /** One open watch: a store watcher that filters, renders once, batches and writes events. */
@@ -91,7 +100,9 @@ export function createWatchConnection(options: WatchConnectionOptions): WatchCon
   const matches = (object: KubeObject) =>
     labels.matches(object.metadata.labels) && fields.matches(object);
 
+  const { stats } = options;
   const render = (type: StoreEventType, object: KubeObject): Buffer => {
+    stats.rendered++;
     if (format.kind === "object") return objectLine(type, object);
     const table = toTable(
       info.name,
@@ -129,6 +140,7 @@ export function createWatchConnection(options: WatchConnectionOptions): WatchCon
 
   const enqueue = (line: Buffer) => {
     if (closed) return;
+    stats.delivered++;
     pending.push(line);
     scheduleFlush(flush);
   };
@@ -188,6 +200,7 @@ export function createWatchConnection(options: WatchConnectionOptions): WatchCon
         }
         let line = addedLines.get(object);
         if (!line) {
+          stats.rendered++;
           line = objectLine("ADDED", object);
           addedLines.set(object, line);
         }
