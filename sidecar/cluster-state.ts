@@ -1,0 +1,122 @@
+// What the sidecar knows of the cluster: the pod and record caches joined by the indexes the
+// handlers and the reconciler ask for (pods by request, machines being returned, machines in
+// use per template), kept current incrementally from cache events.
+import type { CacheEvent } from "./kube/list-watch.ts";
+import type { PodView, RequestRecord } from "./provider/model.ts";
+import { podNameOfMachine } from "./provider/naming.ts";
+
+/** The part of a list-watch cache the state needs. */
+export interface Cache<T> {
+  readonly synced: boolean;
+  get(key: string): T | undefined;
+  values(): IterableIterator<T>;
+  subscribe(listener: (event: CacheEvent<T>) => void): () => void;
+}
+
+/** Which requests a change concerns. */
+export type ChangeListener = (requestIds: ReadonlySet<string>) => void;
+
+export interface ClusterState {
+  readonly synced: boolean;
+  pod(name: string): PodView | undefined;
+  record(requestId: string): RequestRecord | undefined;
+  records(): IterableIterator<RequestRecord>;
+  hasPods(requestId: string): boolean;
+  /** Whether a live (not completed) return request covers this pod. */
+  isReturning(podName: string): boolean;
+  /** Live pods of a template plus machines asked for and not yet created or failed. */
+  machinesInUse(templateId: string): number;
+  onChange(listener: ChangeListener): () => void;
+  close(): void;
+}
+
+function increment(map: Map<string, number>, key: string, by: number): void {
+  const next = (map.get(key) ?? 0) + by;
+  if (next === 0) map.delete(key);
+  else map.set(key, next);
+}
+
+function isAlive(pod: PodView): boolean {
+  return pod.phase !== "Failed" && pod.phase !== "Succeeded";
+}
+
+export function createClusterState(
+  pods: Cache<PodView>,
+  records: Cache<RequestRecord>,
+): ClusterState {
+  const podsByRequest = new Map<string, number>();
+  const alivePodsByTemplate = new Map<string, number>();
+  const returning = new Map<string, number>();
+  const listeners = new Set<ChangeListener>();
+
+  const notify = (requestIds: Set<string>) => {
+    for (const listener of listeners) listener(requestIds);
+  };
+  const indexPod = (pod: PodView, sign: 1 | -1) => {
+    if (pod.requestId) increment(podsByRequest, pod.requestId, sign);
+    if (pod.templateId && isAlive(pod)) increment(alivePodsByTemplate, pod.templateId, sign);
+  };
+  const indexRecord = (record: RequestRecord, sign: 1 | -1) => {
+    if (record.kind !== "return" || record.completedAt !== undefined) return;
+    for (const machine of record.machines)
+      increment(returning, podNameOfMachine(machine.name), sign);
+  };
+  const returningRequests = (podName: string): string[] => {
+    if (!returning.has(podName)) return [];
+    const ids: string[] = [];
+    for (const record of records.values()) {
+      if (record.kind === "return" && record.completedAt === undefined) {
+        if (record.machines.some((m) => podNameOfMachine(m.name) === podName)) {
+          ids.push(record.requestId);
+        }
+      }
+    }
+    return ids;
+  };
+
+  for (const pod of pods.values()) indexPod(pod, 1);
+  for (const record of records.values()) indexRecord(record, 1);
+  const unsubscribePods = pods.subscribe(({ item, previous, type }) => {
+    if (previous) indexPod(previous, -1);
+    if (type !== "DELETED") indexPod(item, 1);
+    const ids = new Set(returningRequests(item.name));
+    if (item.requestId) ids.add(item.requestId);
+    notify(ids);
+  });
+  const unsubscribeRecords = records.subscribe(({ item, previous, type }) => {
+    if (previous) indexRecord(previous, -1);
+    if (type !== "DELETED") indexRecord(item, 1);
+    notify(new Set([item.requestId]));
+  });
+
+  return {
+    get synced() {
+      return pods.synced && records.synced;
+    },
+    pod: (name) => pods.get(name),
+    record: (requestId) => records.get(requestId),
+    records: () => records.values(),
+    hasPods: (requestId) => podsByRequest.has(requestId),
+    isReturning: (podName) => returning.has(podName),
+    machinesInUse(templateId) {
+      let total = alivePodsByTemplate.get(templateId) ?? 0;
+      for (const record of records.values()) {
+        if (record.kind !== "create" || record.templateId !== templateId || record.settled)
+          continue;
+        const failed = Object.keys(record.failures).length;
+        const created = podsByRequest.get(record.requestId) ?? 0;
+        total += Math.max(0, record.machineCount - failed - created);
+      }
+      return total;
+    },
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    close() {
+      unsubscribePods();
+      unsubscribeRecords();
+      listeners.clear();
+    },
+  };
+}

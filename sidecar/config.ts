@@ -1,0 +1,309 @@
+// The sidecar's configuration: one table of options, read from flags, then environment, then a
+// config file, then defaults (in that order of precedence), validated as a whole at start.
+import { readFileSync } from "node:fs";
+import { loadYaml } from "@kubernetes/client-node";
+import { checkPodNamePrefix } from "./provider/naming.ts";
+import { DEFAULT_PENDING_TIMEOUT_SECONDS } from "./provider/templates.ts";
+
+export const DEFAULT_LISTEN = "unix:///tmp/hostfactory-k8s.sock";
+const SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+
+type Kind = "string" | "integer" | "number" | "boolean";
+interface OptionSpec {
+  kind: Kind;
+  env: string;
+  description: string;
+  default?: string | number | boolean;
+}
+
+/** Every option, by its config-file key (camelCase); the flag is its kebab-case form. */
+export const OPTIONS = {
+  listen: {
+    kind: "string",
+    env: "HOSTFACTORY_LISTEN",
+    default: DEFAULT_LISTEN,
+    description:
+      "where to serve gRPC: unix:///path/to.sock, or host:port (TCP needs TLS or --insecure)",
+  },
+  socketMode: {
+    kind: "string",
+    env: "HOSTFACTORY_SOCKET_MODE",
+    default: "0600",
+    description: "permissions of the Unix socket, in octal (0660 lets the socket's group connect)",
+  },
+  tlsCert: {
+    kind: "string",
+    env: "HOSTFACTORY_TLS_CERT",
+    description: "TLS server certificate (PEM file)",
+  },
+  tlsKey: {
+    kind: "string",
+    env: "HOSTFACTORY_TLS_KEY",
+    description: "TLS server private key (PEM file)",
+  },
+  tlsClientCa: {
+    kind: "string",
+    env: "HOSTFACTORY_TLS_CLIENT_CA",
+    description: "CA bundle that client certificates must chain to (turns on mutual TLS)",
+  },
+  insecure: {
+    kind: "boolean",
+    env: "HOSTFACTORY_INSECURE",
+    default: false,
+    description: "allow plain TCP without TLS (never in production)",
+  },
+  namespace: {
+    kind: "string",
+    env: "HOSTFACTORY_NAMESPACE",
+    description:
+      "namespace of the pods and request records (default: the pod's own, else 'default')",
+  },
+  instance: {
+    kind: "string",
+    env: "HF_PROVIDER_NAME",
+    default: "hostfactory",
+    description: "provider instance name; the sidecar only touches objects labelled with it",
+  },
+  podNamePrefix: {
+    kind: "string",
+    env: "HOSTFACTORY_POD_NAME_PREFIX",
+    default: "hf",
+    description: "first part of every pod name (pod names are <prefix>-<request id>-<index>)",
+  },
+  templates: {
+    kind: "string",
+    env: "HOSTFACTORY_TEMPLATES",
+    description: "templates file (JSON, HostFactory style); re-read when it changes",
+  },
+  kubeconfig: {
+    kind: "string",
+    env: "KUBECONFIG",
+    description: "kubeconfig file (default: in-cluster service account, else ~/.kube/config)",
+  },
+  simulate: {
+    kind: "boolean",
+    env: "HOSTFACTORY_SIMULATE",
+    default: false,
+    description: "run against a built-in simulated cluster, with the example templates",
+  },
+  qps: {
+    kind: "number",
+    env: "HOSTFACTORY_QPS",
+    default: 50,
+    description: "Kubernetes API calls per second",
+  },
+  burst: {
+    kind: "integer",
+    env: "HOSTFACTORY_BURST",
+    default: 100,
+    description: "Kubernetes API burst",
+  },
+  maxInFlight: {
+    kind: "integer",
+    env: "HOSTFACTORY_MAX_IN_FLIGHT",
+    default: 32,
+    description: "most Kubernetes API calls in flight at once",
+  },
+  leaderElect: {
+    kind: "boolean",
+    env: "HOSTFACTORY_LEADER_ELECT",
+    default: true,
+    description: "elect a leader through a Lease so that one replica of several reconciles",
+  },
+  leaseName: {
+    kind: "string",
+    env: "HOSTFACTORY_LEASE_NAME",
+    description: "the Lease's name (default: hostfactory-k8s-<instance>)",
+  },
+  leaseDuration: {
+    kind: "number",
+    env: "HOSTFACTORY_LEASE_DURATION",
+    default: 15,
+    description: "seconds a leader's Lease lasts without renewal before another replica takes over",
+  },
+  renewDeadline: {
+    kind: "number",
+    env: "HOSTFACTORY_RENEW_DEADLINE",
+    default: 10,
+    description: "seconds the leader keeps trying to renew before it steps down",
+  },
+  retryPeriod: {
+    kind: "number",
+    env: "HOSTFACTORY_RETRY_PERIOD",
+    default: 2,
+    description: "seconds between attempts to take or renew the Lease",
+  },
+  pendingTimeout: {
+    kind: "integer",
+    env: "HOSTFACTORY_PENDING_TIMEOUT",
+    default: DEFAULT_PENDING_TIMEOUT_SECONDS,
+    description: "seconds a machine may stay Pending before it fails (a template may override)",
+  },
+  recordRetention: {
+    kind: "integer",
+    env: "HOSTFACTORY_RECORD_RETENTION",
+    default: 86_400,
+    description:
+      "seconds a completed request's record is kept (a create record also while its pods live)",
+  },
+  clusterDomain: {
+    kind: "string",
+    env: "HOSTFACTORY_CLUSTER_DOMAIN",
+    default: "cluster.local",
+    description: "cluster DNS domain, for machine FQDNs",
+  },
+  logLevel: {
+    kind: "string",
+    env: "HOSTFACTORY_LOG_LEVEL",
+    default: "info",
+    description: "log level: trace, debug, info, warn, error",
+  },
+} satisfies Record<string, OptionSpec>;
+
+type Options = typeof OPTIONS;
+type ValueOf<K extends Kind> = K extends "boolean" ? boolean : K extends "string" ? string : number;
+type OptionValues = {
+  [K in keyof Options]: Options[K] extends { default: unknown }
+    ? ValueOf<Options[K]["kind"]>
+    : ValueOf<Options[K]["kind"]> | undefined;
+};
+/** The resolved configuration: namespace and lease name always have a value once loaded. */
+export type Config = Omit<OptionValues, "namespace" | "leaseName"> & {
+  namespace: string;
+  leaseName: string;
+};
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+function kebab(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** citty argument definitions, so that --help lists every option with its default. */
+export function configArgs() {
+  const args: Record<string, { type: "string" | "boolean"; description: string }> = {
+    config: {
+      type: "string",
+      description: "config file (JSON or YAML; keys as in this list, camelCase)",
+    },
+  };
+  for (const [key, spec] of Object.entries(OPTIONS) as [string, OptionSpec][]) {
+    const fallback = spec.default === undefined ? "" : ` (default: ${spec.default})`;
+    args[kebab(key)] = {
+      type: spec.kind === "boolean" ? "boolean" : "string",
+      description: `${spec.description}${fallback} [env ${spec.env}]`,
+    };
+  }
+  return args;
+}
+
+function coerce(key: string, spec: OptionSpec, value: unknown, source: string): unknown {
+  const problem = (expected: string) =>
+    new ConfigError(`${source} ${key}: expected ${expected}, found ${JSON.stringify(value)}`);
+  if (spec.kind === "boolean") {
+    if (typeof value === "boolean") return value;
+    if (value === "true" || value === "1") return true;
+    if (value === "false" || value === "0") return false;
+    throw problem("true or false");
+  }
+  if (spec.kind === "string") {
+    if (typeof value !== "string" || value === "") throw problem("a non-empty string");
+    return value;
+  }
+  const number = typeof value === "number" ? value : Number(value);
+  if (value === "" || !Number.isFinite(number) || number <= 0) throw problem("a positive number");
+  if (spec.kind === "integer" && !Number.isInteger(number)) throw problem("a positive integer");
+  return number;
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = loadYaml(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new ConfigError(`config file ${path}: ${(error as Error).message}`);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new ConfigError(`config file ${path}: expected a map of options`);
+  }
+  for (const key of Object.keys(parsed)) {
+    if (!(key in OPTIONS)) {
+      throw new ConfigError(`config file ${path}: unknown option '${key}' (see --help)`);
+    }
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function defaultNamespace(): string {
+  try {
+    return readFileSync(SERVICE_ACCOUNT_NAMESPACE, "utf8").trim() || "default";
+  } catch {
+    return "default";
+  }
+}
+
+/** Resolves flags (as citty parsed them), environment and config file into a checked Config. */
+export function loadConfig(
+  flags: Record<string, unknown>,
+  env: NodeJS.ProcessEnv = process.env,
+): Config {
+  const file = typeof flags.config === "string" ? readConfigFile(flags.config) : {};
+  const config: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(OPTIONS) as [string, OptionSpec][]) {
+    const flag = flags[kebab(key)];
+    if (flag !== undefined) config[key] = coerce(key, spec, flag, "flag --");
+    else if (env[spec.env] !== undefined)
+      config[key] = coerce(key, spec, env[spec.env], `env ${spec.env} for`);
+    else if (file[key] !== undefined) config[key] = coerce(key, spec, file[key], "config file");
+    else config[key] = spec.default;
+  }
+  const result = config as OptionValues;
+  result.namespace ??= defaultNamespace();
+  result.leaseName ??= `hostfactory-k8s-${result.instance.toLowerCase().replace(/[_.]/g, "-")}`;
+  const resolved = result as Config;
+  check(resolved);
+  return resolved;
+}
+
+function check(config: Config): void {
+  try {
+    checkPodNamePrefix(config.podNamePrefix);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  if (!/^[0-7]{3,4}$/.test(config.socketMode)) {
+    throw new ConfigError(
+      `socket-mode: expected octal permissions like 0600, found '${config.socketMode}'`,
+    );
+  }
+  if (!/^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/.test(config.instance)) {
+    throw new ConfigError(
+      `instance: '${config.instance}' must be 1-63 letters, digits, '-', '_' or '.' (a label value)`,
+    );
+  }
+  if (!config.templates && !config.simulate) {
+    throw new ConfigError(
+      "templates: give --templates FILE (or HOSTFACTORY_TEMPLATES), or use --simulate",
+    );
+  }
+  if (
+    !config.listen.startsWith("unix:") &&
+    !config.insecure &&
+    !(config.tlsCert && config.tlsKey)
+  ) {
+    throw new ConfigError(
+      `listen ${config.listen}: TCP needs --tls-cert and --tls-key (or --insecure for plain TCP, never in production)`,
+    );
+  }
+  if (Boolean(config.tlsCert) !== Boolean(config.tlsKey)) {
+    throw new ConfigError("tls-cert and tls-key go together");
+  }
+  if (config.renewDeadline >= config.leaseDuration || config.retryPeriod >= config.renewDeadline) {
+    throw new ConfigError(
+      "leader election timings must satisfy retry-period < renew-deadline < lease-duration",
+    );
+  }
+}

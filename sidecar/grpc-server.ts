@@ -1,0 +1,255 @@
+// ProviderService over gRPC: maps protobuf to the service's own terms and back, errors to status
+// codes, and serves grpc.health.v1 and server reflection beside it.
+import { chmodSync, existsSync, mkdirSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import { loadSync } from "@grpc/proto-loader";
+import { ReflectionService } from "@grpc/reflection";
+import { HealthImplementation } from "grpc-health-check";
+import type { Logger } from "pino";
+import {
+  type Attribute,
+  AttributeType,
+  type Machine,
+  MachineResult,
+  MachineState,
+  type ProviderServiceServer,
+  ProviderServiceService,
+  type Request,
+  RequestKind,
+  RequestStatus,
+} from "../proto/gen/hostfactory/v1/provider.ts";
+import { ProviderError, type ProviderErrorCode } from "./provider/errors.ts";
+import type {
+  MachineStatus,
+  RequestStatus as RequestStatusView,
+} from "./provider/request-status.ts";
+import type { Attribute as TemplateAttribute } from "./provider/templates.ts";
+import type { ProviderService } from "./provider-service.ts";
+
+export const SERVICE_NAME = "hostfactory.v1.ProviderService";
+/** getReturnRequests carries every machine HostFactory holds: allow far more than grpc-js's 4 MiB. */
+export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+const PROTO_ROOT = join(import.meta.dirname, "..", "proto");
+
+const STATUS_BY_CODE: Record<ProviderErrorCode, grpc.status> = {
+  "invalid-argument": grpc.status.INVALID_ARGUMENT,
+  "not-found": grpc.status.NOT_FOUND,
+  "resource-exhausted": grpc.status.RESOURCE_EXHAUSTED,
+  "failed-precondition": grpc.status.FAILED_PRECONDITION,
+  unavailable: grpc.status.UNAVAILABLE,
+};
+const RESULT = {
+  executing: MachineResult.MACHINE_RESULT_EXECUTING,
+  succeed: MachineResult.MACHINE_RESULT_SUCCEED,
+  fail: MachineResult.MACHINE_RESULT_FAIL,
+} as const;
+const STATE = {
+  pending: MachineState.MACHINE_STATE_PENDING,
+  running: MachineState.MACHINE_STATE_RUNNING,
+  "shutting-down": MachineState.MACHINE_STATE_SHUTTING_DOWN,
+  terminated: MachineState.MACHINE_STATE_TERMINATED,
+} as const;
+const REQUEST_STATE = {
+  running: RequestStatus.REQUEST_STATUS_RUNNING,
+  complete: RequestStatus.REQUEST_STATUS_COMPLETE,
+  complete_with_error: RequestStatus.REQUEST_STATUS_COMPLETE_WITH_ERROR,
+} as const;
+const KIND = {
+  create: RequestKind.REQUEST_KIND_CREATE,
+  return: RequestKind.REQUEST_KIND_RETURN,
+  unknown: RequestKind.REQUEST_KIND_UNSPECIFIED,
+} as const;
+
+function toAttribute(attribute: TemplateAttribute): Attribute {
+  const type =
+    attribute.type === "Numeric"
+      ? AttributeType.ATTRIBUTE_TYPE_NUMERIC
+      : AttributeType.ATTRIBUTE_TYPE_STRING;
+  return { type, value: attribute.value };
+}
+
+function toMachine(machine: MachineStatus): Machine {
+  return {
+    machineId: machine.machineId,
+    name: machine.name,
+    result: RESULT[machine.result],
+    status: STATE[machine.status],
+    privateIpAddress: machine.privateIpAddress,
+    publicIpAddress: "",
+    launchtime: machine.launchtime,
+    message: machine.message,
+  };
+}
+
+export function toRequest(status: RequestStatusView): Request {
+  return {
+    requestId: status.requestId,
+    status: REQUEST_STATE[status.status],
+    message: status.message,
+    machines: status.machines.map(toMachine),
+    kind: KIND[status.kind],
+    templateId: status.templateId,
+  };
+}
+
+function toServiceError(error: unknown): Partial<grpc.StatusObject> {
+  if (error instanceof ProviderError) {
+    return { code: STATUS_BY_CODE[error.code], details: error.message };
+  }
+  return { code: grpc.status.INTERNAL, details: `internal error: ${(error as Error).message}` };
+}
+
+type Unary<Req, Res> = (request: Req) => Res | Promise<Res>;
+
+function unary<Req, Res>(logger: Logger, method: string, handle: Unary<Req, Res>) {
+  return async (
+    call: grpc.ServerUnaryCall<Req, Res>,
+    callback: grpc.sendUnaryData<Res>,
+  ): Promise<void> => {
+    const started = performance.now();
+    try {
+      const response = await handle(call.request);
+      logger.debug({ method, ms: performance.now() - started }, "call served");
+      callback(null, response);
+    } catch (error) {
+      const status = toServiceError(error);
+      const log = status.code === grpc.status.INTERNAL ? logger.error : logger.info;
+      log.call(
+        logger,
+        { method, code: grpc.status[status.code ?? 2], err: status.details },
+        "call failed",
+      );
+      callback(status);
+    }
+  };
+}
+
+export function providerHandlers(service: ProviderService, logger: Logger): ProviderServiceServer {
+  return {
+    getAvailableTemplates: unary(logger, "GetAvailableTemplates", () => {
+      const { templates, message } = service.getAvailableTemplates();
+      return {
+        message,
+        templates: templates.map((t) => ({
+          templateId: t.templateId,
+          maxNumber: t.maxNumber,
+          availableNumber: t.availableNumber,
+          attributes: Object.fromEntries(
+            Object.entries(t.attributes).map(([name, value]) => [name, toAttribute(value)]),
+          ),
+        })),
+      };
+    }),
+    requestMachines: unary(logger, "RequestMachines", async (request) => {
+      const answer = await service.requestMachines(request);
+      logger.info({ requestId: answer.requestId, ...request }, "machines requested");
+      return answer;
+    }),
+    requestReturnMachines: unary(logger, "RequestReturnMachines", async (request) => {
+      const answer = await service.requestReturnMachines(request.machines);
+      logger.info(
+        { requestId: answer.requestId, machines: request.machines.map((m) => m.name) },
+        "machines returned",
+      );
+      return answer;
+    }),
+    getRequestStatus: unary(logger, "GetRequestStatus", async (request) => {
+      if (request.requestIds.length === 0) {
+        throw new ProviderError("invalid-argument", "no request ids given");
+      }
+      const statuses = await service.getRequestStatus(request.requestIds);
+      return { requests: statuses.map(toRequest) };
+    }),
+    getReturnRequests: unary(logger, "GetReturnRequests", (request) => {
+      const { requests, message } = service.getReturnRequests(request.machines);
+      return {
+        message,
+        requests: requests.map((r) => ({
+          machine: r.machine,
+          machineId: r.machineId,
+          gracePeriod: r.gracePeriod,
+          reason: r.reason,
+        })),
+      };
+    }),
+    watchRequest: async (call) => {
+      const controller = new AbortController();
+      call.on("cancelled", () => controller.abort());
+      try {
+        await service.watchRequest(
+          call.request.requestId,
+          (status) => call.write({ request: toRequest(status) }),
+          controller.signal,
+        );
+        call.end();
+      } catch (error) {
+        call.destroy(Object.assign(new Error(), toServiceError(error)));
+      }
+    },
+  };
+}
+
+export interface GrpcServer {
+  readonly health: HealthImplementation;
+  /** Binds the listen address; resolves with the address actually bound (port 0 resolved). */
+  listen(address: string, credentials: grpc.ServerCredentials, socketMode: number): Promise<string>;
+  /** Stops accepting calls, lets in-flight ones finish for up to `graceMs`, then cancels them. */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+function socketPath(address: string): string | undefined {
+  if (!address.startsWith("unix:")) return undefined;
+  return address.replace(/^unix:(\/\/)?/, "");
+}
+
+export function createGrpcServer(service: ProviderService, logger: Logger): GrpcServer {
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
+    "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
+  });
+  server.addService(ProviderServiceService, providerHandlers(service, logger));
+  const health = new HealthImplementation({ "": "NOT_SERVING", [SERVICE_NAME]: "NOT_SERVING" });
+  health.addToServer(server);
+  const definition = loadSync("hostfactory/v1/provider.proto", { includeDirs: [PROTO_ROOT] });
+  new ReflectionService(definition).addToServer(server);
+  let boundSocket: string | undefined;
+
+  return {
+    health,
+    async listen(address, credentials, socketMode) {
+      const path = socketPath(address);
+      if (path) {
+        mkdirSync(dirname(path), { recursive: true });
+        // A socket left by a killed predecessor would make bind fail.
+        if (existsSync(path)) rmSync(path);
+      }
+      const port = await new Promise<number>((resolve, reject) =>
+        server.bindAsync(address, credentials, (error, bound) =>
+          error ? reject(error) : resolve(bound),
+        ),
+      );
+      if (path) {
+        chmodSync(path, socketMode);
+        boundSocket = path;
+        return `unix://${path}`;
+      }
+      return address.replace(/:\d+$/, `:${port}`);
+    },
+    async shutdown(graceMs) {
+      health.setStatus("", "NOT_SERVING");
+      health.setStatus(SERVICE_NAME, "NOT_SERVING");
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+      if (boundSocket) rmSync(boundSocket, { force: true });
+    },
+  };
+}

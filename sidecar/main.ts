@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// `hostfactory-sidecar`: serves the HostFactory provider API and owns everything Kubernetes.
+import { join } from "node:path";
+import { KubeConfig } from "@kubernetes/client-node";
+import { defineCommand, runMain } from "citty";
+import { pino } from "pino";
+import { startSidecar } from "./app.ts";
+import { type Config, ConfigError, configArgs, loadConfig } from "./config.ts";
+
+const EXAMPLES = join(import.meta.dirname, "..", "examples");
+/** Exit code for a configuration the sidecar cannot start with. */
+const EXIT_BAD_CONFIG = 2;
+
+function kubeConfigFor(config: Config): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
+  else kubeConfig.loadFromDefault();
+  return kubeConfig;
+}
+
+function banner(address: string, kubeconfig: string): string {
+  return `
+hostfactory-k8s is serving on ${address}, against a simulated cluster.
+  kubectl:  kubectl --kubeconfig ${kubeconfig} get pods -w
+  try:      scripts/getAvailableTemplates.sh -f examples/requests/getAvailableTemplates.json
+            scripts/requestMachines.sh -f examples/requests/requestMachines.json
+            scripts/getRequestStatus.sh -f <a file naming the request id it printed>
+  (set HOSTFACTORY_ADDRESS=${address} if you changed --listen). Ctrl-C stops it.
+`;
+}
+
+const main = defineCommand({
+  meta: {
+    name: "hostfactory-sidecar",
+    description: "IBM Spectrum Symphony HostFactory provider for Kubernetes: the sidecar server",
+  },
+  args: configArgs(),
+  async run({ args }) {
+    let config: Config;
+    try {
+      config = loadConfig(args);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      process.stderr.write(`hostfactory-sidecar: ${error.message}\n`);
+      process.exit(EXIT_BAD_CONFIG);
+    }
+    const logger = pino({ name: "hostfactory-sidecar", level: config.logLevel });
+    const stops: (() => Promise<void>)[] = [];
+    let kubeConfig: KubeConfig;
+    let kubeconfigPath = config.kubeconfig ?? "";
+    if (config.simulate) {
+      const { createSimulator } = await import("./simulator/index.ts");
+      const simulator = await createSimulator({});
+      stops.push(() => simulator.close());
+      kubeconfigPath = await simulator.writeKubeconfig();
+      kubeConfig = new KubeConfig();
+      kubeConfig.loadFromString(simulator.kubeconfigYaml);
+    } else {
+      kubeConfig = kubeConfigFor(config);
+    }
+    const templates = config.templates ?? join(EXAMPLES, "templates.json");
+    const sidecar = await startSidecar({ ...config, templates }, kubeConfig, logger);
+    stops.unshift(() => sidecar.stop());
+    if (config.simulate) process.stderr.write(banner(sidecar.address, kubeconfigPath));
+
+    let stopping = false;
+    const shutdown = async (signal: string) => {
+      if (stopping) process.exit(1);
+      stopping = true;
+      logger.info({ signal }, "shutting down");
+      for (const stop of stops) await stop();
+      process.exit(0);
+    };
+    process.on("SIGTERM", () => void shutdown("SIGTERM"));
+    process.on("SIGINT", () => void shutdown("SIGINT"));
+  },
+});
+
+await runMain(main);

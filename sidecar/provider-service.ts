@@ -1,0 +1,239 @@
+// The five HostFactory operations (and the status stream) in the sidecar's own terms. Handlers
+// are stateless: they read the caches and write request records; the reconciler does the rest.
+import type { ClusterState } from "./cluster-state.ts";
+import { ProviderError } from "./provider/errors.ts";
+import type { RequestRecord } from "./provider/model.ts";
+import { newRequestId, parsePodName, podNameOfMachine, requestKindOf } from "./provider/naming.ts";
+import { type NewCreateRecord, type NewReturnRecord, recordConfigMap } from "./provider/records.ts";
+import {
+  createRequestStatus,
+  type RequestStatus,
+  returnRequestStatus,
+  unknownRequestStatus,
+} from "./provider/request-status.ts";
+import { type ReturnCandidate, returnCandidates } from "./provider/return-requests.ts";
+import type { Attribute } from "./provider/templates.ts";
+import type { TemplatesSource } from "./templates-source.ts";
+
+/** Largest request the sidecar accepts in one call, whatever a template allows. */
+export const MAX_MACHINES_PER_REQUEST = 10_000;
+
+export interface RecordStore {
+  /** Stores a new record; resolves once the API server has it. */
+  create(configMap: ReturnType<typeof recordConfigMap>): Promise<void>;
+  /** Reads a record straight from the API server (read-your-writes across replicas). */
+  read(requestId: string): Promise<RequestRecord | undefined>;
+}
+
+export interface ProviderSettings {
+  instance: string;
+  podNamePrefix: string;
+  namespace: string;
+  clusterDomain: string;
+}
+
+export interface TemplateAvailability {
+  templateId: string;
+  maxNumber: number;
+  availableNumber: number;
+  attributes: Record<string, Attribute>;
+}
+
+export interface MachineRef {
+  name: string;
+  machineId: string;
+}
+
+export interface ProviderService {
+  getAvailableTemplates(): { templates: TemplateAvailability[]; message: string };
+  requestMachines(ask: {
+    templateId: string;
+    machineCount: number;
+    rcAccount: string;
+  }): Promise<{ requestId: string; message: string }>;
+  requestReturnMachines(machines: MachineRef[]): Promise<{ requestId: string; message: string }>;
+  getRequestStatus(requestIds: string[]): Promise<RequestStatus[]>;
+  getReturnRequests(machines: MachineRef[]): { requests: ReturnCandidate[]; message: string };
+  /** Calls `send` with the status now and at every change; resolves after a final status. */
+  watchRequest(
+    requestId: string,
+    send: (status: RequestStatus) => void,
+    signal: AbortSignal,
+  ): Promise<void>;
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
+export function createProviderService(
+  settings: ProviderSettings,
+  state: ClusterState,
+  templates: TemplatesSource,
+  store: RecordStore,
+): ProviderService {
+  const requireSynced = () => {
+    if (!state.synced) {
+      throw new ProviderError(
+        "unavailable",
+        "the sidecar is still loading the cluster's state; try again shortly",
+      );
+    }
+  };
+
+  const statusOf = (record: RequestRecord | undefined, requestId: string): RequestStatus => {
+    if (!record) return unknownRequestStatus(requestId);
+    if (record.kind === "return") return returnRequestStatus(record, state.pod);
+    return createRequestStatus(record, {
+      podNamePrefix: settings.podNamePrefix,
+      namespace: settings.namespace,
+      clusterDomain: settings.clusterDomain,
+      template: templates.get(record.templateId),
+      pod: state.pod,
+      isReturning: state.isReturning,
+    });
+  };
+
+  /** From the cache, or (just written by another replica, not yet watched) from the API. */
+  const findRecord = async (requestId: string): Promise<RequestRecord | undefined> => {
+    if (!requestKindOf(requestId)) return undefined;
+    return state.record(requestId) ?? (await store.read(requestId));
+  };
+
+  const availability = (templateId: string, maxNumber: number): number =>
+    maxNumber === -1 ? -1 : Math.max(0, maxNumber - state.machinesInUse(templateId));
+
+  return {
+    getAvailableTemplates() {
+      requireSynced();
+      const list = templates.templates.map((t) => ({
+        templateId: t.templateId,
+        maxNumber: t.maxNumber,
+        availableNumber: availability(t.templateId, t.maxNumber),
+        attributes: t.attributes,
+      }));
+      return { templates: list, message: `${plural(list.length, "template")} available.` };
+    },
+
+    async requestMachines({ templateId, machineCount, rcAccount }) {
+      requireSynced();
+      const template = templates.get(templateId);
+      if (!template) {
+        const known = templates.templates.map((t) => t.templateId).join(", ");
+        throw new ProviderError(
+          "not-found",
+          `template '${templateId}' not found; available: ${known}`,
+        );
+      }
+      if (!Number.isInteger(machineCount) || machineCount < 1) {
+        throw new ProviderError(
+          "invalid-argument",
+          `machineCount must be a positive integer, found ${machineCount}`,
+        );
+      }
+      if (machineCount > MAX_MACHINES_PER_REQUEST) {
+        throw new ProviderError(
+          "invalid-argument",
+          `machineCount ${machineCount} is over the limit of ${MAX_MACHINES_PER_REQUEST} machines per request`,
+        );
+      }
+      const available = availability(templateId, template.maxNumber);
+      if (available !== -1 && machineCount > available) {
+        throw new ProviderError(
+          "resource-exhausted",
+          `template '${templateId}' has ${available} of ${template.maxNumber} machines available; ${machineCount} requested`,
+        );
+      }
+      const record: NewCreateRecord = {
+        kind: "create",
+        requestId: newRequestId("create"),
+        templateId,
+        machineCount,
+        rcAccount,
+      };
+      await store.create(recordConfigMap(settings.instance, record));
+      return {
+        requestId: record.requestId,
+        message: `Request for ${plural(machineCount, "machine")} of template ${templateId} accepted.`,
+      };
+    },
+
+    async requestReturnMachines(machines) {
+      requireSynced();
+      if (machines.length === 0) {
+        throw new ProviderError("invalid-argument", "no machines to return");
+      }
+      const notOurs = machines.filter((machine) => {
+        const name = podNameOfMachine(machine.name);
+        const pod = state.pod(name);
+        return !parsePodName(settings.podNamePrefix, name) && !pod;
+      });
+      if (notOurs.length > 0) {
+        throw new ProviderError(
+          "invalid-argument",
+          `not machines of provider instance '${settings.instance}': ${notOurs.map((m) => m.name).join(", ")}`,
+        );
+      }
+      const unique = [...new Map(machines.map((m) => [podNameOfMachine(m.name), m])).values()];
+      const record: NewReturnRecord = {
+        kind: "return",
+        requestId: newRequestId("return"),
+        machines: unique.map(({ name, machineId }) => ({ name, machineId })),
+      };
+      await store.create(recordConfigMap(settings.instance, record));
+      return {
+        requestId: record.requestId,
+        message: `Return of ${plural(unique.length, "machine")} accepted.`,
+      };
+    },
+
+    async getRequestStatus(requestIds) {
+      requireSynced();
+      return Promise.all(requestIds.map(async (id) => statusOf(await findRecord(id), id)));
+    },
+
+    getReturnRequests(machines) {
+      requireSynced();
+      const requests = returnCandidates(machines, {
+        podNamePrefix: settings.podNamePrefix,
+        pod: state.pod,
+        isReturning: state.isReturning,
+        now: Date.now(),
+      });
+      const message =
+        requests.length === 0
+          ? "No machine is being taken back by the cluster."
+          : `${plural(requests.length, "machine")} ${requests.length === 1 ? "is" : "are"} being taken back by the cluster.`;
+      return { requests, message };
+    },
+
+    async watchRequest(requestId, send, signal) {
+      requireSynced();
+      let last = "";
+      let final = false;
+      const emit = (status: RequestStatus) => {
+        const text = JSON.stringify(status);
+        if (text !== last) send(status);
+        last = text;
+        final = status.status !== "running";
+      };
+      let record = await findRecord(requestId);
+      emit(statusOf(record, requestId));
+      if (final) return;
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          unsubscribe();
+          signal.removeEventListener("abort", stop);
+          resolve();
+        };
+        const unsubscribe = state.onChange((ids) => {
+          if (!ids.has(requestId)) return;
+          record = state.record(requestId) ?? record;
+          emit(statusOf(record, requestId));
+          if (final) stop();
+        });
+        signal.addEventListener("abort", stop);
+      });
+    },
+  };
+}

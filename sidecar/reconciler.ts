@@ -1,0 +1,254 @@
+// Carries out the plan (sidecar/provider/plan.ts) while this replica leads: creates pods through
+// the rate limiter with expectations, so a lagging watch never causes a second create of the
+// same machine; deletes pods; records findings; forgets expired records. Passes run on cache
+// changes (debounced) and on a steady tick that drives timeouts.
+import type { CoreV1Api, V1Pod } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import type { ClusterState } from "./cluster-state.ts";
+import { toKubeApiError } from "./kube/api-errors.ts";
+import type { RateLimiter } from "./kube/rate-limiter.ts";
+import { podName } from "./provider/naming.ts";
+import { type Plan, planReconcile } from "./provider/plan.ts";
+import { podManifest } from "./provider/pod-manifest.ts";
+import type { RecordApi } from "./record-store.ts";
+import type { TemplatesSource } from "./templates-source.ts";
+
+/** How often a pass runs without any change, to notice timeouts and expiries. */
+export const RESYNC_INTERVAL_MS = 1_000;
+/** Changes arriving this close together share one pass. */
+const DEBOUNCE_MS = 20;
+/** A create not seen in the cache after this long is assumed lost and may be tried again. */
+export const EXPECTATION_TTL_MS = 5 * 60_000;
+
+export interface ReconcilerSettings {
+  instance: string;
+  podNamePrefix: string;
+  namespace: string;
+  clusterDomain: string;
+  retentionMs: number;
+}
+
+export interface Reconciler {
+  start(): void;
+  /** Stops passes; calls in flight finish on their own. */
+  stop(): Promise<void>;
+  /** Runs one pass now (tests and shutdown use it). */
+  pass(): Promise<void>;
+  readonly stats: { passes: number; creates: number; deletes: number; expectations: number };
+}
+
+export function createReconciler(
+  settings: ReconcilerSettings,
+  state: ClusterState,
+  templates: TemplatesSource,
+  api: CoreV1Api,
+  records: RecordApi,
+  limiter: RateLimiter,
+  logger: Logger,
+): Reconciler {
+  /** Pod name → when the expectation lapses. */
+  const expected = new Map<string, number>();
+  /** Creates the API server refused for good, kept until the record shows the failure. */
+  const refused = new Map<string, { requestId: string; index: number; reason: string }>();
+  const deleting = new Set<string>();
+  const lastCreateError = new Map<string, string>();
+  const stats = { passes: 0, creates: 0, deletes: 0, expectations: 0 };
+  let running: Promise<void> | undefined;
+  let again = false;
+  let stopped = true;
+  let tick: NodeJS.Timeout | undefined;
+  let debounce: NodeJS.Timeout | undefined;
+  let unsubscribe = () => {};
+
+  const isExpected = (name: string): boolean => {
+    const until = expected.get(name);
+    if (until !== undefined && until < Date.now()) expected.delete(name);
+    return expected.has(name) || refused.has(name);
+  };
+
+  const createPod = (item: Plan["create"][number]) => {
+    const name = podName(settings.podNamePrefix, item.requestId, item.index);
+    expected.set(name, Date.now() + EXPECTATION_TTL_MS);
+    const body = podManifest({
+      instance: settings.instance,
+      podNamePrefix: settings.podNamePrefix,
+      requestId: item.requestId,
+      index: item.index,
+      rcAccount: item.rcAccount,
+      template: item.template,
+    }) as unknown as V1Pod;
+    limiter
+      .schedule(() => api.createNamespacedPod({ namespace: settings.namespace, body }))
+      .then(
+        () => {
+          stats.creates++;
+          lastCreateError.delete(item.requestId);
+        },
+        (error) => {
+          const failure = toKubeApiError(error);
+          if (failure.kind === "already-exists") return;
+          expected.delete(name);
+          lastCreateError.set(item.requestId, failure.message);
+          if (failure.kind === "permanent") {
+            refused.set(name, {
+              requestId: item.requestId,
+              index: item.index,
+              reason: failure.message,
+            });
+            logger.warn(
+              { requestId: item.requestId, pod: name, err: failure.message },
+              "pod rejected",
+            );
+          } else {
+            logger.info(
+              { requestId: item.requestId, pod: name, err: failure.message },
+              "pod create failed; will retry",
+            );
+          }
+          trigger();
+        },
+      );
+  };
+
+  const deletePod = (name: string) => {
+    deleting.add(name);
+    limiter
+      .schedule(() => api.deleteNamespacedPod({ name, namespace: settings.namespace }))
+      .then(
+        () => {
+          stats.deletes++;
+        },
+        (error) => {
+          const failure = toKubeApiError(error);
+          if (failure.kind !== "not-found") {
+            logger.warn({ pod: name, err: failure.message }, "pod delete failed; will retry");
+          }
+        },
+      )
+      .finally(() => {
+        deleting.delete(name);
+      });
+  };
+
+  /** Refused creates become record findings, one patch per request. */
+  const recordRefusals = async (plan: Plan) => {
+    for (const [name, refusal] of refused) {
+      const record = state.record(refusal.requestId);
+      if (!record || record.failures[refusal.index] !== undefined) {
+        refused.delete(name);
+        continue;
+      }
+      let update = plan.updates.find((u) => u.requestId === refusal.requestId);
+      if (!update) {
+        update = { requestId: refusal.requestId, failures: new Map() };
+        plan.updates.push(update);
+      }
+      update.failures.set(refusal.index, refusal.reason);
+    }
+  };
+
+  /** Expectations end when the cache shows the pod; errors are kept only for live requests. */
+  const prune = () => {
+    for (const name of expected.keys()) if (state.pod(name)) expected.delete(name);
+    for (const requestId of lastCreateError.keys()) {
+      const record = state.record(requestId);
+      if (!record || record.completedAt !== undefined) lastCreateError.delete(requestId);
+    }
+  };
+
+  const runPass = async () => {
+    stats.passes++;
+    prune();
+    const now = Date.now();
+    const plan = planReconcile({
+      records: state.records(),
+      pod: state.pod,
+      hasPods: state.hasPods,
+      template: templates.get,
+      isReturning: state.isReturning,
+      isExpected,
+      lastCreateError: (id) => lastCreateError.get(id),
+      podNamePrefix: settings.podNamePrefix,
+      namespace: settings.namespace,
+      clusterDomain: settings.clusterDomain,
+      retentionMs: settings.retentionMs,
+      now,
+    });
+    await recordRefusals(plan);
+    for (const item of plan.create) createPod(item);
+    for (const name of plan.delete) if (!deleting.has(name)) deletePod(name);
+    stats.expectations = expected.size;
+    const writes = [
+      ...plan.updates.map(async ({ requestId, ...findings }) => {
+        await records.patch(requestId, findings);
+        if (findings.completedAt !== undefined) {
+          logger.info({ requestId }, "request complete");
+        }
+      }),
+      ...plan.forget.map(async (requestId) => {
+        await records.remove(requestId);
+        logger.info({ requestId }, "expired request record removed");
+      }),
+    ];
+    for (const result of await Promise.allSettled(writes)) {
+      if (result.status === "rejected") {
+        logger.warn(
+          { err: toKubeApiError(result.reason).message },
+          "record update failed; will retry",
+        );
+      }
+    }
+  };
+
+  const pass = async (): Promise<void> => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        try {
+          await runPass();
+        } catch (error) {
+          logger.error({ err: (error as Error).message }, "reconcile pass failed");
+        }
+      } while (again && !stopped);
+    })().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+
+  function trigger() {
+    if (stopped || debounce) return;
+    debounce = setTimeout(() => {
+      debounce = undefined;
+      void pass();
+    }, DEBOUNCE_MS);
+  }
+
+  return {
+    stats,
+    start() {
+      if (!stopped) return;
+      stopped = false;
+      unsubscribe = state.onChange(trigger);
+      tick = setInterval(() => void pass(), RESYNC_INTERVAL_MS);
+      trigger();
+      logger.info("reconciler started");
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      unsubscribe();
+      clearInterval(tick);
+      clearTimeout(debounce);
+      debounce = undefined;
+      await running;
+      expected.clear();
+      logger.info("reconciler stopped");
+    },
+    pass,
+  };
+}

@@ -1,0 +1,82 @@
+// The gRPC API as other services see it: health, reflection, and WatchRequest's pushes.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import * as grpc from "@grpc/grpc-js";
+import { loadSync } from "@grpc/proto-loader";
+import { protoPath as healthProto } from "grpc-health-check";
+import {
+  ProviderServiceClient,
+  RequestStatus,
+  type WatchRequestResponse,
+} from "../../proto/gen/hostfactory/v1/provider.ts";
+import { type Harness, startHarness } from "./harness.ts";
+
+let h: Harness;
+let client: ProviderServiceClient;
+before(async () => {
+  h = await startHarness();
+  client = new ProviderServiceClient(h.address, grpc.credentials.createInsecure());
+});
+after(async () => {
+  client.close();
+  await h.close();
+});
+
+test("grpc.health.v1 reports the provider service SERVING once the caches are synced", async () => {
+  const definition = grpc.loadPackageDefinition(
+    loadSync(healthProto, { enums: String }),
+  ) as unknown as {
+    grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
+  };
+  type Check = (
+    request: object,
+    callback: (error: Error | null, response: { status: string }) => void,
+  ) => void;
+  const health = new definition.grpc.health.v1.Health(
+    h.address,
+    grpc.credentials.createInsecure(),
+  ) as unknown as grpc.Client & {
+    check: Check;
+  };
+  const answer = await new Promise<{ status: string }>((resolve, reject) =>
+    health.check({ service: "hostfactory.v1.ProviderService" }, (error, response) =>
+      error ? reject(error) : resolve(response),
+    ),
+  );
+  health.close();
+  assert.equal(answer.status, "SERVING");
+});
+
+test("WatchRequest pushes each change and ends after the final status", async () => {
+  const { requestId } = await new Promise<{ requestId: string }>((resolve, reject) =>
+    client.requestMachines(
+      { templateId: "compute-small", machineCount: 3, rcAccount: "risk" },
+      (error, response) => (error ? reject(error) : resolve(response)),
+    ),
+  );
+  const updates: WatchRequestResponse[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const stream = client.watchRequest({ requestId });
+    stream.on("data", (update: WatchRequestResponse) => updates.push(update));
+    stream.on("end", resolve);
+    stream.on("error", reject);
+  });
+  assert.ok(updates.length >= 2, `${updates.length} updates`);
+  assert.equal(updates[0]?.request?.status, RequestStatus.REQUEST_STATUS_RUNNING);
+  assert.equal(updates.at(-1)?.request?.status, RequestStatus.REQUEST_STATUS_COMPLETE);
+  assert.equal(updates.at(-1)?.request?.machines.length, 3);
+  const annotations = h.simulator.store.get("pods", "default", `hf-${requestId}-0`)?.metadata
+    .annotations;
+  assert.equal(annotations?.["hostfactory-k8s/rc-account"], "risk");
+});
+
+test("a RequestMachines over the per-request limit is refused with INVALID_ARGUMENT", async () => {
+  const error = await new Promise<grpc.ServiceError>((resolve) =>
+    client.requestMachines(
+      { templateId: "compute-small", machineCount: 1_000_000, rcAccount: "" },
+      (e) => resolve(e as grpc.ServiceError),
+    ),
+  );
+  assert.equal(error.code, grpc.status.INVALID_ARGUMENT);
+  assert.match(error.details, /over the limit/);
+});

@@ -1,0 +1,177 @@
+// End-to-end harness: a simulated cluster, a real sidecar (in this process, or as a child
+// process when a test must kill it), and HostFactory's side played through the real scripts.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { KubeConfig } from "@kubernetes/client-node";
+import { pino } from "pino";
+import { type Sidecar, startSidecar } from "../../sidecar/app.ts";
+import { loadConfig } from "../../sidecar/config.ts";
+import { LABEL_INSTANCE } from "../../sidecar/provider/model.ts";
+import {
+  createSimulator,
+  type Simulator,
+  type SimulatorOptions,
+} from "../../sidecar/simulator/index.ts";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+export const TEST_TEMPLATES = join(ROOT, "test", "fixtures", "templates", "templates.json");
+export const INSTANCE = "e2e";
+
+export interface ScriptResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** stdout parsed; undefined when it is not JSON. */
+  json: Record<string, unknown> | undefined;
+}
+
+export interface Harness {
+  readonly simulator: Simulator;
+  readonly dir: string;
+  readonly kubeconfigPath: string;
+  readonly address: string;
+  readonly sidecar: Sidecar | undefined;
+  /** Runs scripts/<operation>.sh -f <file holding input> (raw text when input is a string). */
+  script(operation: string, input: unknown, env?: NodeJS.ProcessEnv): Promise<ScriptResult>;
+  /** Pods of our instance in the simulator's store (ground truth). */
+  pods(): { name: string; phase: string; deleting: boolean; labels: Record<string, string> }[];
+  /** ConfigMaps in the simulator's store. */
+  configMapCount(): number;
+  /** Starts (again) the in-process sidecar. */
+  startSidecar(flags?: Record<string, unknown>): Promise<Sidecar>;
+  stopSidecar(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(
+  options: {
+    flags?: Record<string, unknown>;
+    sidecar?: boolean;
+    simulator?: SimulatorOptions;
+  } = {},
+): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), "hostfactory-e2e-"));
+  // Pods take long enough to start that a poll right after a request sees it running.
+  const simulator = await createSimulator({
+    podStartDelayMs: 400,
+    podStartJitterMs: 100,
+    ...options.simulator,
+  });
+  const kubeconfigPath = await simulator.writeKubeconfig(join(dir, "kubeconfig"));
+  const address = `unix://${join(dir, "sidecar.sock")}`;
+  let sidecar: Sidecar | undefined;
+  let inputs = 0;
+
+  const harness: Harness = {
+    simulator,
+    dir,
+    kubeconfigPath,
+    address,
+    get sidecar() {
+      return sidecar;
+    },
+    async startSidecar(flags = {}) {
+      const config = loadConfig(
+        {
+          listen: address,
+          templates: TEST_TEMPLATES,
+          instance: INSTANCE,
+          "lease-duration": "3",
+          "renew-deadline": "2",
+          "retry-period": "0.5",
+          ...options.flags,
+          ...flags,
+        },
+        {},
+      );
+      const kubeConfig = new KubeConfig();
+      kubeConfig.loadFromString(simulator.kubeconfigYaml);
+      sidecar = await startSidecar(
+        { ...config, templates: config.templates ?? TEST_TEMPLATES },
+        kubeConfig,
+        pino({ level: process.env.HOSTFACTORY_TEST_LOG ?? "silent" }),
+      );
+      return sidecar;
+    },
+    async stopSidecar() {
+      await sidecar?.stop();
+      sidecar = undefined;
+    },
+    script(operation, input, env = {}) {
+      const file = join(dir, `input-${inputs++}.json`);
+      writeFileSync(file, typeof input === "string" ? input : JSON.stringify(input));
+      return runScript(operation, ["-f", file], { HOSTFACTORY_ADDRESS: address, ...env });
+    },
+    pods() {
+      return simulator.store
+        .list("pods", "default")
+        .filter((pod) => pod.metadata.labels?.[LABEL_INSTANCE] === INSTANCE)
+        .map((pod) => ({
+          name: String(pod.metadata.name),
+          phase: String((pod as { status?: { phase?: string } }).status?.phase ?? ""),
+          deleting: pod.metadata.deletionTimestamp !== undefined,
+          labels: pod.metadata.labels ?? {},
+        }));
+    },
+    configMapCount: () => simulator.store.count("configmaps", "default"),
+    async close() {
+      await sidecar?.stop();
+      await simulator.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  if (options.sidecar !== false) await harness.startSidecar();
+  return harness;
+}
+
+/** Runs one of the real HostFactory scripts, with this test's Node as the client's runtime. */
+export function runScript(
+  operation: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<ScriptResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("sh", [join(ROOT, "scripts", `${operation}.sh`), ...args], {
+      env: { ...process.env, HOSTFACTORY_NODE: process.execPath, ...env },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => {
+      let json: Record<string, unknown> | undefined;
+      try {
+        json = JSON.parse(stdout);
+      } catch {
+        json = undefined;
+      }
+      resolve({ code, stdout, stderr, json });
+    });
+  });
+}
+
+/** Polls `probe` until it returns a value other than undefined or false. */
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 15_000,
+  intervalMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    last = value;
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what} (last: ${String(last)})`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
