@@ -2,29 +2,25 @@
 // up (a lease renewal past its deadline, a list page during shutdown) instead of holding on until
 // undici's five-minute timeouts.
 
-import type {
-  ConfigurationOptions,
-  PromiseConfigurationOptions,
-  RequestContext,
+import {
+  type ConfigurationOptions,
+  Observable,
+  type RequestContext,
+  type ResponseContext,
 } from "@kubernetes/client-node";
 
-/**
- * Options for the second parameter of any client-node API method. client-node 2.0.1 runs
- * call-time middleware as promise middleware but declares the parameter with the Observable
- * middleware type, hence the one cast.
- */
+/** Options for the second parameter of any client-node API method (object-parameter style). */
 export function abortOptions(signal: AbortSignal): ConfigurationOptions {
-  const options: PromiseConfigurationOptions = {
+  return {
     middleware: [
       {
-        pre: async (context: RequestContext) => {
+        pre: (context: RequestContext) => {
           context.setSignal(signal);
-          return context;
+          return new Observable(Promise.resolve(context));
         },
-        post: async (response) => response,
+        post: (response: ResponseContext) => new Observable(Promise.resolve(response)),
       },
     ],
     middlewareMergeStrategy: "append",
   };
-  return options as unknown as ConfigurationOptions;
 }

@@ -121,7 +121,11 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
     if (holder !== leader) {
       leader = holder;
       logger.info({ ...log, leader: holder }, "lease holder changed");
-      options.onNewLeader?.(holder);
+      try {
+        options.onNewLeader?.(holder);
+      } catch (error) {
+        logger.error({ ...log, err: error }, "onNewLeader threw");
+      }
     }
   };
 
@@ -198,7 +202,7 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
     while (!stopping.signal.aborted) {
       const remaining = deadline - performance.now();
       if (remaining <= 0) return false;
-      const signal = AbortSignal.any([stopping.signal, AbortSignal.timeout(remaining)]);
+      const signal = AbortSignal.any([stopping.signal, AbortSignal.timeout(Math.ceil(remaining))]);
       if (await tryAcquireOrRenew(signal)) return true;
       if (leader !== "" && leader !== identity) return false;
       await wait(Math.min(retryPeriodMs, deadline - performance.now()));

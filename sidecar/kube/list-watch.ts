@@ -246,8 +246,8 @@ export function createListWatchCache<T>(options: ListWatchCacheOptions<T>): List
       continueToken = page.metadata?._continue || undefined;
       listedVersion = page.metadata?.resourceVersion ?? listedVersion;
     } while (continueToken);
-    replace(fresh);
     resourceVersion = listedVersion;
+    replace(fresh);
     stats.lists++;
     if (synced) stats.relists++;
     stats.lastError = undefined;
@@ -300,9 +300,14 @@ export function createListWatchCache<T>(options: ListWatchCacheOptions<T>): List
         }
         if (type !== "ADDED" && type !== "MODIFIED" && type !== "DELETED") return;
         stats.events++;
-        const item = project(object);
-        if (item !== undefined) apply(type, item);
         if (version) resourceVersion = version;
+        // client-node swallows whatever this callback throws; a faulty projection must show.
+        try {
+          const item = project(object);
+          if (item !== undefined) apply(type, item);
+        } catch (error) {
+          logger.error({ cache: name, type, err: error }, "cannot apply a watch event");
+        }
       };
       const onDone = (error: unknown): void => {
         if (finished) return;
