@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { ApiException } from "@kubernetes/client-node";
 import { createRateLimiter } from "../../../sidecar/kube/rate-limiter.ts";
+import { type Harness, NAMESPACE, startSimulator } from "./_simulator.ts";
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve: () => void = () => {};
@@ -101,5 +102,54 @@ describe("createRateLimiter", () => {
     assert.throws(() => createRateLimiter({ qps: 0 }), RangeError);
     assert.throws(() => createRateLimiter({ burst: 0 }), RangeError);
     assert.throws(() => createRateLimiter({ maxInFlight: 0 }), RangeError);
+  });
+
+  describe("against the API server", () => {
+    let h: Harness;
+    after(() => h?.sim.close());
+    const list = () => h.core.listNamespacedPod({ namespace: NAMESPACE });
+
+    it("holds real requests to the QPS", async () => {
+      h = await startSimulator({ nodes: [] });
+      const limiter = createRateLimiter({ qps: 20, burst: 5 });
+      const before = h.sim.counters.get("list", "pods");
+      const startedAt = performance.now();
+      const calls = Array.from({ length: 30 }, () => limiter.schedule(list));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const elapsedS = (performance.now() - startedAt) / 1000;
+      const served = h.sim.counters.get("list", "pods") - before;
+      assert.ok(served <= 5 + 20 * elapsedS + 1, `${served} lists in ${elapsedS} s`);
+      await Promise.all(calls);
+      assert.equal(h.sim.counters.get("list", "pods") - before, 30);
+    });
+
+    it("pauses every caller when the API server answers 429 with Retry-After", async () => {
+      h ??= await startSimulator({ nodes: [] });
+      const limiter = createRateLimiter();
+      h.sim.faults.injectErrors({
+        verbs: ["list"],
+        resources: ["pods"],
+        code: 429,
+        retryAfterSeconds: 1,
+        count: 1,
+      });
+      const throttledAt = performance.now();
+      await assert.rejects(
+        limiter.schedule(list),
+        (e: unknown) => e instanceof ApiException && e.code === 429,
+      );
+      assert.equal(limiter.stats.throttled, 1);
+      const startTimes = await Promise.all(
+        Array.from({ length: 3 }, () =>
+          limiter.schedule(async () => {
+            const startedAt = performance.now();
+            await list();
+            return startedAt;
+          }),
+        ),
+      );
+      for (const t of startTimes)
+        assert.ok(t - throttledAt >= 990, `started ${t - throttledAt} ms after the 429`);
+    });
   });
 });

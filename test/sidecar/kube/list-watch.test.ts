@@ -1,0 +1,268 @@
+import assert from "node:assert/strict";
+import { afterEach, describe, it } from "node:test";
+import {
+  type CacheEvent,
+  createListWatchCache,
+  type ListWatchCacheOptions,
+  type ListWatchSource,
+} from "../../../sidecar/kube/list-watch.ts";
+import { namespacedPods } from "../../../sidecar/kube/list-watch-sources.ts";
+import { projectPod } from "../../../sidecar/kube/pod-view.ts";
+import { LABEL_INSTANCE, type PodView } from "../../../sidecar/provider/model.ts";
+import type { Pod } from "../../../sidecar/simulator/index.ts";
+import { type Harness, NAMESPACE, podBody, startSimulator, until } from "./_simulator.ts";
+
+const MINE = { [LABEL_INSTANCE]: "test" };
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function harness(options: Parameters<typeof startSimulator>[0] = {}): Promise<Harness> {
+  const h = await startSimulator({ podStartDelayMs: 20, podStartJitterMs: 0, ...options });
+  cleanups.push(() => h.sim.close());
+  return h;
+}
+
+function podCache(h: Harness, overrides: Partial<ListWatchCacheOptions<PodView>> = {}) {
+  const cache = createListWatchCache<PodView>({
+    kubeConfig: h.kubeConfig,
+    source: namespacedPods(h.core, NAMESPACE),
+    project: projectPod,
+    key: (pod) => pod.name,
+    labelSelector: `${LABEL_INSTANCE}=test`,
+    backoffBaseMs: 20,
+    backoffCapMs: 200,
+    ...overrides,
+  });
+  const events: CacheEvent<PodView>[] = [];
+  cache.subscribe((event) => events.push(event));
+  cleanups.push(() => cache.stop());
+  return { cache, events };
+}
+
+const createPod = (h: Harness, name: string, labels: Record<string, string> = MINE) =>
+  h.core.createNamespacedPod({ namespace: NAMESPACE, body: podBody(name, labels) });
+const deletePod = (h: Harness, name: string) =>
+  h.core.deleteNamespacedPod({ name, namespace: NAMESPACE, gracePeriodSeconds: 0 });
+
+describe("createListWatchCache", () => {
+  it("lists in pages, honours the label selector and reports synced", async () => {
+    const h = await harness({ nodes: [] });
+    for (let i = 0; i < 25; i++) await createPod(h, `mine-${i}`);
+    for (let i = 0; i < 3; i++) await createPod(h, `other-${i}`, { [LABEL_INSTANCE]: "other" });
+    const { cache, events } = podCache(h, { pageSize: 10 });
+    const listsBefore = h.sim.counters.get("list", "pods");
+
+    await cache.start();
+
+    assert.equal(cache.synced, true);
+    assert.equal(cache.size, 25);
+    assert.equal(h.sim.counters.get("list", "pods") - listsBefore, 3);
+    assert.ok(cache.get("mine-7"));
+    assert.equal(cache.get("other-0"), undefined);
+    assert.equal(events.filter((e) => e.type === "ADDED").length, 25);
+    assert.notEqual(cache.resourceVersion, "");
+    assert.equal(cache.stats.lists, 1);
+  });
+
+  it("delivers ADDED, MODIFIED and DELETED from the watch, and nothing for other labels", async () => {
+    const h = await harness();
+    const { cache, events } = podCache(h);
+    await cache.start();
+
+    await createPod(h, "worker-a");
+    await createPod(h, "not-mine", { [LABEL_INSTANCE]: "other" });
+    await until("worker-a runs", () => cache.get("worker-a")?.phase === "Running");
+    const running = cache.get("worker-a");
+    assert.ok(running?.podIP);
+    await deletePod(h, "worker-a");
+    await until("worker-a is gone", () => cache.get("worker-a") === undefined, 15_000);
+
+    const types = events.map((e) => e.type);
+    assert.equal(types[0], "ADDED");
+    assert.ok(types.includes("MODIFIED"));
+    assert.equal(types.at(-1), "DELETED");
+    assert.ok(events.every((e) => e.key === "worker-a"));
+    const modified = events.find((e) => e.type === "MODIFIED");
+    assert.ok(modified?.previous);
+    assert.equal(cache.stats.lists, 1);
+  });
+
+  it("projects a watched pod exactly as a listed one (string and Date timestamps)", async () => {
+    const h = await harness();
+    const { cache } = podCache(h);
+    await cache.start();
+    await createPod(h, "worker-b");
+    await until("worker-b is ready", () => cache.get("worker-b")?.ready === true);
+    const watched = cache.get("worker-b");
+    const listed = await h.core.readNamespacedPod({ name: "worker-b", namespace: NAMESPACE });
+    assert.ok(listed.metadata?.creationTimestamp instanceof Date);
+    assert.deepEqual(projectPod(listed), watched);
+  });
+
+  it("resumes a dropped or failing watch from its resourceVersion without relisting", async () => {
+    const h = await harness({ nodes: [] });
+    await createPod(h, "doomed");
+    const { cache } = podCache(h);
+    await cache.start();
+    const listsBefore = h.sim.counters.get("list", "pods");
+
+    await until("the watch is open", () => h.sim.watchCount("pods") === 1);
+    assert.equal(h.sim.faults.dropWatches("pods"), 1);
+    await createPod(h, "after-drop");
+    await until("after-drop arrives", () => cache.get("after-drop") !== undefined);
+
+    // While the watch cannot reconnect, a pod goes and another comes. Only a resume from the
+    // last resourceVersion replays the deletion; a fresh watch would never mention "doomed".
+    const removeFault = h.sim.faults.injectErrors({
+      verbs: ["watch"],
+      resources: ["pods"],
+      code: 503,
+    });
+    assert.equal(h.sim.faults.resetWatches("pods"), 1);
+    await deletePod(h, "doomed");
+    await createPod(h, "while-away");
+    removeFault();
+    await until("while-away arrives", () => cache.get("while-away") !== undefined);
+    await until("doomed is gone", () => cache.get("doomed") === undefined);
+
+    assert.equal(h.sim.counters.get("list", "pods"), listsBefore);
+    assert.equal(cache.stats.lists, 1);
+    assert.ok(cache.stats.watchRestarts >= 2, `watchRestarts ${cache.stats.watchRestarts}`);
+    await until("exactly one watch is open", () => h.sim.watchCount("pods") === 1);
+  });
+
+  it("relists after 410 and synthesises DELETED for what vanished meanwhile", async () => {
+    const h = await harness({ nodes: [] });
+    for (const name of ["keep", "vanish", "change"]) await createPod(h, name);
+    const { cache, events } = podCache(h);
+    await cache.start();
+
+    const removeFault = h.sim.faults.injectErrors({
+      verbs: ["watch"],
+      resources: ["pods"],
+      code: 503,
+    });
+    h.sim.faults.dropWatches("pods");
+    await deletePod(h, "vanish");
+    // The kubelet's view changes behind the API's back: evicted while nobody watched.
+    const change = h.sim.store.get("pods", NAMESPACE, "change") as Pod;
+    h.sim.store.put("pods", {
+      ...change,
+      status: {
+        ...change.status,
+        phase: "Failed",
+        reason: "Evicted",
+        message: "The node was low on resource: memory.",
+      },
+    });
+    await createPod(h, "newcomer");
+    h.sim.faults.compactHistory();
+    events.length = 0;
+    removeFault();
+
+    await until("vanish is gone", () => cache.get("vanish") === undefined);
+    await until("newcomer arrives", () => cache.get("newcomer") !== undefined);
+    assert.equal(cache.stats.relists, 1);
+    assert.deepEqual(
+      events.filter((e) => e.key === "vanish").map((e) => e.type),
+      ["DELETED"],
+    );
+    assert.deepEqual(
+      events.filter((e) => e.key === "newcomer").map((e) => e.type),
+      ["ADDED"],
+    );
+    const changed = events.filter((e) => e.key === "change");
+    assert.deepEqual(
+      changed.map((e) => e.type),
+      ["MODIFIED"],
+    );
+    assert.equal(changed[0]?.item.reason, "Evicted: The node was low on resource: memory.");
+    assert.equal(changed[0]?.previous?.phase, "Pending");
+    assert.ok(cache.get("keep"));
+    assert.equal(
+      events.some((e) => e.key === "keep"),
+      false,
+      "an unchanged pod is not re-announced",
+    );
+  });
+
+  it("aborts a silent watch and resumes it (watchdog)", async () => {
+    const h = await harness({ nodes: [] });
+    const { cache } = podCache(h, { watchdogMs: 300 });
+    await cache.start();
+
+    h.sim.faults.stallWatches();
+    await createPod(h, "during-stall");
+    await until("the watchdog fires", () => cache.stats.stalls >= 1);
+    h.sim.faults.resumeWatches();
+    await until("during-stall arrives", () => cache.get("during-stall") !== undefined);
+
+    assert.equal(cache.stats.lists, 1);
+    assert.ok(cache.stats.watchRestarts >= 1);
+    await until("the silent watch was closed", () => h.sim.watchCount("pods") === 1);
+  });
+
+  it("advances its resourceVersion on bookmarks when nothing it watches changes", async () => {
+    const h = await harness({ nodes: [], bookmarkIntervalMs: 50 });
+    const { cache, events } = podCache(h);
+    await cache.start();
+    const listed = Number(cache.resourceVersion);
+
+    for (let i = 0; i < 3; i++) await createPod(h, `unwatched-${i}`, { [LABEL_INSTANCE]: "other" });
+    const newest = h.sim.store.resourceVersion;
+    assert.ok(newest > listed);
+
+    await until(
+      "a bookmark carries the newer resourceVersion",
+      () => Number(cache.resourceVersion) >= newest,
+    );
+    assert.equal(events.length, 0);
+    assert.equal(cache.stats.events, 0);
+  });
+
+  it("starts a list over when its continue token expires between pages", async () => {
+    const h = await harness({ nodes: [] });
+    for (let i = 0; i < 12; i++) await createPod(h, `paged-${i}`);
+    const pods = namespacedPods(h.core, NAMESPACE);
+    let expireOnce = true;
+    const source: ListWatchSource = {
+      watchPath: pods.watchPath,
+      async list(params, options) {
+        const page = await pods.list(params, options);
+        if (expireOnce && page.metadata?._continue) {
+          expireOnce = false;
+          await createPod(h, "late-comer");
+          h.sim.faults.compactHistory();
+        }
+        return page;
+      },
+    };
+    const { cache } = podCache(h, { source, pageSize: 5 });
+    const listsBefore = h.sim.counters.get("list", "pods");
+    await cache.start();
+
+    assert.equal(cache.size, 13);
+    assert.equal(cache.stats.lists, 1);
+    // Page 1, the expired page 2, then three pages of the fresh list.
+    assert.equal(h.sim.counters.get("list", "pods") - listsBefore, 5);
+  });
+
+  it("keeps retrying a failing first list and rejects start() if stopped before syncing", async () => {
+    const h = await harness({ nodes: [] });
+    h.sim.faults.injectErrors({ verbs: ["list"], resources: ["pods"], code: 503, count: 2 });
+    const { cache } = podCache(h);
+    await cache.start();
+    assert.equal(cache.stats.lists, 1);
+    assert.equal(cache.stats.lastError, undefined);
+
+    h.sim.faults.injectErrors({ verbs: ["list"], resources: ["pods"], code: 403 });
+    const { cache: blocked } = podCache(h);
+    const started = blocked.start();
+    await until("the 403 is reported", () => blocked.stats.lastError !== undefined);
+    assert.match(blocked.stats.lastError ?? "", /injected fault/);
+    await blocked.stop();
+    await assert.rejects(started, /stopped before its first list/);
+  });
+});
