@@ -36,7 +36,10 @@ export interface LeaderElectorOptions {
   leaseName: string;
   /** Unique per replica, e.g. the pod name. */
   identity: string;
-  /** Lease calls go through it when given. */
+  /**
+   * Lease calls go through it when given. Give the elector a limiter of its own (or none): in a
+   * queue shared with hundreds of pod creations, renewals wait their turn and miss the deadline.
+   */
   limiter?: RateLimiter;
   /** Default {@link DEFAULT_LEASE_DURATION_MS}; whole seconds on the Lease (rounded up). */
   leaseDurationMs?: number;
