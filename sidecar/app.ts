@@ -58,7 +58,7 @@ function serverCredentials(config: Config, logger: Logger): grpc.ServerCredentia
 }
 
 export async function startSidecar(
-  config: Config & { templates: string },
+  config: Config & { templates: string; namespace: string },
   kubeConfig: KubeConfig,
   logger: Logger,
   identity = `${hostname()}-${process.pid}`,
@@ -132,7 +132,7 @@ export async function startSidecar(
         namespace: config.namespace,
         leaseName: config.leaseName,
         identity,
-        limiter,
+        // No shared limiter: renewals must never queue behind a burst of pod creations.
         leaseDurationMs: config.leaseDuration * 1000,
         renewDeadlineMs: config.renewDeadline * 1000,
         retryPeriodMs: config.retryPeriod * 1000,

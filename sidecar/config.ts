@@ -6,7 +6,6 @@ import { checkPodNamePrefix } from "./provider/naming.ts";
 import { DEFAULT_PENDING_TIMEOUT_SECONDS } from "./provider/templates.ts";
 
 export const DEFAULT_LISTEN = "unix:///tmp/hostfactory-k8s.sock";
-const SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
 type Kind = "string" | "integer" | "number" | "boolean";
 interface OptionSpec {
@@ -56,7 +55,7 @@ export const OPTIONS = {
     kind: "string",
     env: "HOSTFACTORY_NAMESPACE",
     description:
-      "namespace of the pods and request records (default: the pod's own, else 'default')",
+      "namespace of the pods and request records (default: the service account's, else the kubeconfig context's, else 'default')",
   },
   instance: {
     kind: "string",
@@ -167,11 +166,8 @@ type OptionValues = {
     ? ValueOf<Options[K]["kind"]>
     : ValueOf<Options[K]["kind"]> | undefined;
 };
-/** The resolved configuration: namespace and lease name always have a value once loaded. */
-export type Config = Omit<OptionValues, "namespace" | "leaseName"> & {
-  namespace: string;
-  leaseName: string;
-};
+/** The resolved configuration: the lease name always has a value once loaded. */
+export type Config = Omit<OptionValues, "leaseName"> & { leaseName: string };
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -199,9 +195,10 @@ export function configArgs() {
   return args;
 }
 
-function coerce(key: string, spec: OptionSpec, value: unknown, source: string): unknown {
+/** `where` names the setting as the operator wrote it: "flag --qps", "env HOSTFACTORY_QPS". */
+function coerce(where: string, spec: OptionSpec, value: unknown): unknown {
   const problem = (expected: string) =>
-    new ConfigError(`${source} ${key}: expected ${expected}, found ${JSON.stringify(value)}`);
+    new ConfigError(`${where}: expected ${expected}, found ${JSON.stringify(value)}`);
   if (spec.kind === "boolean") {
     if (typeof value === "boolean") return value;
     if (value === "true" || value === "1") return true;
@@ -237,14 +234,6 @@ function readConfigFile(path: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-function defaultNamespace(): string {
-  try {
-    return readFileSync(SERVICE_ACCOUNT_NAMESPACE, "utf8").trim() || "default";
-  } catch {
-    return "default";
-  }
-}
-
 /** Resolves flags (as citty parsed them), environment and config file into a checked Config. */
 export function loadConfig(
   flags: Record<string, unknown>,
@@ -254,14 +243,13 @@ export function loadConfig(
   const config: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(OPTIONS) as [string, OptionSpec][]) {
     const flag = flags[kebab(key)];
-    if (flag !== undefined) config[key] = coerce(key, spec, flag, "flag --");
-    else if (env[spec.env] !== undefined)
-      config[key] = coerce(key, spec, env[spec.env], `env ${spec.env} for`);
-    else if (file[key] !== undefined) config[key] = coerce(key, spec, file[key], "config file");
+    if (flag !== undefined) config[key] = coerce(`flag --${kebab(key)}`, spec, flag);
+    // An empty variable counts as unset (`KUBECONFIG= cmd` is a common way to unset one).
+    else if (env[spec.env]) config[key] = coerce(`env ${spec.env}`, spec, env[spec.env]);
+    else if (file[key] !== undefined) config[key] = coerce(`config file ${key}`, spec, file[key]);
     else config[key] = spec.default;
   }
   const result = config as OptionValues;
-  result.namespace ??= defaultNamespace();
   result.leaseName ??= `hostfactory-k8s-${result.instance.toLowerCase().replace(/[_.]/g, "-")}`;
   const resolved = result as Config;
   check(resolved);

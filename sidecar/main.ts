@@ -6,17 +6,11 @@ import { defineCommand, runMain } from "citty";
 import { pino } from "pino";
 import { startSidecar } from "./app.ts";
 import { type Config, ConfigError, configArgs, loadConfig } from "./config.ts";
+import { loadKubeConfig } from "./kube/client.ts";
 
 const EXAMPLES = join(import.meta.dirname, "..", "examples");
 /** Exit code for a configuration the sidecar cannot start with. */
 const EXIT_BAD_CONFIG = 2;
-
-function kubeConfigFor(config: Config): KubeConfig {
-  const kubeConfig = new KubeConfig();
-  if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
-  else kubeConfig.loadFromDefault();
-  return kubeConfig;
-}
 
 function banner(address: string, kubeconfig: string): string {
   return `
@@ -47,6 +41,7 @@ const main = defineCommand({
     const logger = pino({ name: "hostfactory-sidecar", level: config.logLevel });
     const stops: (() => Promise<void>)[] = [];
     let kubeConfig: KubeConfig;
+    let namespace = config.namespace;
     let kubeconfigPath = config.kubeconfig ?? "";
     if (config.simulate) {
       const { createSimulator } = await import("./simulator/index.ts");
@@ -56,10 +51,25 @@ const main = defineCommand({
       kubeConfig = new KubeConfig();
       kubeConfig.loadFromString(simulator.kubeconfigYaml);
     } else {
-      kubeConfig = kubeConfigFor(config);
+      let loaded: ReturnType<typeof loadKubeConfig>;
+      try {
+        loaded = loadKubeConfig({ kubeconfig: config.kubeconfig });
+      } catch (error) {
+        process.stderr.write(
+          `hostfactory-sidecar: cannot load a kubeconfig: ${(error as Error).message}\n`,
+        );
+        process.exit(EXIT_BAD_CONFIG);
+      }
+      kubeConfig = loaded.kubeConfig;
+      namespace ??= loaded.namespace;
+      logger.info({ source: loaded.source }, "kubeconfig loaded");
     }
     const templates = config.templates ?? join(EXAMPLES, "templates.json");
-    const sidecar = await startSidecar({ ...config, templates }, kubeConfig, logger);
+    const sidecar = await startSidecar(
+      { ...config, templates, namespace: namespace ?? "default" },
+      kubeConfig,
+      logger,
+    );
     stops.unshift(() => sidecar.stop());
     if (config.simulate) process.stderr.write(banner(sidecar.address, kubeconfigPath));
 

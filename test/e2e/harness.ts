@@ -89,7 +89,7 @@ export async function startHarness(
       const kubeConfig = new KubeConfig();
       kubeConfig.loadFromString(simulator.kubeconfigYaml);
       sidecar = await startSidecar(
-        { ...config, templates: config.templates ?? TEST_TEMPLATES },
+        { ...config, templates: config.templates ?? TEST_TEMPLATES, namespace: "default" },
         kubeConfig,
         pino({ level: process.env.HOSTFACTORY_TEST_LOG ?? "silent" }),
       );
