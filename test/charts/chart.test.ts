@@ -1,0 +1,428 @@
+// The Helm chart over every value set CI covers: it lints, renders objects the Kubernetes API
+// knows, configures the sidecar only through options it has, and keeps its security promises.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { OPTIONS } from "../../sidecar/config.ts";
+import { CHART, runHelm } from "./_helm.ts";
+import {
+  type Container,
+  envOf,
+  FULLNAME,
+  type KubeObject,
+  NAMESPACE,
+  type Probe,
+  RELEASE,
+  type Rendered,
+  render,
+  unknownFields,
+  VALUE_SETS,
+  type ValueSet,
+  valueArgs,
+} from "./_render.ts";
+
+const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+const HEALTH_SERVICE = "hostfactory.v1.ProviderService";
+const PROBE_SCRIPT = readFileSync(join(CHART, "files", "grpc-health-probe.mjs"), "utf8");
+
+const rendered = new Map<ValueSet, Rendered>(
+  VALUE_SETS.map((valueSet) => [valueSet, render({ valueSet })]),
+);
+function renderedSet(valueSet: ValueSet): Rendered {
+  const result = rendered.get(valueSet);
+  assert.ok(result);
+  return result;
+}
+
+/** The probes as [kind, probe, health service it must ask about]. */
+function probes(container: Container): [string, Probe | undefined, string][] {
+  return [
+    ["startupProbe", container.startupProbe, ""],
+    ["readinessProbe", container.readinessProbe, HEALTH_SERVICE],
+    ["livenessProbe", container.livenessProbe, ""],
+  ];
+}
+
+/** The arguments after the exec probe's script: address, service and (TLS) cert and key. */
+function execProbeArgs(probe: Probe | undefined): string[] {
+  const command = probe?.exec?.command ?? [];
+  assert.deepEqual(command.slice(0, 3), ["node", "--input-type=module", "--eval"]);
+  const script = command[3] ?? "";
+  // The script is the chart's file with its comment lines left out.
+  const code = PROBE_SCRIPT.split("\n").filter((line) => !/^\s*(\/\/.*|\/\*\*.*\*\/)?$/.test(line));
+  assert.deepEqual(script.trimEnd().split("\n"), code);
+  return command.slice(4);
+}
+
+describe("helm lint", () => {
+  for (const valueSet of VALUE_SETS) {
+    test(`${valueSet}: passes --strict`, () => {
+      const result = runHelm(["lint", "--strict", CHART, ...valueArgs({ valueSet })]);
+      assert.equal(result.status, 0, result.stdout + result.stderr);
+    });
+  }
+});
+
+describe("every value set", () => {
+  for (const valueSet of VALUE_SETS) {
+    describe(valueSet, () => {
+      const { objects, deployment, sidecar } = renderedSet(valueSet);
+      const pod = deployment.spec.template.spec;
+
+      test("renders only fields the Kubernetes API knows", () => {
+        assert.deepEqual(objects.flatMap(unknownFields), []);
+      });
+
+      test("puts everything in the release's namespace", () => {
+        for (const object of objects) assert.equal(object.metadata.namespace, NAMESPACE);
+      });
+
+      test("runs the sidecar as non-root on a read-only root filesystem, without capabilities", () => {
+        const context = sidecar.securityContext ?? {};
+        assert.equal(context.runAsNonRoot, true);
+        assert.equal(context.readOnlyRootFilesystem, true);
+        assert.equal(context.allowPrivilegeEscalation, false);
+        assert.deepEqual(context.capabilities, { drop: ["ALL"] });
+        assert.deepEqual(context.seccompProfile, { type: "RuntimeDefault" });
+        assert.deepEqual(pod.securityContext?.seccompProfile, { type: "RuntimeDefault" });
+        if (context.runAsUser !== undefined) assert.ok(Number(context.runAsUser) > 0);
+      });
+
+      test("gives the sidecar resource requests and limits", () => {
+        for (const resource of ["cpu", "memory"]) {
+          assert.ok(sidecar.resources?.requests?.[resource], `requests.${resource}`);
+          assert.ok(sidecar.resources?.limits?.[resource], `limits.${resource}`);
+        }
+      });
+
+      test("mounts the API token into the sidecar's container alone", () => {
+        assert.equal(pod.automountServiceAccountToken, false);
+        const mounting = pod.containers.filter((c) =>
+          c.volumeMounts?.some((m) => m.mountPath === SERVICE_ACCOUNT_DIR),
+        );
+        assert.deepEqual(
+          mounting.map((c) => c.name),
+          ["sidecar"],
+        );
+        const mount = sidecar.volumeMounts?.find((m) => m.mountPath === SERVICE_ACCOUNT_DIR);
+        assert.equal(mount?.readOnly, true);
+        const volume = pod.volumes.find((v) => v.name === mount?.name);
+        assert.deepEqual(
+          volume?.projected?.sources.map((source) => Object.keys(source)[0]),
+          ["serviceAccountToken", "configMap", "downwardAPI"],
+        );
+      });
+
+      test("configures the sidecar only through environment variables it reads", () => {
+        const known = new Set(Object.values(OPTIONS).map((option) => option.env));
+        for (const name of envOf(sidecar).keys()) {
+          assert.ok(known.has(name), `${name} is not an option of sidecar/config.ts`);
+        }
+      });
+
+      test("points the sidecar at the templates ConfigMap's mount", () => {
+        const templates = envOf(sidecar).get("HOSTFACTORY_TEMPLATES") ?? "";
+        const mount = sidecar.volumeMounts?.find((m) => templates.startsWith(`${m.mountPath}/`));
+        const volume = pod.volumes.find((v) => v.name === mount?.name);
+        assert.equal(volume?.configMap?.name, `${FULLNAME}-templates`);
+        assert.ok(templates.endsWith("/templates.json"));
+      });
+
+      test("names the sidecar's own Lease and instance", () => {
+        const env = envOf(sidecar);
+        assert.equal(env.get("HF_PROVIDER_NAME"), "grid");
+        assert.equal(env.get("HOSTFACTORY_LEADER_ELECT"), "true");
+        assert.equal(env.get("HOSTFACTORY_LEASE_NAME"), "hostfactory-k8s-grid");
+        assert.equal(env.get("HOSTFACTORY_NAMESPACE"), "fieldRef:metadata.namespace");
+      });
+    });
+  }
+});
+
+describe("standalone over TLS (the default)", () => {
+  const { one, sidecar, deployment } = renderedSet("default");
+  const env = envOf(sidecar);
+
+  test("listens on TCP with the certificate from the TLS Secret", () => {
+    assert.equal(env.get("HOSTFACTORY_LISTEN"), "0.0.0.0:7070");
+    assert.equal(env.has("HOSTFACTORY_INSECURE"), false);
+    const mount = sidecar.volumeMounts?.find((m) => m.name === "tls");
+    assert.equal(env.get("HOSTFACTORY_TLS_CERT"), `${mount?.mountPath}/tls.crt`);
+    assert.equal(env.get("HOSTFACTORY_TLS_KEY"), `${mount?.mountPath}/tls.key`);
+    const volume = deployment.spec.template.spec.volumes.find((v) => v.name === "tls");
+    assert.equal(volume?.secret?.secretName, `${FULLNAME}-tls`);
+  });
+
+  test("probes health through TLS with an exec probe, since a grpc probe cannot speak TLS", () => {
+    for (const [kind, probe, service] of probes(sidecar)) {
+      assert.equal(probe?.grpc, undefined, kind);
+      assert.deepEqual(
+        execProbeArgs(probe),
+        [
+          "127.0.0.1:7070",
+          service,
+          env.get("HOSTFACTORY_TLS_CERT"),
+          env.get("HOSTFACTORY_TLS_KEY"),
+        ],
+        kind,
+      );
+    }
+  });
+
+  test("takes the probe timings from the values", () => {
+    assert.deepEqual(
+      probes(sidecar).map(([, probe]) => [
+        probe?.periodSeconds,
+        probe?.timeoutSeconds,
+        probe?.failureThreshold,
+      ]),
+      [
+        [2, 5, 60],
+        [10, 5, 3],
+        [20, 5, 3],
+      ],
+    );
+  });
+
+  test("exposes the gRPC port through a Service that selects the sidecar's Pods", () => {
+    const service = one("Service", FULLNAME) as KubeObject & {
+      spec: { selector: Record<string, string>; ports: { port: number; targetPort: string }[] };
+    };
+    assert.deepEqual(service.spec.selector, deployment.spec.selector.matchLabels);
+    assert.deepEqual(
+      service.spec.ports.map((p) => [p.port, p.targetPort]),
+      [[7070, "grpc"]],
+    );
+    assert.deepEqual(sidecar.ports, [{ name: "grpc", containerPort: 7070, protocol: "TCP" }]);
+  });
+
+  test("rolls one Pod at a time with a surge, the Lease keeping reconciling single", () => {
+    assert.deepEqual(deployment.spec.strategy, {
+      type: "RollingUpdate",
+      rollingUpdate: { maxSurge: 1, maxUnavailable: 0 },
+    });
+  });
+});
+
+describe("plain TCP (grpc.insecure)", () => {
+  const { sidecar } = render({ set: { grpc: { insecure: true, port: 9090 } } });
+
+  test("serves without TLS only when told, and says so to the sidecar", () => {
+    const env = envOf(sidecar);
+    assert.equal(env.get("HOSTFACTORY_INSECURE"), "true");
+    assert.equal(env.has("HOSTFACTORY_TLS_CERT"), false);
+  });
+
+  test("uses the kubelet's native grpc probe on the gRPC port", () => {
+    for (const [kind, probe, service] of probes(sidecar)) {
+      assert.equal(probe?.exec, undefined, kind);
+      assert.deepEqual(probe?.grpc, { port: 9090, service }, kind);
+    }
+  });
+});
+
+describe("ha", () => {
+  const { one, deployment } = renderedSet("ha");
+
+  test("runs three replicas with a disruption budget", () => {
+    assert.equal(deployment.spec.replicas, 3);
+    const budget = one("PodDisruptionBudget") as KubeObject & {
+      spec: { maxUnavailable: number; selector: { matchLabels: Record<string, string> } };
+    };
+    assert.equal(budget.spec.maxUnavailable, 1);
+    assert.deepEqual(budget.spec.selector.matchLabels, deployment.spec.selector.matchLabels);
+  });
+
+  test("admits gRPC from HostFactory's hosts only", () => {
+    const policy = one("NetworkPolicy") as KubeObject & {
+      spec: {
+        podSelector: { matchLabels: Record<string, string> };
+        policyTypes: string[];
+        ingress: { from: unknown[]; ports: { port: string }[] }[];
+      };
+    };
+    assert.deepEqual(policy.spec.podSelector.matchLabels, deployment.spec.selector.matchLabels);
+    assert.deepEqual(policy.spec.policyTypes, ["Ingress"]);
+    assert.deepEqual(policy.spec.ingress, [
+      { from: [{ ipBlock: { cidr: "10.20.0.0/24" } }], ports: [{ port: "grpc", protocol: "TCP" }] },
+    ]);
+  });
+});
+
+describe("tls (mutual TLS, cert-manager)", () => {
+  const { one, sidecar, deployment } = renderedSet("tls");
+
+  test("asks clients for certificates that chain to the CA of the TLS Secret", () => {
+    const caFile = envOf(sidecar).get("HOSTFACTORY_TLS_CLIENT_CA") ?? "";
+    const mount = sidecar.volumeMounts?.find((m) => caFile.startsWith(`${m.mountPath}/`));
+    const volume = deployment.spec.template.spec.volumes.find((v) => v.name === mount?.name);
+    assert.deepEqual(volume?.secret, {
+      secretName: `${FULLNAME}-tls`,
+      items: [{ key: "ca.crt", path: caFile.slice((mount?.mountPath.length ?? 0) + 1) }],
+    });
+  });
+
+  test("has cert-manager issue a certificate for the Service's names, usable by the probes", () => {
+    const certificate = one("Certificate") as KubeObject & {
+      spec: { secretName: string; dnsNames: string[]; usages: string[]; issuerRef: unknown };
+    };
+    assert.equal(certificate.spec.secretName, `${FULLNAME}-tls`);
+    assert.deepEqual(certificate.spec.dnsNames, [
+      FULLNAME,
+      `${FULLNAME}.${NAMESPACE}`,
+      `${FULLNAME}.${NAMESPACE}.svc`,
+      `${FULLNAME}.${NAMESPACE}.svc.cluster.local`,
+      "hostfactory-k8s.grid.example.com",
+    ]);
+    // The probes present the sidecar's own certificate as their client certificate.
+    assert.deepEqual(certificate.spec.usages, ["digital signature", "server auth", "client auth"]);
+    assert.deepEqual(certificate.spec.issuerRef, {
+      name: "symphony-ca",
+      kind: "Issuer",
+      group: "cert-manager.io",
+    });
+  });
+});
+
+describe("beside-hostfactory", () => {
+  const { one, all, deployment, sidecar } = renderedSet("beside-hostfactory");
+  const pod = deployment.spec.template.spec;
+  const hostfactory = pod.containers.find((c) => c.name === "hostfactory");
+
+  test("runs HostFactory's container and the sidecar in one Pod that is never doubled", () => {
+    assert.deepEqual(
+      pod.containers.map((c) => c.name),
+      ["hostfactory", "sidecar"],
+    );
+    assert.equal(deployment.spec.replicas, 1);
+    assert.deepEqual(deployment.spec.strategy, { type: "Recreate" });
+  });
+
+  test("shares the Unix socket through an emptyDir that both containers mount", () => {
+    const listen = envOf(sidecar).get("HOSTFACTORY_LISTEN") ?? "";
+    assert.match(listen, /^unix:\/\/\//);
+    assert.equal(hostfactory && envOf(hostfactory).get("HOSTFACTORY_ADDRESS"), listen);
+    const socketDir = listen.slice("unix://".length).replace(/\/[^/]+$/, "");
+    const mountOf = (c: Container | undefined) =>
+      c?.volumeMounts?.find((m) => m.mountPath === socketDir)?.name;
+    assert.ok(mountOf(sidecar));
+    assert.equal(mountOf(hostfactory), mountOf(sidecar));
+    const volume = pod.volumes.find((v) => v.name === mountOf(sidecar));
+    assert.deepEqual(volume?.emptyDir, { medium: "Memory", sizeLimit: "1Mi" });
+    // HostFactory runs as another user: the socket is the fsGroup's, and group-writable.
+    assert.equal(envOf(sidecar).get("HOSTFACTORY_SOCKET_MODE"), "0660");
+    assert.ok(deployment.spec.template.spec.securityContext?.fsGroup);
+  });
+
+  test("keeps HostFactory's own settings and volumes", () => {
+    assert.equal(hostfactory?.image, "registry.example.com/symphony/master:7.3.2");
+    assert.equal(
+      hostfactory && envOf(hostfactory).get("HF_CONFDIR"),
+      "/opt/ibm/spectrumcomputing/hostfactory/conf",
+    );
+    assert.ok(pod.volumes.some((v) => v.name === "hostfactory-work"));
+  });
+
+  test("probes health over the socket with an exec probe", () => {
+    const listen = envOf(sidecar).get("HOSTFACTORY_LISTEN");
+    for (const [kind, probe, service] of probes(sidecar)) {
+      assert.deepEqual(execProbeArgs(probe), [listen, service], kind);
+    }
+  });
+
+  test("listens on no network port and renders no Service for the sidecar", () => {
+    assert.equal(sidecar.ports, undefined);
+    assert.deepEqual(
+      all("Service").map((s) => s.metadata.name),
+      ["symphony-compute"],
+    );
+  });
+
+  test("creates the headless Service a template names as its subdomain", () => {
+    const service = one("Service", "symphony-compute") as KubeObject & {
+      spec: Record<string, unknown>;
+    };
+    assert.deepEqual(service.spec, {
+      clusterIP: "None",
+      publishNotReadyAddresses: true,
+      selector: { "hostfactory-k8s/instance": envOf(sidecar).get("HF_PROVIDER_NAME") },
+    });
+  });
+
+  test("writes every template and pod spec file into the templates ConfigMap", () => {
+    const configMap = one("ConfigMap") as KubeObject & { data: Record<string, string> };
+    const { templates } = JSON.parse(configMap.data["templates.json"] ?? "") as {
+      templates: { templateId: string; podSpecFile: string }[];
+    };
+    assert.deepEqual(
+      templates.map((t) => t.templateId),
+      ["compute-small", "compute-large"],
+    );
+    for (const { podSpecFile } of templates) assert.ok(configMap.data[podSpecFile], podSpecFile);
+  });
+});
+
+describe("openshift", () => {
+  const { deployment, sidecar } = renderedSet("openshift");
+
+  test("leaves user, group and fsGroup to the SCC", () => {
+    const podContext = deployment.spec.template.spec.securityContext ?? {};
+    const context = sidecar.securityContext ?? {};
+    for (const field of ["runAsUser", "runAsGroup", "fsGroup"]) {
+      assert.equal(podContext[field], undefined, `pod ${field}`);
+      assert.equal(context[field], undefined, `container ${field}`);
+    }
+  });
+});
+
+describe("values that change the shape", () => {
+  test("one replica without leader election is replaced, never overlapped", () => {
+    const { deployment, sidecar } = render({ set: { leaderElection: { enabled: false } } });
+    assert.deepEqual(deployment.spec.strategy, { type: "Recreate" });
+    assert.equal(envOf(sidecar).get("HOSTFACTORY_LEADER_ELECT"), "false");
+    assert.equal(envOf(sidecar).has("HOSTFACTORY_LEASE_NAME"), false);
+  });
+
+  test("an existing templates ConfigMap replaces the chart's", () => {
+    const { all, deployment } = render({ set: { existingTemplatesConfigMap: "my-templates" } });
+    assert.deepEqual(all("ConfigMap"), []);
+    const volume = deployment.spec.template.spec.volumes.find((v) => v.name === "templates");
+    assert.equal(volume?.configMap?.name, "my-templates");
+  });
+
+  test("an image digest pins the image", () => {
+    const digest = `sha256:${"a".repeat(64)}`;
+    const { sidecar } = render({ set: { image: { repository: "r.example.com/hf", digest } } });
+    assert.equal(sidecar.image, `r.example.com/hf:0.1.0@${digest}`);
+  });
+});
+
+describe("NOTES.txt", () => {
+  const notes = (valueSet: ValueSet): string => {
+    const result = runHelm([
+      "install",
+      "--dry-run=client",
+      RELEASE,
+      CHART,
+      ...valueArgs({ valueSet }),
+    ]);
+    assert.equal(result.status, 0, result.stderr);
+    return result.stdout.slice(result.stdout.indexOf("NOTES:"));
+  };
+
+  test("standalone: tells the operator the address, the TLS setup and the install command", () => {
+    const text = notes("tls");
+    const address = `${FULLNAME}.${NAMESPACE}.svc:7070`;
+    assert.ok(text.includes(`--address ${address}`), text);
+    assert.ok(text.includes("hostfactory install --hf-confdir"), text);
+    assert.ok(text.includes('"cert": "client.crt"'), text);
+    assert.ok(text.includes("Mutual TLS is on"), text);
+  });
+
+  test("beside-hostfactory: tells the operator the socket and the install command", () => {
+    const text = notes("beside-hostfactory");
+    assert.ok(text.includes("--address unix:///run/hostfactory/provider.sock"), text);
+    assert.ok(!text.includes("TLS"), text);
+  });
+});

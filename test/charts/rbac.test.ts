@@ -1,0 +1,254 @@
+// The chart's Role grants exactly the Kubernetes calls the sidecar makes. CALLS is the list of
+// those calls, each with its call site; the tests check that every call site exists, that the
+// sidecar's sources make no API call missing from CALLS, and that the rendered Role matches.
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { describe, test } from "node:test";
+import * as kube from "@kubernetes/client-node";
+import { ROOT } from "./_helm.ts";
+import { type PolicyRule, type Role, render, VALUE_SETS } from "./_render.ts";
+
+interface Call {
+  group: "" | "coordination.k8s.io";
+  resource: string;
+  verb: string;
+  /** Where the sidecar makes the call, and the text of the call there. */
+  file: string;
+  call: string;
+  /** Only with leader election on. */
+  leaderElection?: true;
+}
+
+const CALLS: Call[] = [
+  // Pods: the machines.
+  {
+    group: "",
+    resource: "pods",
+    verb: "list",
+    file: "sidecar/kube/list-watch-sources.ts",
+    call: "core.listNamespacedPod(",
+  },
+  {
+    group: "",
+    resource: "pods",
+    verb: "watch",
+    file: "sidecar/kube/list-watch-sources.ts",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the source text of a template literal
+    call: "watchPath: `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`",
+  },
+  {
+    group: "",
+    resource: "pods",
+    verb: "create",
+    file: "sidecar/reconciler.ts",
+    call: "api.createNamespacedPod(",
+  },
+  {
+    group: "",
+    resource: "pods",
+    verb: "delete",
+    file: "sidecar/reconciler.ts",
+    call: "api.deleteNamespacedPod(",
+  },
+  // ConfigMaps: the request records.
+  {
+    group: "",
+    resource: "configmaps",
+    verb: "list",
+    file: "sidecar/kube/list-watch-sources.ts",
+    call: "core.listNamespacedConfigMap(",
+  },
+  {
+    group: "",
+    resource: "configmaps",
+    verb: "watch",
+    file: "sidecar/kube/list-watch-sources.ts",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the source text of a template literal
+    call: "watchPath: `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps`",
+  },
+  {
+    group: "",
+    resource: "configmaps",
+    verb: "create",
+    file: "sidecar/record-store.ts",
+    call: "api.createNamespacedConfigMap(",
+  },
+  {
+    group: "",
+    resource: "configmaps",
+    verb: "get",
+    file: "sidecar/record-store.ts",
+    call: "api.readNamespacedConfigMap(",
+  },
+  {
+    group: "",
+    resource: "configmaps",
+    verb: "patch",
+    file: "sidecar/record-store.ts",
+    call: "api.patchNamespacedConfigMap(",
+  },
+  {
+    group: "",
+    resource: "configmaps",
+    verb: "delete",
+    file: "sidecar/record-store.ts",
+    call: "api.deleteNamespacedConfigMap(",
+  },
+  // Leases: leader election.
+  {
+    group: "coordination.k8s.io",
+    resource: "leases",
+    verb: "get",
+    file: "sidecar/kube/leader-election.ts",
+    call: "api.readNamespacedLease(",
+    leaderElection: true,
+  },
+  {
+    group: "coordination.k8s.io",
+    resource: "leases",
+    verb: "create",
+    file: "sidecar/kube/leader-election.ts",
+    call: "api.createNamespacedLease(",
+    leaderElection: true,
+  },
+  {
+    group: "coordination.k8s.io",
+    resource: "leases",
+    verb: "update",
+    file: "sidecar/kube/leader-election.ts",
+    call: "api.replaceNamespacedLease(",
+    leaderElection: true,
+  },
+];
+
+/** The typed API clients the sidecar may construct; another one means calls CALLS lacks. */
+const API_CLASSES = ["CoreV1Api", "CoordinationV1Api"];
+
+/** The sidecar's sources that talk to a real API server (the simulator is one). */
+function sidecarSources(): { file: string; text: string }[] {
+  const dir = join(ROOT, "sidecar");
+  return (readdirSync(dir, { recursive: true, encoding: "utf8" }) as string[])
+    .filter((file) => file.endsWith(".ts") && !file.startsWith("simulator"))
+    .map((file) => ({
+      file: relative(ROOT, join(dir, file)),
+      text: readFileSync(join(dir, file), "utf8"),
+    }));
+}
+
+/** Every typed method of client-node's API classes: createNamespacedPod, readNamespacedLease, … */
+function apiMethods(): Set<string> {
+  const methods = new Set<string>();
+  for (const [name, value] of Object.entries(kube)) {
+    if (!name.endsWith("Api") || typeof value !== "function") continue;
+    for (const method of Object.getOwnPropertyNames(value.prototype)) {
+      if (/^(create|read|list|patch|replace|delete|deleteCollection|connect)[A-Z]/.test(method)) {
+        methods.add(method);
+      }
+    }
+  }
+  return methods;
+}
+
+/** Each grant as "group/resource/verb", with the names it is limited to. */
+function grants(rules: PolicyRule[]): Map<string, string[] | undefined> {
+  const granted = new Map<string, string[] | undefined>();
+  for (const rule of rules) {
+    for (const group of rule.apiGroups) {
+      for (const resource of rule.resources) {
+        for (const verb of rule.verbs) {
+          const key = `${group}/${resource}/${verb}`;
+          assert.ok(!granted.has(key), `${key} is granted twice`);
+          granted.set(key, rule.resourceNames);
+        }
+      }
+    }
+  }
+  return granted;
+}
+
+function expectedKeys(leaderElection: boolean): string[] {
+  return CALLS.filter((c) => leaderElection || !c.leaderElection)
+    .map((c) => `${c.group}/${c.resource}/${c.verb}`)
+    .sort();
+}
+
+describe("RBAC: the Role grants what the sidecar calls, and nothing else", () => {
+  test("every call site in CALLS is in the sidecar's code", () => {
+    for (const { file, call } of CALLS) {
+      const text = readFileSync(join(ROOT, file), "utf8");
+      assert.ok(text.includes(call), `${file} no longer contains ${call}: update CALLS`);
+    }
+  });
+
+  test("the sidecar makes no Kubernetes API call that CALLS lacks", () => {
+    const methods = apiMethods();
+    const listed = new Set(CALLS.map((c) => `${c.file} ${c.call}`));
+    for (const { file, text } of sidecarSources()) {
+      for (const match of text.matchAll(/\.([A-Za-z]+)\(/g)) {
+        const method = match[1] ?? "";
+        if (!methods.has(method)) continue;
+        const call = CALLS.find((c) => c.file === file && c.call.endsWith(`.${method}(`));
+        assert.ok(call, `${file} calls ${method}, which CALLS (and so the Role) lacks`);
+      }
+      for (const match of text.matchAll(/watchPath: `[^`]*`/g)) {
+        assert.ok(listed.has(`${file} ${match[0]}`), `${file} watches ${match[0]}: add to CALLS`);
+      }
+      for (const match of text.matchAll(/makeApiClient\((\w+)\)/g)) {
+        assert.ok(API_CLASSES.includes(match[1] ?? ""), `${file} uses ${match[1]}: add its calls`);
+      }
+    }
+  });
+
+  for (const valueSet of VALUE_SETS) {
+    test(`${valueSet}: the Role's verbs are exactly those of CALLS`, () => {
+      const role = render({ valueSet }).one<Role>("Role");
+      assert.deepEqual([...grants(role.rules).keys()].sort(), expectedKeys(true));
+    });
+  }
+
+  test("without leader election the Role grants no Lease", () => {
+    const role = render({ set: { leaderElection: { enabled: false } } }).one<Role>("Role");
+    assert.deepEqual([...grants(role.rules).keys()].sort(), expectedKeys(false));
+  });
+
+  test("reading and updating Leases is limited to the sidecar's own Lease", () => {
+    const { one, sidecar } = render({ set: { instance: "Grid_A.1" } });
+    const lease = sidecar.env?.find((v) => v.name === "HOSTFACTORY_LEASE_NAME")?.value;
+    assert.equal(lease, "hostfactory-k8s-grid-a-1");
+    const granted = grants(one<Role>("Role").rules);
+    for (const verb of ["get", "update"]) {
+      assert.deepEqual(granted.get(`coordination.k8s.io/leases/${verb}`), [lease]);
+    }
+    // A create is authorised before the object has a name, so it cannot be limited to one.
+    assert.ok(granted.has("coordination.k8s.io/leases/create"));
+    assert.equal(granted.get("coordination.k8s.io/leases/create"), undefined);
+  });
+
+  test("the RoleBinding binds the Role to the ServiceAccount the Pod runs as", () => {
+    const { one, deployment } = render();
+    const binding = one("RoleBinding") as unknown as {
+      roleRef: { kind: string; name: string };
+      subjects: { kind: string; name: string; namespace: string }[];
+    };
+    assert.deepEqual(binding.roleRef, {
+      apiGroup: "rbac.authorization.k8s.io",
+      kind: "Role",
+      name: one("Role").metadata.name,
+    });
+    assert.deepEqual(binding.subjects, [
+      {
+        kind: "ServiceAccount",
+        name: deployment.spec.template.spec.serviceAccountName,
+        namespace: one("ServiceAccount").metadata.namespace,
+      },
+    ]);
+  });
+
+  test("nothing cluster-scoped is rendered", () => {
+    for (const valueSet of VALUE_SETS) {
+      const kinds = render({ valueSet }).objects.map((object) => object.kind);
+      assert.ok(!kinds.includes("ClusterRole") && !kinds.includes("ClusterRoleBinding"), valueSet);
+    }
+  });
+});
