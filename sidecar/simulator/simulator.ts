@@ -8,6 +8,7 @@ import { type Counters, createCounters } from "./counters.ts";
 import { createEventLog, type EventLog } from "./event-log.ts";
 import { createEventRecorder } from "./event-recorder.ts";
 import { createFaults, type Faults } from "./faults.ts";
+import { createGarbageCollector } from "./garbage-collector.ts";
 import { kubeconfigYaml } from "./kubeconfig.ts";
 import { createKubelets } from "./kubelet.ts";
 import { createNamespaceController } from "./namespace-controller.ts";
@@ -126,6 +127,7 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
   });
   createNodeLifecycle({ store, api, kubelets, timeline, log: eventLog, now });
   createNamespaceController(store, api);
+  createGarbageCollector(store, api);
   const cluster = createCluster({
     store,
     api,

@@ -1,5 +1,6 @@
 // Shared setup for the simulator conformance suite: a simulator, client-node clients bound to
 // it, and small helpers to collect watch events and wait for conditions.
+import { request } from "node:http";
 import {
   CoordinationV1Api,
   CoreV1Api,
@@ -119,6 +120,24 @@ export async function collect(
     until: (predicate, what, timeoutMs) =>
       waitFor(() => (predicate(events) ? events : undefined), what, timeoutMs),
   };
+}
+
+/**
+ * A watch over node:http that reports only how the stream ended: "end" (cleanly) or the error
+ * code (e.g. "ECONNRESET"). Used where the transport, not client-node, is under test: undici
+ * (client-node's HTTP client) on Deno does not report a peer's reset.
+ */
+export function rawWatch(sim: Simulator, path: string): Promise<string> {
+  return new Promise((resolve) => {
+    const req = request(`${sim.url}${path}${path.includes("?") ? "&" : "?"}watch=true`);
+    req.on("response", (response) => {
+      response.resume();
+      response.on("end", () => resolve("end"));
+      response.on("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? String(error)));
+    });
+    req.on("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? String(error)));
+    req.end();
+  });
 }
 
 /** Polls `probe` until it returns a value other than undefined/false. */

@@ -441,15 +441,31 @@ describe("delete", () => {
     );
   });
 
-  test("propagationPolicy Foreground and Orphan add their finalizer", async () => {
-    await env.core.createNamespacedConfigMap({
+  test("propagationPolicy Foreground adds the foregroundDeletion finalizer while dependents remain", async () => {
+    const owner = await env.core.createNamespacedConfigMap({
       namespace: "default",
       body: { metadata: { name: "fg" } },
+    });
+    await env.core.createNamespacedConfigMap({
+      namespace: "default",
+      body: {
+        metadata: {
+          name: "fg-child",
+          finalizers: ["example.com/hold"],
+          ownerReferences: [
+            { apiVersion: "v1", kind: "ConfigMap", name: "fg", uid: owner.metadata?.uid as string },
+          ],
+        },
+      },
     });
     const response = await raw(env.sim, "DELETE", "/api/v1/namespaces/default/configmaps/fg", {
       propagationPolicy: "Foreground",
     });
     assert.deepEqual(response.json.metadata.finalizers, ["foregroundDeletion"]);
+    await env.core.patchNamespacedConfigMap(
+      { namespace: "default", name: "fg-child", body: { metadata: { finalizers: null } } },
+      mergePatch,
+    );
   });
 
   test("a uid precondition that does not match answers 409", async () => {
@@ -525,5 +541,92 @@ describe("leases", () => {
     assert.equal(read.spec?.holderIdentity, "b");
     await env.coordination.deleteNamespacedLease({ namespace: "default", name: "leader" });
     assert.equal(env.sim.store.get("leases", "default", "leader"), undefined);
+  });
+});
+
+describe("garbage collection", () => {
+  const owned = (name: string, owner: { metadata?: { name?: string; uid?: string } }) => ({
+    metadata: {
+      name,
+      ownerReferences: [
+        {
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          name: owner.metadata?.name as string,
+          uid: owner.metadata?.uid as string,
+        },
+      ],
+    },
+  });
+
+  test("dependents of a deleted owner are deleted in the background", async () => {
+    const owner = await env.core.createNamespacedConfigMap({
+      namespace: "default",
+      body: { metadata: { name: "owner-bg" } },
+    });
+    await env.core.createNamespacedConfigMap({
+      namespace: "default",
+      body: owned("dependent-bg", owner),
+    });
+    await env.core.deleteNamespacedConfigMap({ namespace: "default", name: "owner-bg" });
+    await waitFor(
+      () => env.sim.store.get("configmaps", "default", "dependent-bg") === undefined,
+      "the dependent to go",
+    );
+  });
+
+  test("a Foreground delete keeps the owner until its dependents are gone", async () => {
+    const owner = await env.core.createNamespacedConfigMap({
+      namespace: "default",
+      body: { metadata: { name: "owner-fg" } },
+    });
+    await env.core.createNamespacedConfigMap({
+      namespace: "default",
+      body: {
+        ...owned("dependent-fg", owner),
+        metadata: { ...owned("dependent-fg", owner).metadata, finalizers: ["example.com/hold"] },
+      },
+    });
+    await env.core.deleteNamespacedConfigMap({
+      namespace: "default",
+      name: "owner-fg",
+      propagationPolicy: "Foreground",
+    });
+    await waitFor(
+      () => env.sim.store.get("configmaps", "default", "dependent-fg")?.metadata.deletionTimestamp,
+      "the dependent to be deleted",
+    );
+    assert.ok(env.sim.store.get("configmaps", "default", "owner-fg"), "the owner waits");
+    await env.core.patchNamespacedConfigMap(
+      { namespace: "default", name: "dependent-fg", body: { metadata: { finalizers: null } } },
+      mergePatch,
+    );
+    await waitFor(
+      () => env.sim.store.get("configmaps", "default", "owner-fg") === undefined,
+      "the owner to go",
+    );
+  });
+
+  test("an Orphan delete removes the owner reference and keeps the dependent", async () => {
+    const owner = await env.core.createNamespacedConfigMap({
+      namespace: "default",
+      body: { metadata: { name: "owner-or" } },
+    });
+    await env.core.createNamespacedConfigMap({
+      namespace: "default",
+      body: owned("dependent-or", owner),
+    });
+    await env.core.deleteNamespacedConfigMap({
+      namespace: "default",
+      name: "owner-or",
+      propagationPolicy: "Orphan",
+    });
+    await waitFor(
+      () => env.sim.store.get("configmaps", "default", "owner-or") === undefined,
+      "the owner to go",
+    );
+    const dependent = env.sim.store.get("configmaps", "default", "dependent-or");
+    assert.ok(dependent);
+    assert.equal(dependent.metadata.ownerReferences, undefined);
   });
 });
