@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -77,5 +77,14 @@ test("--help documents every option with its environment variable and default", 
     assert.match(described, new RegExp(`\\[env ${spec.env}\\]`), flag);
     if ("default" in spec)
       assert.match(described, new RegExp(`\\(default: ${spec.default}\\)`), flag);
+  }
+});
+
+test("the README's configuration table lists every option", () => {
+  const readme = readFileSync(join(import.meta.dirname, "..", "..", "README.md"), "utf8");
+  for (const [key, spec] of Object.entries(OPTIONS)) {
+    const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    assert.ok(readme.includes(`\`${flag}\``), `README documents ${flag}`);
+    assert.ok(readme.includes(spec.env), `README documents ${spec.env}`);
   }
 });
