@@ -8,7 +8,6 @@ import type { StoreEvent } from "./store-event.ts";
 export interface EventHistory {
   /** Events with a resourceVersion at or below this are gone; resuming from below it is too late. */
   readonly compactedThrough: number;
-  readonly size: number;
   push(event: StoreEvent): void;
   /** Events after `resourceVersion`, oldest first; undefined when some of them were dropped. */
   since(resourceVersion: number): StoreEvent[] | undefined;
@@ -36,9 +35,6 @@ export function createEventHistory(capacity: number): EventHistory {
   return {
     get compactedThrough() {
       return compactedThrough;
-    },
-    get size() {
-      return size;
     },
     push(event) {
       if (size === capacity) dropOldest();
