@@ -27,8 +27,9 @@ Use --port 0 for an ephemeral port. Faults: see sidecar/simulator/README.md.
 }
 
 const nodeCount = Number(values.nodes);
+const port = Number(values.port);
 const simulator = await createSimulator({
-  port: Number(values.port),
+  port,
   nodes: Array.from({ length: nodeCount }, (_, index) => ({
     name: `node-${index + 1}`,
     cpu: "8",
@@ -36,6 +37,13 @@ const simulator = await createSimulator({
     pods: 110,
   })),
   ...(values.seed === undefined ? {} : { seed: Number(values.seed) }),
+}).catch((error: NodeJS.ErrnoException) => {
+  const why =
+    error.code === "EADDRINUSE"
+      ? `port ${port} is in use (another simulator?); pick one with --port, or --port 0 for any free port`
+      : error.message;
+  process.stderr.write(`cannot start the simulator: ${why}\n`);
+  process.exit(1);
 });
 const path = await simulator.writeKubeconfig(values.kubeconfig);
 process.stdout.write(`Kubernetes API simulator listening on ${simulator.url} with ${nodeCount} nodes
