@@ -10,12 +10,14 @@ import type { Config } from "./config.ts";
 import { createGrpcServer, SERVICE_NAME } from "./grpc-server.ts";
 import { createLeaderElector, type LeaderElector } from "./kube/leader-election.ts";
 import { createListWatchCache, type ListWatchCache } from "./kube/list-watch.ts";
-import { namespacedConfigMaps, namespacedPods } from "./kube/list-watch-sources.ts";
+import { clusterNodes, namespacedConfigMaps, namespacedPods } from "./kube/list-watch-sources.ts";
+import { projectNode } from "./kube/node-view.ts";
 import { projectPod } from "./kube/pod-view.ts";
 import { createRateLimiter } from "./kube/rate-limiter.ts";
 import {
   LABEL_INSTANCE,
   LABEL_RECORD_KIND,
+  type NodeView,
   type PodView,
   type RequestRecord,
 } from "./provider/model.ts";
@@ -35,7 +37,11 @@ export interface Sidecar {
   readonly state: ClusterState;
   readonly reconciler: Reconciler;
   readonly elector: LeaderElector | undefined;
-  readonly caches: { pods: ListWatchCache<PodView>; records: ListWatchCache<RequestRecord> };
+  readonly caches: {
+    pods: ListWatchCache<PodView>;
+    records: ListWatchCache<RequestRecord>;
+    nodes: ListWatchCache<NodeView> | undefined;
+  };
   /** Stops accepting calls, finishes in-flight ones, stops reconciling, releases the Lease. */
   stop(): Promise<void>;
 }
@@ -70,6 +76,7 @@ export async function startSidecar(
     maxInFlight: config.maxInFlight,
   });
   const instanceSelector = `${LABEL_INSTANCE}=${config.instance}`;
+  const watchdogMs = config.watchInactivity * 1000;
   const pods = createListWatchCache<PodView>({
     name: "pods",
     kubeConfig,
@@ -78,6 +85,7 @@ export async function startSidecar(
     project: projectPod,
     key: (pod) => pod.name,
     limiter,
+    watchdogMs,
     logger,
   });
   const records = createListWatchCache<RequestRecord>({
@@ -88,14 +96,27 @@ export async function startSidecar(
     project: (object) => parseRecord(object as Parameters<typeof parseRecord>[0]),
     key: (record) => record.requestId,
     limiter,
+    watchdogMs,
     logger,
   });
+  const nodes = config.watchNodes
+    ? createListWatchCache<NodeView>({
+        name: "nodes",
+        kubeConfig,
+        source: clusterNodes(core),
+        project: projectNode,
+        key: (node) => node.name,
+        limiter,
+        watchdogMs,
+        logger,
+      })
+    : undefined;
   const templates = createTemplatesSource(
     config.templates,
     { pendingTimeoutSeconds: config.pendingTimeout },
     logger,
   );
-  const state = createClusterState(pods, records);
+  const state = createClusterState(pods, records, nodes);
   const recordApi = createRecordApi(core, limiter, config.namespace);
   const settings = {
     instance: config.instance,
@@ -105,7 +126,12 @@ export async function startSidecar(
   };
   const service = createProviderService(settings, state, templates, recordApi);
   const reconciler = createReconciler(
-    { ...settings, retentionMs: config.recordRetention * 1000 },
+    {
+      ...settings,
+      retentionMs: config.recordRetention * 1000,
+      orphanPolicy: config.orphanPolicy as "report" | "delete",
+      orphanGraceMs: config.orphanGracePeriod * 1000,
+    },
     state,
     templates,
     core,
@@ -121,7 +147,7 @@ export async function startSidecar(
   );
   logger.info({ address, namespace: config.namespace, instance: config.instance }, "serving");
 
-  await Promise.all([pods.start(), records.start()]);
+  await Promise.all([pods.start(), records.start(), nodes?.start()]);
   server.health.setStatus("", "SERVING");
   server.health.setStatus(SERVICE_NAME, "SERVING");
   logger.info({ pods: pods.size, records: records.size }, "caches synced");
@@ -151,12 +177,12 @@ export async function startSidecar(
     state,
     reconciler,
     elector,
-    caches: { pods, records },
+    caches: { pods, records, nodes },
     async stop() {
       await server.shutdown(SHUTDOWN_GRACE_MS);
       await reconciler.stop();
       await elector?.stop();
-      await Promise.all([pods.stop(), records.stop()]);
+      await Promise.all([pods.stop(), records.stop(), nodes?.stop()]);
       templates.close();
       state.close();
       logger.info("stopped");

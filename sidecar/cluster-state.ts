@@ -2,7 +2,7 @@
 // handlers and the reconciler ask for (pods by request, machines being returned, machines in
 // use per template), kept current incrementally from cache events.
 import type { CacheEvent } from "./kube/list-watch.ts";
-import type { PodView, RequestRecord } from "./provider/model.ts";
+import type { NodeView, PodView, RequestRecord } from "./provider/model.ts";
 import { podNameOfMachine } from "./provider/naming.ts";
 
 /** The part of a list-watch cache the state needs. */
@@ -19,6 +19,9 @@ export type ChangeListener = (requestIds: ReadonlySet<string>) => void;
 export interface ClusterState {
   readonly synced: boolean;
   pod(name: string): PodView | undefined;
+  pods(): IterableIterator<PodView>;
+  /** A node, when nodes are watched. */
+  node(name: string): NodeView | undefined;
   record(requestId: string): RequestRecord | undefined;
   records(): IterableIterator<RequestRecord>;
   hasPods(requestId: string): boolean;
@@ -43,6 +46,7 @@ function isAlive(pod: PodView): boolean {
 export function createClusterState(
   pods: Cache<PodView>,
   records: Cache<RequestRecord>,
+  nodes?: Cache<NodeView>,
 ): ClusterState {
   const podsByRequest = new Map<string, number>();
   const alivePodsByTemplate = new Map<string, number>();
@@ -91,9 +95,11 @@ export function createClusterState(
 
   return {
     get synced() {
-      return pods.synced && records.synced;
+      return pods.synced && records.synced && (nodes?.synced ?? true);
     },
     pod: (name) => pods.get(name),
+    pods: () => pods.values(),
+    node: (name) => nodes?.get(name),
     record: (requestId) => records.get(requestId),
     records: () => records.values(),
     hasPods: (requestId) => podsByRequest.has(requestId),

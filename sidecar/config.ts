@@ -145,6 +145,32 @@ export const OPTIONS = {
     description:
       "seconds a completed request's record is kept (a create record also while its pods live)",
   },
+  watchInactivity: {
+    kind: "number",
+    env: "HOSTFACTORY_WATCH_INACTIVITY",
+    default: 90,
+    description: "seconds a watch may stay silent (not even a bookmark) before it is restarted",
+  },
+  watchNodes: {
+    kind: "boolean",
+    env: "HOSTFACTORY_WATCH_NODES",
+    default: false,
+    description:
+      "watch nodes, so getReturnRequests reports machines on nodes going away (needs the chart's ClusterRole)",
+  },
+  orphanPolicy: {
+    kind: "string",
+    env: "HOSTFACTORY_ORPHAN_POLICY",
+    default: "delete",
+    description:
+      "what to do with our pods that belong to no request and that HostFactory does not hold: report or delete",
+  },
+  orphanGracePeriod: {
+    kind: "integer",
+    env: "HOSTFACTORY_ORPHAN_GRACE_PERIOD",
+    default: 1_800,
+    description: "seconds an orphan pod is reported before the delete policy removes it",
+  },
   clusterDomain: {
     kind: "string",
     env: "HOSTFACTORY_CLUSTER_DOMAIN",
@@ -270,6 +296,11 @@ function check(config: Config): void {
   if (!/^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/.test(config.instance)) {
     throw new ConfigError(
       `instance: '${config.instance}' must be 1-63 letters, digits, '-', '_' or '.' (a label value)`,
+    );
+  }
+  if (config.orphanPolicy !== "report" && config.orphanPolicy !== "delete") {
+    throw new ConfigError(
+      `orphan-policy: expected report or delete, found '${config.orphanPolicy}'`,
     );
   }
   if (!config.templates && !config.simulate) {

@@ -197,6 +197,7 @@ export function createProviderService(
       const requests = returnCandidates(machines, {
         podNamePrefix: settings.podNamePrefix,
         pod: state.pod,
+        node: state.node,
         isReturning: state.isReturning,
         now: Date.now(),
       });

@@ -26,6 +26,9 @@ export interface ReconcilerSettings {
   namespace: string;
   clusterDomain: string;
   retentionMs: number;
+  /** Orphan pods are reported; with "delete" they are removed once `orphanGraceMs` has passed. */
+  orphanPolicy: "report" | "delete";
+  orphanGraceMs: number;
 }
 
 export interface Reconciler {
@@ -34,7 +37,13 @@ export interface Reconciler {
   stop(): Promise<void>;
   /** Runs one pass now (tests and shutdown use it). */
   pass(): Promise<void>;
-  readonly stats: { passes: number; creates: number; deletes: number; expectations: number };
+  readonly stats: {
+    passes: number;
+    creates: number;
+    deletes: number;
+    expectations: number;
+    orphans: number;
+  };
 }
 
 export function createReconciler(
@@ -52,7 +61,9 @@ export function createReconciler(
   const refused = new Map<string, { requestId: string; index: number; reason: string }>();
   const deleting = new Set<string>();
   const lastCreateError = new Map<string, string>();
-  const stats = { passes: 0, creates: 0, deletes: 0, expectations: 0 };
+  /** Orphan pod name → when this replica first saw it orphaned. */
+  const orphanSince = new Map<string, number>();
+  const stats = { passes: 0, creates: 0, deletes: 0, expectations: 0, orphans: 0 };
   let running: Promise<void> | undefined;
   let again = false;
   let stopped = true;
@@ -156,6 +167,26 @@ export function createReconciler(
     }
   };
 
+  /** Reports new orphans once; under the delete policy, adds those past their grace to `plan`. */
+  const handleOrphans = (plan: Plan, now: number) => {
+    const current = new Set(plan.orphans);
+    for (const name of orphanSince.keys()) if (!current.has(name)) orphanSince.delete(name);
+    for (const name of plan.orphans) {
+      const since = orphanSince.get(name);
+      if (since === undefined) {
+        orphanSince.set(name, now);
+        logger.warn(
+          { pod: name, policy: settings.orphanPolicy, graceSeconds: settings.orphanGraceMs / 1000 },
+          "orphan pod: it carries our labels but belongs to no request",
+        );
+      } else if (settings.orphanPolicy === "delete" && now - since >= settings.orphanGraceMs) {
+        logger.warn({ pod: name }, "deleting orphan pod after its grace period");
+        plan.delete.push(name);
+      }
+    }
+    stats.orphans = orphanSince.size;
+  };
+
   const runPass = async () => {
     stats.passes++;
     prune();
@@ -163,6 +194,8 @@ export function createReconciler(
     const plan = planReconcile({
       records: state.records(),
       pod: state.pod,
+      pods: state.pods,
+      hasRecord: (id) => state.record(id) !== undefined,
       hasPods: state.hasPods,
       template: templates.get,
       isReturning: state.isReturning,
@@ -175,6 +208,7 @@ export function createReconciler(
       now,
     });
     await recordRefusals(plan);
+    handleOrphans(plan, now);
     for (const item of plan.create) createPod(item);
     for (const name of plan.delete) if (!deleting.has(name)) deletePod(name);
     stats.expectations = expected.size;
@@ -247,6 +281,7 @@ export function createReconciler(
       debounce = undefined;
       await running;
       expected.clear();
+      orphanSince.clear();
       logger.info("reconciler stopped");
     },
     pass,

@@ -8,11 +8,15 @@ import {
 } from "@kubernetes/client-node";
 import { toKubeApiError } from "./kube/api-errors.ts";
 import type { RateLimiter } from "./kube/rate-limiter.ts";
+import { withRetry } from "./kube/retry.ts";
 import { ProviderError } from "./provider/errors.ts";
 import type { RequestRecord } from "./provider/model.ts";
 import { recordName } from "./provider/naming.ts";
 import { type ConfigMapLike, parseRecord, recordPatch } from "./provider/records.ts";
 import type { RecordStore } from "./provider-service.ts";
+
+/** A handler retries transient API trouble this long before telling the client to come back. */
+export const HANDLER_RETRY_MS = 10_000;
 
 export interface RecordApi extends RecordStore {
   patch(requestId: string, findings: Parameters<typeof recordPatch>[0]): Promise<void>;
@@ -34,8 +38,19 @@ export function createRecordApi(
   return {
     async create(configMap) {
       try {
-        await limiter.schedule(() =>
-          api.createNamespacedConfigMap({ namespace, body: configMap as V1ConfigMap }),
+        await withRetry(
+          async (attempt) => {
+            try {
+              await limiter.schedule(() =>
+                api.createNamespacedConfigMap({ namespace, body: configMap as V1ConfigMap }),
+              );
+            } catch (error) {
+              // A retry that finds the record means an earlier attempt stored it (its answer was lost).
+              if (attempt > 1 && toKubeApiError(error).kind === "already-exists") return;
+              throw error;
+            }
+          },
+          { maxElapsedMs: HANDLER_RETRY_MS },
         );
       } catch (error) {
         throw asProviderError(error, "store the request record");
@@ -43,8 +58,12 @@ export function createRecordApi(
     },
     async read(requestId): Promise<RequestRecord | undefined> {
       try {
-        const configMap = await limiter.schedule(() =>
-          api.readNamespacedConfigMap({ name: recordName(requestId), namespace }),
+        const configMap = await withRetry(
+          () =>
+            limiter.schedule(() =>
+              api.readNamespacedConfigMap({ name: recordName(requestId), namespace }),
+            ),
+          { maxElapsedMs: HANDLER_RETRY_MS },
         );
         return parseRecord(configMap as ConfigMapLike);
       } catch (error) {

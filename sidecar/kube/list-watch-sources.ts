@@ -16,3 +16,11 @@ export function namespacedConfigMaps(core: CoreV1Api, namespace: string): ListWa
     list: (params, options) => core.listNamespacedConfigMap({ namespace, ...params }, options),
   };
 }
+
+/** Nodes are cluster-scoped: this needs a ClusterRole (get, list, watch nodes). */
+export function clusterNodes(core: CoreV1Api): ListWatchSource {
+  return {
+    watchPath: "/api/v1/nodes",
+    list: (params, options) => core.listNode(params, options),
+  };
+}

@@ -32,7 +32,7 @@ interface PodLike {
     creationTimestamp?: Timestamp;
     deletionTimestamp?: Timestamp;
   };
-  spec?: { nodeName?: string };
+  spec?: { nodeName?: string; terminationGracePeriodSeconds?: number };
   status?: {
     phase?: string;
     podIP?: string;
@@ -44,6 +44,8 @@ interface PodLike {
   };
 }
 
+/** Kubernetes' default terminationGracePeriodSeconds. */
+const DEFAULT_GRACE_PERIOD_SECONDS = 30;
 const PHASES = new Set<PodView["phase"]>(["Pending", "Running", "Succeeded", "Failed", "Unknown"]);
 /** Waiting reasons of a container that is on its way up: nothing to report. */
 const NORMAL_WAITING_REASONS = new Set(["ContainerCreating", "PodInitializing"]);
@@ -72,6 +74,7 @@ export function projectPod(raw: unknown): PodView | undefined {
     createdAt: toEpochMs(metadata.creationTimestamp) ?? 0,
     reason: reasonOf(phase, status, conditions) || (disruption ? describe(disruption) : ""),
     disrupted: disruption !== undefined,
+    gracePeriodSeconds: pod.spec?.terminationGracePeriodSeconds ?? DEFAULT_GRACE_PERIOD_SECONDS,
   };
   const deletingAt = toEpochMs(metadata.deletionTimestamp);
   if (deletingAt !== undefined) view.deletingAt = deletingAt;

@@ -31,6 +31,17 @@ export interface PodView {
   reason: string;
   /** The pod is being disrupted (DisruptionTarget condition: eviction, node going away). */
   disrupted: boolean;
+  /** spec.terminationGracePeriodSeconds: what a drain or eviction gives the pod. */
+  gracePeriodSeconds: number;
+}
+
+/** What the optional node cache keeps of a Node. */
+export interface NodeView {
+  name: string;
+  /** The Ready condition is True (a NotReady node's pods are unreachable and will be evicted). */
+  ready: boolean;
+  /** Why the node is going away (a removal taint), empty when it is not. */
+  leaving: string;
 }
 
 /** A create request as stored (ConfigMap `data`), plus what the reconciler learned. */

@@ -9,6 +9,9 @@ import type { Template } from "./templates.ts";
 export interface World {
   records: Iterable<RequestRecord>;
   pod: (name: string) => PodView | undefined;
+  pods: () => Iterable<PodView>;
+  /** Whether a record of this request exists. */
+  hasRecord: (requestId: string) => boolean;
   /** Whether any pod of this request still exists. */
   hasPods: (requestId: string) => boolean;
   template: (templateId: string) => Template | undefined;
@@ -39,6 +42,8 @@ export interface Plan {
   updates: RecordUpdate[];
   /** Request ids whose records are done and past retention. */
   forget: string[];
+  /** Our pods that belong to no request we know (the record is gone, or never existed). */
+  orphans: string[];
 }
 
 function planCreate(record: CreateRecord, world: World, plan: Plan): void {
@@ -115,7 +120,7 @@ function planReturn(record: ReturnRecord, world: World, plan: Plan): void {
 }
 
 export function planReconcile(world: World): Plan {
-  const plan: Plan = { create: [], delete: [], updates: [], forget: [] };
+  const plan: Plan = { create: [], delete: [], updates: [], forget: [], orphans: [] };
   for (const record of world.records) {
     if (record.completedAt === undefined) {
       if (record.kind === "create") planCreate(record, world, plan);
@@ -126,6 +131,10 @@ export function planReconcile(world: World): Plan {
         plan.forget.push(record.requestId);
       }
     }
+  }
+  for (const pod of world.pods()) {
+    if (pod.deletingAt === undefined && !world.hasRecord(pod.requestId))
+      plan.orphans.push(pod.name);
   }
   plan.delete = [...new Set(plan.delete)];
   return plan;

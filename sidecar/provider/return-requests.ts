@@ -1,6 +1,6 @@
 // getReturnRequests: HostFactory lists every machine it holds; we answer with those the cluster
 // has taken or is taking away, so HostFactory can close them down in Symphony.
-import type { PodView } from "./model.ts";
+import type { NodeView, PodView } from "./model.ts";
 import { parsePodName, podNameOfMachine } from "./naming.ts";
 
 export interface ReturnCandidate {
@@ -14,6 +14,8 @@ export interface ReturnCandidate {
 export interface ReturnContext {
   podNamePrefix: string;
   pod: (name: string) => PodView | undefined;
+  /** The node a pod runs on; undefined when nodes are not watched (or the node is unknown). */
+  node: (name: string) => NodeView | undefined;
   /** Whether HostFactory already asked to return this pod (so it needs no telling). */
   isReturning: (podName: string) => boolean;
   /** Epoch milliseconds. */
@@ -39,6 +41,14 @@ function candidate(
   }
   if (pod.disrupted) {
     return { gracePeriod: 0, reason: `the pod is being disrupted: ${pod.reason || "eviction"}` };
+  }
+  const node = pod.nodeName ? context.node(pod.nodeName) : undefined;
+  if (node && !node.ready) {
+    return { gracePeriod: 0, reason: `its node ${node.name} is NotReady` };
+  }
+  if (node?.leaving) {
+    // Removal drains the node: the pod gets its termination grace period, no more.
+    return { gracePeriod: pod.gracePeriodSeconds, reason: `${node.leaving} (${node.name})` };
   }
   return undefined;
 }

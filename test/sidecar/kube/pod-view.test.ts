@@ -84,6 +84,7 @@ const base: PodView = {
   createdAt: Date.parse(CREATED),
   reason: "",
   disrupted: false,
+  gracePeriodSeconds: 30,
 };
 
 const waiting = (reason: string, message?: string) => ({

@@ -20,6 +20,7 @@ export function pod(overrides: Partial<PodView> = {}): PodView {
     createdAt: T0,
     reason: "",
     disrupted: false,
+    gracePeriodSeconds: 30,
     ...overrides,
   };
 }

@@ -10,6 +10,8 @@ function world(records: RequestRecord[], pods: PodView[], overrides: Partial<Wor
   return {
     records,
     pod: podsOf(...pods),
+    pods: () => pods,
+    hasRecord: (id) => records.some((r) => r.requestId === id),
     hasPods: (id) => pods.some((p) => p.requestId === id),
     template: (id) => (id === "small" ? template() : undefined),
     isReturning: () => false,
@@ -143,4 +145,11 @@ test("completed records are forgotten after retention; a create record only once
   const recent = createRecord({ requestId: "req-1111111111", completedAt: T0 });
   const plan = planReconcile(world([ret, withPods, other, recent], [podN(0)]));
   assert.deepEqual(plan.forget, [ret.requestId, "req-0000000000"]);
+});
+
+test("our pods whose request record is gone are orphans; pods being deleted are not", () => {
+  const lost = pod({ name: "hf-req-zzzzzzzzzz-0", requestId: "req-zzzzzzzzzz" });
+  const leaving = pod({ name: "hf-req-yyyyyyyyyy-0", requestId: "req-yyyyyyyyyy", deletingAt: T0 });
+  const plan = planReconcile(world([createRecord({ settled: true })], [podN(0), lost, leaving]));
+  assert.deepEqual(plan.orphans, [lost.name]);
 });

@@ -13,6 +13,7 @@ function answer(
   return returnCandidates([{ name, machineId: options.machineId ?? "uid-0" }], {
     podNamePrefix: PREFIX,
     pod: podsOf(...(current ? [current] : [])),
+    node: () => undefined,
     isReturning: () => options.returning ?? false,
     now: T0,
   });
@@ -49,8 +50,40 @@ test("machines already being returned, or not ours, are not reported", () => {
   const foreign = returnCandidates([{ name: "someone-else-1", machineId: "" }], {
     podNamePrefix: PREFIX,
     pod: podsOf(),
+    node: () => undefined,
     isReturning: () => false,
     now: T0,
   });
   assert.deepEqual(foreign, []);
+});
+
+test("with nodes watched, machines on a NotReady node or a node being removed are reported", () => {
+  const nodes = {
+    lost: { name: "lost", ready: false, leaving: "" },
+    scaling: {
+      name: "scaling",
+      ready: true,
+      leaving: "the cluster autoscaler is removing the node",
+    },
+    fine: { name: "fine", ready: true, leaving: "" },
+  };
+  const context = (current: PodView) => ({
+    podNamePrefix: PREFIX,
+    pod: podsOf(current),
+    node: (n: string) => nodes[n as keyof typeof nodes],
+    isReturning: () => false,
+    now: T0,
+  });
+  const on = (nodeName: string) => pod({ nodeName, gracePeriodSeconds: 45 });
+  const machine = [{ name, machineId: "uid-0" }];
+  assert.deepEqual(returnCandidates(machine, context(on("lost")))[0], {
+    machine: name,
+    machineId: "uid-0",
+    gracePeriod: 0,
+    reason: "its node lost is NotReady",
+  });
+  const removing = returnCandidates(machine, context(on("scaling")))[0];
+  assert.equal(removing?.gracePeriod, 45, "a drain gives the pod its termination grace period");
+  assert.match(removing?.reason ?? "", /autoscaler is removing the node \(scaling\)/);
+  assert.deepEqual(returnCandidates(machine, context(on("fine"))), []);
 });
