@@ -38,6 +38,29 @@ describe("create", () => {
     assert.match(cm.metadata?.name ?? "", /^gen-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
   });
 
+  test("a generated name that is taken is drawn again", async () => {
+    const firstDraw = async (prepare: (sim: Env["sim"]) => void) => {
+      const local = await startEnv({ seed: 1234 });
+      prepare(local.sim);
+      const cm = await local.core.createNamespacedConfigMap({
+        namespace: "default",
+        body: { metadata: { generateName: "clash-" } },
+      });
+      await local.sim.close();
+      return cm.metadata?.name as string;
+    };
+    const unopposed = await firstDraw(() => {});
+    const redrawn = await firstDraw((sim) => {
+      // The same seed draws the same first suffix; that name is taken here (uid given, so the
+      // store draws nothing from the seeded source).
+      sim.store.put("configmaps", {
+        metadata: { name: unopposed, namespace: "default", uid: "fixed" },
+      });
+    });
+    assert.match(redrawn, /^clash-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
+    assert.notEqual(redrawn, unopposed);
+  });
+
   test("an existing name answers 409 AlreadyExists with a Status body", async () => {
     await env.core.createNamespacedConfigMap({
       namespace: "default",
