@@ -265,6 +265,12 @@ export function loadConfig(
   flags: Record<string, unknown>,
   env: NodeJS.ProcessEnv = process.env,
 ): Config {
+  const stray = Array.isArray(flags._) ? flags._ : [];
+  if (stray.length > 0) {
+    throw new ConfigError(
+      `unexpected argument '${stray[0]}' (a switch takes --name=false or --no-name, not a separate value)`,
+    );
+  }
   const file = typeof flags.config === "string" ? readConfigFile(flags.config) : {};
   const config: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(OPTIONS) as [string, OptionSpec][]) {

@@ -1,6 +1,6 @@
 // End-to-end harness: a simulated cluster, a real sidecar (in this process, or as a child
 // process when a test must kill it), and HostFactory's side played through the real scripts.
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +16,7 @@ import {
 } from "../../sidecar/simulator/index.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
+const SIDECAR_MAIN = join(ROOT, "sidecar", "main.ts");
 export const TEST_TEMPLATES = join(ROOT, "test", "fixtures", "templates", "templates.json");
 export const INSTANCE = "e2e";
 
@@ -39,6 +40,11 @@ export interface Harness {
   pods(): { name: string; phase: string; deleting: boolean; labels: Record<string, string> }[];
   /** ConfigMaps in the simulator's store. */
   configMapCount(): number;
+  /**
+   * Starts a sidecar as a child process (for tests that kill it), on `listen` (default: the
+   * harness's address), with short Lease timings; `args` add to or override the defaults.
+   */
+  spawnSidecar(args?: string[], listen?: string): ChildProcess;
   /** Starts (again) the in-process sidecar. */
   startSidecar(flags?: Record<string, unknown>): Promise<Sidecar>;
   stopSidecar(): Promise<void>;
@@ -50,6 +56,8 @@ export async function startHarness(
     flags?: Record<string, unknown>;
     sidecar?: boolean;
     simulator?: SimulatorOptions;
+    /** The templates file (default: test/fixtures/templates/templates.json). */
+    templates?: string;
   } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "hostfactory-e2e-"));
@@ -57,11 +65,14 @@ export async function startHarness(
   const simulator = await createSimulator({
     podStartDelayMs: 400,
     podStartJitterMs: 100,
+    podStopDelayMs: 20,
     ...options.simulator,
   });
   const kubeconfigPath = await simulator.writeKubeconfig(join(dir, "kubeconfig"));
   const address = `unix://${join(dir, "sidecar.sock")}`;
   let sidecar: Sidecar | undefined;
+  const children = new Set<ChildProcess>();
+  const templates = options.templates ?? TEST_TEMPLATES;
   let inputs = 0;
 
   const harness: Harness = {
@@ -76,7 +87,7 @@ export async function startHarness(
       const config = loadConfig(
         {
           listen: address,
-          templates: TEST_TEMPLATES,
+          templates,
           instance: INSTANCE,
           "lease-duration": "3",
           "renew-deadline": "2",
@@ -89,11 +100,27 @@ export async function startHarness(
       const kubeConfig = new KubeConfig();
       kubeConfig.loadFromString(simulator.kubeconfigYaml);
       sidecar = await startSidecar(
-        { ...config, templates: config.templates ?? TEST_TEMPLATES, namespace: "default" },
+        { ...config, templates: config.templates ?? templates, namespace: "default" },
         kubeConfig,
         pino({ level: process.env.HOSTFACTORY_TEST_LOG ?? "silent" }),
       );
       return sidecar;
+    },
+    spawnSidecar(args = [], listen = address) {
+      const child = spawn(
+        process.execPath,
+        [
+          SIDECAR_MAIN,
+          ...["--kubeconfig", kubeconfigPath, "--listen", listen, "--templates", templates],
+          ...["--instance", INSTANCE, "--namespace", "default", "--log-level", "warn"],
+          ...["--lease-duration", "2", "--renew-deadline", "1.5", "--retry-period", "0.5"],
+          ...args,
+        ],
+        { stdio: ["ignore", "ignore", "inherit"] },
+      );
+      children.add(child);
+      child.on("exit", () => children.delete(child));
+      return child;
     },
     async stopSidecar() {
       await sidecar?.stop();
@@ -117,6 +144,7 @@ export async function startHarness(
     },
     configMapCount: () => simulator.store.count("configmaps", "default"),
     async close() {
+      for (const child of children) child.kill("SIGKILL");
       await sidecar?.stop();
       await simulator.close();
       rmSync(dir, { recursive: true, force: true });

@@ -1,26 +1,20 @@
 // A sidecar killed in the middle of a request: the request survives in its record, the next
 // sidecar finishes it, and no machine is created twice.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { join } from "node:path";
+import type { ChildProcess } from "node:child_process";
 import { after, before, test } from "node:test";
-import { type Harness, INSTANCE, startHarness, TEST_TEMPLATES, waitFor } from "./harness.ts";
+import { type Harness, startHarness, waitFor } from "./harness.ts";
 
-const MAIN = join(import.meta.dirname, "..", "..", "sidecar", "main.ts");
 let h: Harness;
-let child: ChildProcess | undefined;
+before(async () => {
+  h = await startHarness({ sidecar: false });
+});
+after(async () => {
+  await h.close();
+});
 
-function spawnSidecar(): ChildProcess {
-  // Slow pod creation (2 per second) so that a kill lands in the middle of the request.
-  const args = [
-    MAIN,
-    ...["--kubeconfig", h.kubeconfigPath, "--listen", h.address, "--templates", TEST_TEMPLATES],
-    ...["--instance", INSTANCE, "--qps", "2", "--burst", "1", "--log-level", "warn"],
-    ...["--lease-duration", "2", "--renew-deadline", "1.5", "--retry-period", "0.5"],
-  ];
-  const started = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "inherit"] });
-  return started;
-}
+/** Slow pod creation (2 per second) so that a kill lands in the middle of the request. */
+const SLOW = ["--qps", "2", "--burst", "1"];
 
 async function untilServing(): Promise<void> {
   await waitFor(
@@ -29,20 +23,19 @@ async function untilServing(): Promise<void> {
   );
 }
 
-before(async () => {
-  h = await startHarness({ sidecar: false });
-});
-after(async () => {
-  child?.kill("SIGKILL");
-  await h.close();
-});
+async function killed(child: ChildProcess): Promise<void> {
+  child.kill("SIGKILL");
+  if (child.exitCode === null && child.signalCode === null) {
+    await new Promise((resolve) => child.once("exit", resolve));
+  }
+}
 
 test("a sidecar killed mid-request loses nothing and creates no machine twice", async () => {
   let podsAdded = 0;
   h.simulator.store.subscribe("pods", (event) => {
     if (event.type === "ADDED") podsAdded++;
   });
-  child = spawnSidecar();
+  const first = h.spawnSidecar(SLOW);
   await untilServing();
   const answer = await h.script("requestMachines", {
     template: { templateId: "compute-small", machineCount: 8 },
@@ -51,12 +44,11 @@ test("a sidecar killed mid-request loses nothing and creates no machine twice", 
   const requestId = String(answer.json?.requestId);
 
   await waitFor("some pods to be created", () => h.pods().length >= 2, 20_000);
-  child.kill("SIGKILL");
-  await new Promise((resolve) => child?.once("exit", resolve));
+  await killed(first);
   const createdBeforeKill = h.pods().length;
   assert.ok(createdBeforeKill < 8, `killed mid-request (${createdBeforeKill} of 8 created)`);
 
-  child = spawnSidecar();
+  h.spawnSidecar(SLOW);
   await untilServing();
   const final = await waitFor(
     "the request to complete",

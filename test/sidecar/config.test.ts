@@ -46,6 +46,8 @@ test("each bad setting is refused with what was expected and found", () => {
     ],
     [{ "renew-deadline": "20" }, {}, /retry-period < renew-deadline < lease-duration/],
     [{ templates: undefined }, {}, /give --templates FILE/],
+    [{ _: ["false"], "leader-elect": true }, {}, /unexpected argument 'false'.*--no-name/],
+    [{ "orphan-policy": "ignore" }, {}, /orphan-policy: expected report or delete/],
   ];
   for (const [flags, env, message] of cases) {
     assert.throws(

@@ -1,0 +1,112 @@
+// The provider against a misbehaving API server: transient faults are retried until every
+// request completes correctly; permanent refusals fail just the machines they hit, at once, with
+// the API server's own message.
+import assert from "node:assert/strict";
+import { randomInt } from "node:crypto";
+import { afterEach, test } from "node:test";
+import { type Harness, startHarness, waitFor } from "./harness.ts";
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+type RequestAnswer = {
+  status: string;
+  message: string;
+  machines: { name: string; result: string; message: string }[];
+};
+
+async function finalStatus(
+  harness: Harness,
+  requestId: string,
+  timeoutMs = 60_000,
+): Promise<RequestAnswer> {
+  return waitFor(
+    `request ${requestId} to finish`,
+    async () => {
+      const result = await harness.script("getRequestStatus", { requests: [{ requestId }] });
+      const [request] = (result.json?.requests ?? []) as RequestAnswer[];
+      return result.code === 0 && request?.status !== "running" && request;
+    },
+    timeoutMs,
+    250,
+  );
+}
+
+async function accepted(harness: Harness, operation: string, input: unknown): Promise<string> {
+  // A script may answer exit 1 (sidecar could not reach the API in time): HostFactory retries.
+  return waitFor(
+    `${operation} to be accepted`,
+    async () => {
+      const result = await harness.script(operation, input);
+      return result.code === 0 && String(result.json?.requestId);
+    },
+    60_000,
+    200,
+  );
+}
+
+test("with 10% of API calls failing (500, 503, 429 with Retry-After), every request completes correctly", async (t) => {
+  const seed = Number(process.env.HOSTFACTORY_TEST_SEED ?? randomInt(2 ** 31));
+  t.diagnostic(`seed=${seed} (replay with HOSTFACTORY_TEST_SEED=${seed})`);
+  h = await startHarness({ simulator: { seed, podStartDelayMs: 20, podStartJitterMs: 20 } });
+  const faults = h.simulator.faults;
+  faults.injectErrors({ code: 500, rate: 0.04 });
+  faults.injectErrors({ code: 503, rate: 0.03, retryAfterSeconds: 1 });
+  faults.injectErrors({ code: 429, rate: 0.03, retryAfterSeconds: 1 });
+  faults.addLatency({ delayMs: 0, jitterMs: 30 });
+
+  const requestId = await accepted(h, "requestMachines", {
+    template: { templateId: "compute-small", machineCount: 10 },
+  });
+  const created = await finalStatus(h, requestId);
+  assert.equal(created.status, "complete", created.message);
+  assert.equal(h.pods().length, 10);
+
+  const machines = created.machines.map(({ name }) => ({ name, machineId: "" }));
+  const returnId = await accepted(h, "requestReturnMachines", { machines });
+  const returned = await finalStatus(h, returnId);
+  assert.equal(returned.status, "complete", returned.message);
+  await waitFor("every returned pod to be gone", () => h?.pods().length === 0, 30_000);
+  // Each answered request drew from the fault rules; the counters show how much was at stake.
+  t.diagnostic(`API requests answered: ${JSON.stringify(h.simulator.counters.snapshot())}`);
+});
+
+test("a permanent refusal fails only the machines it hit, at once, with the API server's message", async () => {
+  h = await startHarness();
+  const quota =
+    'pods "x" is forbidden: exceeded quota: compute-quota, requested: cpu=100m, used: cpu=8, limited: cpu=8';
+  h.simulator.faults.injectErrors({
+    verbs: ["create"],
+    resources: ["pods"],
+    code: 403,
+    count: 2,
+    message: quota,
+  });
+  const createsBefore = h.simulator.counters.get("create", "pods");
+  const requestId = await accepted(h, "requestMachines", {
+    template: { templateId: "compute-small", machineCount: 4 },
+  });
+  const final = await finalStatus(h, requestId, 20_000);
+  assert.equal(final.status, "complete_with_error");
+  const failed = final.machines.filter((m) => m.result === "fail");
+  assert.equal(failed.length, 2);
+  for (const machine of failed) assert.match(machine.message, /exceeded quota: compute-quota/);
+  assert.equal(final.machines.filter((m) => m.result === "succeed").length, 2);
+  assert.equal(
+    h.simulator.counters.get("create", "pods") - createsBefore,
+    4,
+    "a refused create is not retried",
+  );
+
+  const next = await accepted(h, "requestMachines", {
+    template: { templateId: "compute-small", machineCount: 2 },
+  });
+  assert.equal(
+    (await finalStatus(h, next, 20_000)).status,
+    "complete",
+    "later requests are not blocked",
+  );
+});
