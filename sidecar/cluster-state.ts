@@ -25,7 +25,8 @@ export interface ClusterState {
   record(requestId: string): RequestRecord | undefined;
   records(): IterableIterator<RequestRecord>;
   hasPods(requestId: string): boolean;
-  /** Whether a live (not completed) return request covers this pod. */
+  /** Whether a return request covers this pod (completed ones too, until their record expires):
+   * such a machine is never created again, nor reported to HostFactory as taken away. */
   isReturning(podName: string): boolean;
   /** Live pods of a template plus machines asked for and not yet created or failed. */
   machinesInUse(templateId: string): number;
@@ -61,7 +62,7 @@ export function createClusterState(
     if (pod.templateId && isAlive(pod)) increment(alivePodsByTemplate, pod.templateId, sign);
   };
   const indexRecord = (record: RequestRecord, sign: 1 | -1) => {
-    if (record.kind !== "return" || record.completedAt !== undefined) return;
+    if (record.kind !== "return") return;
     for (const machine of record.machines)
       increment(returning, podNameOfMachine(machine.name), sign);
   };

@@ -119,13 +119,25 @@ function planReturn(record: ReturnRecord, world: World, plan: Plan): void {
   }
 }
 
+/** A failed machine's pod goes, even one that appears after the request completed (a create
+ * that was in flight when its machine was returned lands late). */
+function removeFailed(record: CreateRecord, world: World, plan: Plan): void {
+  for (const index of Object.keys(record.failures)) {
+    const pod = world.pod(podName(world.podNamePrefix, record.requestId, Number(index)));
+    if (pod && pod.deletingAt === undefined) plan.delete.push(pod.name);
+  }
+}
+
 export function planReconcile(world: World): Plan {
   const plan: Plan = { create: [], delete: [], updates: [], forget: [], orphans: [] };
   for (const record of world.records) {
     if (record.completedAt === undefined) {
       if (record.kind === "create") planCreate(record, world, plan);
       else planReturn(record, world, plan);
-    } else if (world.now - record.completedAt > world.retentionMs) {
+      continue;
+    }
+    if (record.kind === "create") removeFailed(record, world, plan);
+    if (world.now - record.completedAt > world.retentionMs) {
       // A create record lives as long as its pods: it is what makes them ours to report.
       if (record.kind === "return" || !world.hasPods(record.requestId)) {
         plan.forget.push(record.requestId);

@@ -153,3 +153,13 @@ test("our pods whose request record is gone are orphans; pods being deleted are 
   const plan = planReconcile(world([createRecord({ settled: true })], [podN(0), lost, leaving]));
   assert.deepEqual(plan.orphans, [lost.name]);
 });
+
+test("the pod of a failed machine is deleted even when it appears after its request completed", () => {
+  const record = createRecord({
+    settled: true,
+    completedAt: T0,
+    failures: { 0: "returned before the request completed" },
+  });
+  assert.deepEqual(planReconcile(world([record], [podN(0)])).delete, [podN(0).name]);
+  assert.deepEqual(planReconcile(world([record], [podN(0, { deletingAt: T0 })])).delete, []);
+});
