@@ -74,8 +74,11 @@ describe("every value set", () => {
         assert.deepEqual(objects.flatMap(unknownFields), []);
       });
 
-      test("puts everything in the release's namespace", () => {
-        for (const object of objects) assert.equal(object.metadata.namespace, NAMESPACE);
+      test("puts every namespaced object in the release's namespace", () => {
+        for (const object of objects) {
+          const clusterScoped = ["ClusterRole", "ClusterRoleBinding"].includes(object.kind);
+          assert.equal(object.metadata.namespace, clusterScoped ? undefined : NAMESPACE);
+        }
       });
 
       test("runs the sidecar as non-root on a read-only root filesystem, without capabilities", () => {

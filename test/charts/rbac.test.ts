@@ -1,13 +1,30 @@
-// The chart's Role grants exactly the Kubernetes calls the sidecar makes. CALLS is the list of
-// those calls, each with its call site; the tests check that every call site exists, that the
-// sidecar's sources make no API call missing from CALLS, and that the rendered Role matches.
+// The chart's Role (and, for the node cache, ClusterRole) grants exactly the Kubernetes calls the
+// sidecar makes. CALLS is the list of those calls, each with its call site; the tests check that
+// every call site exists, that the sidecar's sources make no API call missing from CALLS, and that
+// what the chart grants matches what the sidecar it configures will call.
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, test } from "node:test";
 import * as kube from "@kubernetes/client-node";
 import { ROOT } from "./_helm.ts";
-import { type PolicyRule, type Role, render, VALUE_SETS } from "./_render.ts";
+import {
+  envOf,
+  FULLNAME,
+  NAMESPACE,
+  type PolicyRule,
+  type Rendered,
+  type RenderOptions,
+  type Role,
+  render,
+  VALUE_SETS,
+} from "./_render.ts";
+
+/** The sidecar options that make it call more; the chart sets them as environment variables. */
+const OPTION_ENV = {
+  leaderElect: "HOSTFACTORY_LEADER_ELECT",
+  watchNodes: "HOSTFACTORY_WATCH_NODES",
+} as const;
 
 interface Call {
   group: "" | "coordination.k8s.io";
@@ -16,8 +33,10 @@ interface Call {
   /** Where the sidecar makes the call, and the text of the call there. */
   file: string;
   call: string;
-  /** Only with leader election on. */
-  leaderElection?: true;
+  /** Only when this option is on. */
+  when?: keyof typeof OPTION_ENV;
+  /** A cluster-scoped resource: granted by the ClusterRole, not the Role. */
+  cluster?: true;
 }
 
 const CALLS: Call[] = [
@@ -102,7 +121,7 @@ const CALLS: Call[] = [
     verb: "get",
     file: "sidecar/kube/leader-election.ts",
     call: "api.readNamespacedLease(",
-    leaderElection: true,
+    when: "leaderElect",
   },
   {
     group: "coordination.k8s.io",
@@ -110,7 +129,7 @@ const CALLS: Call[] = [
     verb: "create",
     file: "sidecar/kube/leader-election.ts",
     call: "api.createNamespacedLease(",
-    leaderElection: true,
+    when: "leaderElect",
   },
   {
     group: "coordination.k8s.io",
@@ -118,7 +137,26 @@ const CALLS: Call[] = [
     verb: "update",
     file: "sidecar/kube/leader-election.ts",
     call: "api.replaceNamespacedLease(",
-    leaderElection: true,
+    when: "leaderElect",
+  },
+  // Nodes: whether a machine's node is going away (getReturnRequests).
+  {
+    group: "",
+    resource: "nodes",
+    verb: "list",
+    file: "sidecar/kube/list-watch-sources.ts",
+    call: "core.listNode(",
+    when: "watchNodes",
+    cluster: true,
+  },
+  {
+    group: "",
+    resource: "nodes",
+    verb: "watch",
+    file: "sidecar/kube/list-watch-sources.ts",
+    call: 'watchPath: "/api/v1/nodes"',
+    when: "watchNodes",
+    cluster: true,
   },
 ];
 
@@ -167,9 +205,18 @@ function grants(rules: PolicyRule[]): Map<string, string[] | undefined> {
   return granted;
 }
 
-function expectedKeys(leaderElection: boolean): string[] {
-  return CALLS.filter((c) => leaderElection || !c.leaderElection)
+/** What a sidecar with this environment calls, as "group/resource/verb", cluster-scoped or not. */
+function expectedCalls(env: Map<string, string>, cluster: boolean): string[] {
+  return CALLS.filter((c) => (c.cluster ?? false) === cluster)
+    .filter((c) => c.when === undefined || env.get(OPTION_ENV[c.when]) === "true")
     .map((c) => `${c.group}/${c.resource}/${c.verb}`)
+    .sort();
+}
+
+/** What the rendered Role (namespaced) or ClusterRole grants. */
+function granted({ all }: Rendered, kind: "Role" | "ClusterRole"): string[] {
+  return all(kind)
+    .flatMap((role) => [...grants((role as Role).rules).keys()])
     .sort();
 }
 
@@ -191,7 +238,7 @@ describe("RBAC: the Role grants what the sidecar calls, and nothing else", () =>
         const call = CALLS.find((c) => c.file === file && c.call.endsWith(`.${method}(`));
         assert.ok(call, `${file} calls ${method}, which CALLS (and so the Role) lacks`);
       }
-      for (const match of text.matchAll(/watchPath: `[^`]*`/g)) {
+      for (const match of text.matchAll(/watchPath: (`[^`]*`|"[^"]*")/g)) {
         assert.ok(listed.has(`${file} ${match[0]}`), `${file} watches ${match[0]}: add to CALLS`);
       }
       for (const match of text.matchAll(/makeApiClient\((\w+)\)/g)) {
@@ -200,17 +247,19 @@ describe("RBAC: the Role grants what the sidecar calls, and nothing else", () =>
     }
   });
 
-  for (const valueSet of VALUE_SETS) {
-    test(`${valueSet}: the Role's verbs are exactly those of CALLS`, () => {
-      const role = render({ valueSet }).one<Role>("Role");
-      assert.deepEqual([...grants(role.rules).keys()].sort(), expectedKeys(true));
+  const cases: [string, RenderOptions][] = [
+    ...VALUE_SETS.map((valueSet): [string, RenderOptions] => [valueSet, { valueSet }]),
+    ["without leader election", { set: { leaderElection: { enabled: false } } }],
+    ["watching nodes", { set: { watchNodes: true } }],
+  ];
+  for (const [name, options] of cases) {
+    test(`${name}: Role and ClusterRole grant exactly what the sidecar so configured calls`, () => {
+      const rendered = render(options);
+      const env = envOf(rendered.sidecar);
+      assert.deepEqual(granted(rendered, "Role"), expectedCalls(env, false));
+      assert.deepEqual(granted(rendered, "ClusterRole"), expectedCalls(env, true));
     });
   }
-
-  test("without leader election the Role grants no Lease", () => {
-    const role = render({ set: { leaderElection: { enabled: false } } }).one<Role>("Role");
-    assert.deepEqual([...grants(role.rules).keys()].sort(), expectedKeys(false));
-  });
 
   test("reading and updating Leases is limited to the sidecar's own Lease", () => {
     const { one, sidecar } = render({ set: { instance: "Grid_A.1" } });
@@ -245,10 +294,31 @@ describe("RBAC: the Role grants what the sidecar calls, and nothing else", () =>
     ]);
   });
 
-  test("nothing cluster-scoped is rendered", () => {
+  test("nothing cluster-scoped is rendered unless nodes are watched", () => {
     for (const valueSet of VALUE_SETS) {
-      const kinds = render({ valueSet }).objects.map((object) => object.kind);
-      assert.ok(!kinds.includes("ClusterRole") && !kinds.includes("ClusterRoleBinding"), valueSet);
+      const rendered = render({ valueSet });
+      const watchesNodes = envOf(rendered.sidecar).get("HOSTFACTORY_WATCH_NODES") === "true";
+      const kinds = rendered.objects.map((object) => object.kind);
+      assert.equal(kinds.includes("ClusterRole"), watchesNodes, valueSet);
+      assert.equal(kinds.includes("ClusterRoleBinding"), watchesNodes, valueSet);
     }
+  });
+
+  test("the ClusterRoleBinding binds the ClusterRole to the sidecar's ServiceAccount", () => {
+    const { one, deployment } = render({ set: { watchNodes: true } });
+    const binding = one("ClusterRoleBinding") as unknown as {
+      roleRef: { kind: string; name: string };
+      subjects: { kind: string; name: string; namespace: string }[];
+    };
+    // Cluster-wide names: the namespace keeps two releases of the same name apart.
+    assert.equal(binding.roleRef.name, `${NAMESPACE}-${FULLNAME}`);
+    assert.equal(one("ClusterRole").metadata.name, binding.roleRef.name);
+    assert.deepEqual(binding.subjects, [
+      {
+        kind: "ServiceAccount",
+        name: deployment.spec.template.spec.serviceAccountName,
+        namespace: NAMESPACE,
+      },
+    ]);
   });
 });
