@@ -1,6 +1,5 @@
 // One sidecar, wired: caches, templates, the gRPC server, leader election and the reconciler.
 // main.ts runs it as a process; tests start it in-process against the simulator.
-import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import * as grpc from "@grpc/grpc-js";
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
@@ -49,12 +48,26 @@ export interface Sidecar {
 function serverCredentials(config: Config, logger: Logger): grpc.ServerCredentials {
   if (config.listen.startsWith("unix:")) return grpc.ServerCredentials.createInsecure();
   if (config.tlsCert && config.tlsKey) {
-    const clientCa = config.tlsClientCa ? readFileSync(config.tlsClientCa) : null;
-    return grpc.ServerCredentials.createSsl(
-      clientCa,
-      [{ cert_chain: readFileSync(config.tlsCert), private_key: readFileSync(config.tlsKey) }],
-      clientCa !== null,
-    );
+    // Certificates are re-read as they change (cert-manager renews them in place).
+    const refreshIntervalMs = config.tlsReloadInterval * 1000;
+    const identity = new grpc.experimental.FileWatcherCertificateProvider({
+      certificateFile: config.tlsCert,
+      privateKeyFile: config.tlsKey,
+      refreshIntervalMs,
+    });
+    const clientCa = config.tlsClientCa
+      ? new grpc.experimental.FileWatcherCertificateProvider({
+          caCertificateFile: config.tlsClientCa,
+          refreshIntervalMs,
+        })
+      : null;
+    // grpc-js declares the parameters as (ca, identity, …) but reads them as (identity, ca, …).
+    const create = grpc.experimental.createCertificateProviderServerCredentials as unknown as (
+      identity: grpc.experimental.CertificateProvider,
+      ca: grpc.experimental.CertificateProvider | null,
+      requireClientCertificate: boolean,
+    ) => grpc.ServerCredentials;
+    return create(identity, clientCa, clientCa !== null);
   }
   logger.warn(
     { listen: config.listen },

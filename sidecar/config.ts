@@ -45,6 +45,13 @@ export const OPTIONS = {
     env: "HOSTFACTORY_TLS_CLIENT_CA",
     description: "CA bundle that client certificates must chain to (turns on mutual TLS)",
   },
+  tlsReloadInterval: {
+    kind: "number",
+    env: "HOSTFACTORY_TLS_RELOAD_INTERVAL",
+    default: 60,
+    description:
+      "seconds between checks of the TLS files, so a renewed certificate is used without a restart",
+  },
   insecure: {
     kind: "boolean",
     env: "HOSTFACTORY_INSECURE",
