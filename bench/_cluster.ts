@@ -1,0 +1,212 @@
+// One provider under test: the API simulator and the sidecar, each in a child process, a gRPC
+// client to the sidecar, and HostFactory's side (the real scripts) run as HostFactory runs them.
+import { spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Client, credentials, Metadata } from "@grpc/grpc-js";
+import type { RequestOf, ResponseOf, UnaryMethod } from "../client/connect.ts";
+import {
+  MachineResult,
+  ProviderServiceService,
+  RequestStatus,
+} from "../proto/gen/hostfactory/v1/provider.ts";
+import { type ChildHandle, forkChild } from "./_ipc.ts";
+import type { handlers as SidecarHandlers } from "./_sidecar-process.ts";
+import type { handlers as SimulatorHandlers } from "./_simulator-process.ts";
+
+const BENCH = import.meta.dirname;
+const ROOT = join(BENCH, "..");
+export const TEMPLATES = join(BENCH, "templates.json");
+export const TEMPLATE_ID = "bench-compute";
+/** Room for 16,000 pods of the bench template. */
+const NODES = ["node-1", "node-2", "node-3", "node-4"].map((name) => ({
+  name,
+  cpu: "64",
+  memory: "256Gi",
+  pods: 4_000,
+}));
+/** Every pod event of the largest benchmark, so no watch ever needs a relist. */
+const HISTORY_WINDOW = 100_000;
+/** The largest answer the sidecar sends (its own limit). */
+const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+export interface ClusterOptions {
+  /** A scratch directory of its own. */
+  dir: string;
+  /** Simulated API latency per request. */
+  latencyMs: number;
+  /** The sidecar's API rate limit. */
+  qps: number;
+  burst: number;
+}
+
+export interface Cluster {
+  readonly instance: string;
+  readonly address: string;
+  readonly simulator: ChildHandle<typeof SimulatorHandlers>;
+  readonly sidecar: ChildHandle<typeof SidecarHandlers>;
+  call<M extends UnaryMethod>(method: M, request: RequestOf<M>): Promise<ResponseOf<M>>;
+  requestMachines(count: number): Promise<string>;
+  /** Polls every `intervalMs` until every machine of `requestIds` succeeded. */
+  waitSucceeded(requestIds: string[], intervalMs?: number): Promise<void>;
+  /** Writes `input` to a fresh file for a script's -f. */
+  inputFile(name: string, input: unknown): string;
+  /** Runs scripts/<operation>.sh -f <file> as HostFactory does, and checks it succeeded. */
+  script(operation: string, file: string): Promise<TimedRun>;
+  stop(): Promise<void>;
+}
+
+export interface TimedRun {
+  ms: number;
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command with stdout and stderr piped (as HostFactory reads them), timing it. */
+export function runTimed(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<TimedRun> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ ms: performance.now() - started, code, stdout, stderr }));
+  });
+}
+
+/** The environment HostFactory gives a script, without whatever the caller's shell set. */
+function scriptEnvironment(address: string, workdir: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!/^(HF_|HOSTFACTORY_|NODE_COMPILE_CACHE$|NODE_OPTIONS$)/.test(key)) env[key] = value;
+  }
+  return {
+    ...env,
+    HF_PROVIDER_WORKDIR: workdir,
+    HOSTFACTORY_ADDRESS: address,
+    HOSTFACTORY_NODE: process.execPath,
+  };
+}
+
+let clusters = 0;
+
+export async function startCluster(options: ClusterOptions): Promise<Cluster> {
+  const instance = `bench-${process.pid}-${++clusters}`;
+  mkdirSync(options.dir, { recursive: true });
+  const simulator = await forkChild<typeof SimulatorHandlers>(
+    join(BENCH, "_simulator-process.ts"),
+    [
+      JSON.stringify({
+        podStartDelayMs: 0,
+        podStartJitterMs: 0,
+        recordEvents: false,
+        historyWindow: HISTORY_WINDOW,
+        nodes: NODES,
+        seed: 6,
+        kubeconfig: join(options.dir, "kubeconfig"),
+      }),
+    ],
+  );
+  await simulator.call("latency", { delayMs: options.latencyMs });
+  const { kubeconfig } = simulator.ready as { kubeconfig: string };
+  const sidecar = await forkChild<typeof SidecarHandlers>(
+    join(BENCH, "_sidecar-process.ts"),
+    [
+      JSON.stringify({
+        kubeconfig,
+        flags: {
+          listen: `unix://${join(options.dir, "sidecar.sock")}`,
+          templates: TEMPLATES,
+          instance,
+          qps: String(options.qps),
+          burst: String(options.burst),
+        },
+      }),
+    ],
+    ["--expose-gc"],
+  ).catch(async (error) => {
+    await simulator.stop();
+    throw error;
+  });
+  const { address } = sidecar.ready as { address: string };
+  const client = new Client(address, credentials.createInsecure(), {
+    "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
+    "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
+  });
+  const env = scriptEnvironment(address, join(options.dir, "work"));
+  let inputs = 0;
+
+  const call = <M extends UnaryMethod>(method: M, request: RequestOf<M>) =>
+    new Promise<ResponseOf<M>>((resolve, reject) => {
+      const definition = ProviderServiceService[method];
+      client.makeUnaryRequest(
+        definition.path,
+        definition.requestSerialize as (value: RequestOf<M>) => Buffer,
+        definition.responseDeserialize as (value: Buffer) => ResponseOf<M>,
+        request,
+        new Metadata(),
+        (error, response) => (error || !response ? reject(error) : resolve(response)),
+      );
+    });
+
+  const cluster: Cluster = {
+    instance,
+    address,
+    simulator,
+    sidecar,
+    call,
+    async requestMachines(count) {
+      const answer = await call("requestMachines", {
+        templateId: TEMPLATE_ID,
+        machineCount: count,
+        rcAccount: "",
+      });
+      return answer.requestId;
+    },
+    async waitSucceeded(requestIds, intervalMs = 100) {
+      for (;;) {
+        const { requests } = await call("getRequestStatus", { requestIds });
+        const done = requests.every(
+          (request) =>
+            request.status === RequestStatus.REQUEST_STATUS_COMPLETE &&
+            request.machines.every((m) => m.result === MachineResult.MACHINE_RESULT_SUCCEED),
+        );
+        if (done) return;
+        if (requests.some((r) => r.status === RequestStatus.REQUEST_STATUS_COMPLETE_WITH_ERROR)) {
+          throw new Error(`a request failed: ${requests.map((r) => r.message).join("; ")}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, intervalMs));
+      }
+    },
+    inputFile(name, input) {
+      const file = join(options.dir, `${name}-${++inputs}.json`);
+      writeFileSync(file, JSON.stringify(input));
+      return file;
+    },
+    async script(operation, file) {
+      const run = await runTimed("sh", [join(ROOT, "scripts", `${operation}.sh`), "-f", file], env);
+      if (run.code !== 0) {
+        throw new Error(`${operation}.sh exited ${run.code}: ${run.stdout}${run.stderr}`);
+      }
+      JSON.parse(run.stdout);
+      return run;
+    },
+    async stop() {
+      client.close();
+      await sidecar.stop();
+      await simulator.stop();
+    },
+  };
+  return cluster;
+}

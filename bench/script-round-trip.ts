@@ -1,0 +1,80 @@
+// Script round trip: each HostFactory script end to end (sh → client → gRPC → sidecar → JSON on
+// stdout), timed side by side with a bare `node -e 0` in the same rounds, so the ratio holds
+// however busy the machine is.
+import { join } from "node:path";
+import { podName } from "../sidecar/provider/naming.ts";
+import { startCluster, TEMPLATE_ID } from "./_cluster.ts";
+import type { Figure } from "./_report.ts";
+import { median } from "./_stats.ts";
+import type { BenchContext } from "./main.ts";
+
+const SECTION = "script round trip";
+/** Issue 6: a script takes at most this many times a bare Node start. */
+const RATIO_TARGET = 1.5;
+const OPERATIONS = [
+  "getAvailableTemplates",
+  "requestMachines",
+  "requestReturnMachines",
+  "getRequestStatus",
+  "getReturnRequests",
+] as const;
+
+export async function benchScriptRoundTrip(context: BenchContext): Promise<Figure[]> {
+  const rounds = context.smoke ? 2 : 15;
+  const cluster = await startCluster({
+    dir: join(context.dir, "round-trip"),
+    latencyMs: context.latencyMs,
+    qps: context.qps,
+    burst: context.burst,
+  });
+  try {
+    const requestId = await cluster.requestMachines(4);
+    await cluster.waitSucceeded([requestId]);
+    const machines = [0, 1, 2, 3].map((index) => ({ name: podName("hf", requestId, index) }));
+    const files: Record<(typeof OPERATIONS)[number], string> = {
+      getAvailableTemplates: cluster.inputFile("templates", {}),
+      requestMachines: cluster.inputFile("request", {
+        template: { templateId: TEMPLATE_ID, machineCount: 1 },
+      }),
+      requestReturnMachines: cluster.inputFile("return", { machines: machines.slice(0, 1) }),
+      getRequestStatus: cluster.inputFile("status", { requests: [{ requestId }] }),
+      getReturnRequests: cluster.inputFile("return-requests", { machines }),
+    };
+    // The first runs fill Node's compile cache, as the first HostFactory calls of a day do.
+    for (const operation of OPERATIONS) await cluster.script(operation, files[operation]);
+
+    const figures = new Map<string, Figure>();
+    const figure = (name: string, unit: string, target?: Figure["target"]) => {
+      let found = figures.get(name);
+      if (!found) {
+        found = { section: SECTION, name, unit, values: [], target };
+        figures.set(name, found);
+      }
+      return found;
+    };
+    for (let run = 0; run < context.runs; run++) {
+      const baseline: number[] = [];
+      const scripts = new Map<string, number[]>(OPERATIONS.map((op) => [op, []]));
+      for (let round = 0; round < rounds; round++) {
+        baseline.push((await context.bareNode()).ms);
+        for (const operation of OPERATIONS) {
+          scripts.get(operation)?.push((await cluster.script(operation, files[operation])).ms);
+        }
+      }
+      const base = median(baseline);
+      figure("node -e 0 (baseline), p50", "ms").values.push(base);
+      for (const operation of OPERATIONS) {
+        const p50 = median(scripts.get(operation) ?? []);
+        figure(`${operation}.sh, p50`, "ms").values.push(p50);
+        figure(`${operation}.sh ÷ node -e 0`, "×", {
+          kind: "max",
+          value: RATIO_TARGET,
+        }).values.push(p50 / base);
+      }
+      context.log(`${SECTION}: run ${run + 1} done`);
+    }
+    return [...figures.values()];
+  } finally {
+    await cluster.stop();
+  }
+}
