@@ -1,3 +1,4 @@
+import type { AccessRule, Authorization } from "./authorization.ts";
 import type { Cluster } from "./cluster.ts";
 import type { Counters } from "./counters.ts";
 import type { EventLog } from "./event-log.ts";
@@ -20,6 +21,8 @@ import type { NodeSpec } from "./node-factory.ts";
  *   POST   /simulator/faults/resume-watches
  *   POST   /simulator/faults/compact-history
  *   POST   /simulator/faults/restart            ?downtimeMs=1000&keepHistory=true (optional)
+ *   GET    /simulator/authorization             denials in force; DELETE lifts them all
+ *   POST   /simulator/authorization/deny        add a denial (AccessRule)
  *   GET    /simulator/counters                  requests by verb and resource; DELETE resets
  *   GET    /simulator/events                    the event log (?kind=scheduled)
  *   POST   /simulator/nodes                     add a node (NodeSpec)
@@ -37,6 +40,7 @@ export interface AdminReply {
 
 export interface AdminContext {
   faults: Faults;
+  authorization: Authorization;
   cluster: Cluster;
   counters: Counters;
   log: EventLog;
@@ -54,7 +58,7 @@ function numberParam(query: URLSearchParams, key: string): number | undefined {
 }
 
 export function createAdminHandler(context: AdminContext) {
-  const { faults, cluster, counters, log } = context;
+  const { faults, authorization, cluster, counters, log } = context;
 
   const faultRoute = (
     method: string,
@@ -179,6 +183,16 @@ export function createAdminHandler(context: AdminContext) {
       switch (section) {
         case "faults":
           reply = faultRoute(method, rest[0], query, body);
+          break;
+        case "authorization":
+          if (method === "GET" && rest[0] === undefined) reply = ok(authorization.rules());
+          else if (method === "DELETE" && rest[0] === undefined) {
+            authorization.clear();
+            reply = ok(authorization.rules());
+          } else if (method === "POST" && rest[0] === "deny") {
+            authorization.deny((body ?? {}) as AccessRule);
+            reply = ok(authorization.rules());
+          }
           break;
         case "counters":
           if (method === "GET") reply = ok(counters.snapshot());

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import type { Authorization } from "./authorization.ts";
 import type { Counters } from "./counters.ts";
 import { coreVersions, group, groupList, resourceList, versionInfo } from "./discovery.ts";
 import type { EventLog } from "./event-log.ts";
@@ -9,7 +10,13 @@ import { parseLabelSelector } from "./label-selector.ts";
 import type { KubeObject } from "./object-types.ts";
 import { openApiDocument, openApiIndex } from "./openapi.ts";
 import { PATCH_CONTENT_TYPES } from "./patch.ts";
-import { findResource, NAMESPACES, PODS, type ResourceInfo } from "./resources.ts";
+import {
+  findResource,
+  NAMESPACES,
+  PODS,
+  type ResourceInfo,
+  SELF_SUBJECT_ACCESS_REVIEWS,
+} from "./resources.ts";
 import type { DeleteOptions, ListResult, RestApi } from "./rest-api.ts";
 import {
   badRequest,
@@ -50,6 +57,7 @@ export interface ApiServerOptions {
   bookmarkIntervalMs: number;
   /** Set once the faults exist (they need the server to act on). */
   faults: () => Faults | undefined;
+  authorization: Authorization;
   admin: AdminHandler;
 }
 
@@ -404,6 +412,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
           );
         } else if (subresource !== undefined) {
           throw methodNotAllowed(`the server does not allow this method on the requested resource`);
+        } else if (info === SELF_SUBJECT_ACCESS_REVIEWS) {
+          send(response, 201, JSON.stringify(options.authorization.review(body)));
         } else {
           objectReply(201, api.create(info, namespace, body, { dryRun }));
         }
@@ -526,12 +536,19 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       segments[0] === "api" || segments[0] === "apis" ? parseResourcePath(segments) : undefined;
     if (!route || route === "discovery") throw pathNotFound();
     const verb = verbOf(method, route, parsed.searchParams);
-    if (!verb)
+    if (!verb || !route.info.verbs.includes(verb))
       throw methodNotAllowed("the server does not allow this method on the requested resource");
     const resource = route.subresource
       ? `${route.info.name}/${route.subresource}`
       : route.info.name;
     counters.count(verb, resource);
+    options.authorization.check({
+      verb,
+      group: route.info.group,
+      resource,
+      namespace: route.namespace ?? "",
+      name: route.name ?? "",
+    });
     const decision = options.faults()?.decide(verb, resource);
     if (decision && decision.delayMs > 0) {
       await new Promise((resolve) => setTimeout(resolve, decision.delayMs));

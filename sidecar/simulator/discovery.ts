@@ -13,7 +13,7 @@ export const KUBERNETES_VERSION = { major: "1", minor: "33", gitVersion: "v1.33.
  * discovery clients fail on a group version without resources (pods/eviction, which takes a
  * policy/v1 Eviction, is served all the same).
  */
-const GROUPS = ["coordination.k8s.io"];
+const GROUPS = ["coordination.k8s.io", "authorization.k8s.io"];
 
 export function versionInfo(): unknown {
   return {

@@ -1,9 +1,12 @@
 /**
  * The in-process Kubernetes API simulator: a real HTTP API server (core/v1 pods, configmaps,
- * events, nodes, namespaces; coordination.k8s.io/v1 leases) with a scheduler, kubelets and
- * fault injection. See README.md beside this file.
+ * events, nodes, namespaces; coordination.k8s.io/v1 leases; authorization.k8s.io/v1
+ * SelfSubjectAccessReview) with a scheduler, kubelets, fault injection and permission denials.
+ * See README.md beside this file.
  */
 
+export type { AccessAttributes, AccessRule, Authorization } from "./authorization.ts";
+export { SIMULATED_USER } from "./authorization.ts";
 export type { Cluster } from "./cluster.ts";
 export type { Counters } from "./counters.ts";
 export type { EventLog, SimulatorEvent } from "./event-log.ts";

@@ -9,6 +9,9 @@ import { RESOURCES } from "./resources.ts";
 
 const OPENAPI_HASH = "hostfactory-simulator-1";
 
+/** Resources that take a PATCH, which is all the OpenAPI documents describe. */
+const PATCHABLE = RESOURCES.filter((info) => info.verbs.includes("patch"));
+
 function groupVersionPath(apiVersion: string): string {
   return apiVersion.includes("/") ? `apis/${apiVersion}` : `api/${apiVersion}`;
 }
@@ -16,7 +19,7 @@ function groupVersionPath(apiVersion: string): string {
 /** The /openapi/v3 index: one entry per served group version. */
 export function openApiIndex(): unknown {
   const paths: Record<string, { serverRelativeURL: string }> = {};
-  for (const info of RESOURCES) {
+  for (const info of PATCHABLE) {
     const path = groupVersionPath(info.apiVersion);
     paths[path] = { serverRelativeURL: `/openapi/v3/${path}?hash=${OPENAPI_HASH}` };
   }
@@ -25,7 +28,7 @@ export function openApiIndex(): unknown {
 
 /** The document of /openapi/v3/<path>, or undefined for a group version not served. */
 export function openApiDocument(path: string): unknown {
-  const resources = RESOURCES.filter((info) => groupVersionPath(info.apiVersion) === path);
+  const resources = PATCHABLE.filter((info) => groupVersionPath(info.apiVersion) === path);
   if (resources.length === 0) return undefined;
   const paths: Record<string, unknown> = {};
   for (const info of resources) {

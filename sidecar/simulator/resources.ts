@@ -183,6 +183,20 @@ export const LEASES = resource({
   nameRule: "subdomain",
 });
 
+/** Never stored: a create is answered with the authorization decision (authorization.ts). */
+export const SELF_SUBJECT_ACCESS_REVIEWS = resource({
+  name: "selfsubjectaccessreviews",
+  group: "authorization.k8s.io",
+  version: "v1",
+  kind: "SelfSubjectAccessReview",
+  namespaced: false,
+  shortNames: [],
+  verbs: ["create"],
+  subresources: {},
+  fieldGetters: metadataGetters,
+  nameRule: "path-segment",
+});
+
 export const RESOURCES: readonly ResourceInfo[] = [
   PODS,
   CONFIGMAPS,
@@ -190,6 +204,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
   NODES,
   NAMESPACES,
   LEASES,
+  SELF_SUBJECT_ACCESS_REVIEWS,
 ];
 
 /** The resource served at group/version/name, if any. */

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createAdminHandler } from "./admin-endpoint.ts";
 import { type ApiServer, startApiServer } from "./api-server.ts";
+import { type AccessRule, type Authorization, createAuthorization } from "./authorization.ts";
 import { type Cluster, createCluster } from "./cluster.ts";
 import { type Counters, createCounters } from "./counters.ts";
 import { createEventLog, type EventLog } from "./event-log.ts";
@@ -51,6 +52,8 @@ export interface SimulatorOptions {
   recordEvents?: boolean;
   /** Makes faults, jitter, uids and generateName suffixes repeatable; default: random. */
   seed?: number;
+  /** Requests to refuse with 403 (and to report as not allowed); default: none. */
+  denials?: AccessRule[];
 }
 
 export const DEFAULT_HOST = "127.0.0.1";
@@ -83,6 +86,8 @@ export interface Simulator {
   /** Nodes, the scheduler and the kubelets. */
   readonly cluster: Cluster;
   readonly faults: Faults;
+  /** Denials: permissions taken away from the simulator's one user. */
+  readonly authorization: Authorization;
   readonly counters: Counters;
   readonly eventLog: EventLog;
   /** Open watch connections, of one resource or all. */
@@ -139,6 +144,7 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
     now,
   });
   const counters = createCounters();
+  const authorization = createAuthorization(options.denials);
 
   for (const name of new Set([...SYSTEM_NAMESPACES, ...(options.namespaces ?? [])])) {
     api.create(NAMESPACES, "", { metadata: { name } });
@@ -155,6 +161,7 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
     log: eventLog,
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? DEFAULT_BOOKMARK_INTERVAL_MS,
     faults: () => faults,
+    authorization,
     admin: (...args) => admin(...args),
   });
   faults = createFaults({
@@ -170,7 +177,7 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
       },
     },
   });
-  const admin = createAdminHandler({ faults, cluster, counters, log: eventLog });
+  const admin = createAdminHandler({ faults, authorization, cluster, counters, log: eventLog });
   const kubeconfig = kubeconfigYaml(server.url);
   let closed = false;
 
@@ -186,6 +193,7 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
     api,
     cluster,
     faults,
+    authorization,
     counters,
     eventLog,
     watchCount: (resource) => server.watchCount(resource),

@@ -24,7 +24,7 @@ test("/api and /apis list the served group versions", async () => {
   assert.equal(groups.json.kind, "APIGroupList");
   assert.deepEqual(
     groups.json.groups.map((group: { name: string }) => group.name),
-    ["coordination.k8s.io"],
+    ["coordination.k8s.io", "authorization.k8s.io"],
   );
 });
 

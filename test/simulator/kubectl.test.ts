@@ -150,6 +150,7 @@ describe("kubectl", { skip }, () => {
       "namespaces",
       "nodes",
       "pods",
+      "selfsubjectaccessreviews.authorization.k8s.io",
     ]);
   });
 });
