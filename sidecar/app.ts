@@ -13,6 +13,7 @@ import { clusterNodes, namespacedConfigMaps, namespacedPods } from "./kube/list-
 import { projectNode } from "./kube/node-view.ts";
 import { projectPod } from "./kube/pod-view.ts";
 import { createRateLimiter } from "./kube/rate-limiter.ts";
+import { createMetrics, type Metrics, startMetricsServer } from "./metrics.ts";
 import {
   LABEL_INSTANCE,
   LABEL_RECORD_KIND,
@@ -21,8 +22,9 @@ import {
   type RequestRecord,
 } from "./provider/model.ts";
 import { parseRecord } from "./provider/records.ts";
-import { createProviderService } from "./provider-service.ts";
-import { createReconciler, type Reconciler } from "./reconciler.ts";
+import { createProviderService, type ProviderService } from "./provider-service.ts";
+import { createReconciler, type Reconciler, type ReconcilerHooks } from "./reconciler.ts";
+import { createRecordEvents, type RecordEvents } from "./record-events.ts";
 import { createRecordApi } from "./record-store.ts";
 import { createTemplatesSource } from "./templates-source.ts";
 
@@ -41,6 +43,9 @@ export interface Sidecar {
     records: ListWatchCache<RequestRecord>;
     nodes: ListWatchCache<NodeView> | undefined;
   };
+  /** Where metrics and the plain health service are served, when they are. */
+  readonly metricsAddress: string | undefined;
+  readonly healthAddress: string | undefined;
   /** Stops accepting calls, finishes in-flight ones, stops reconciling, releases the Lease. */
   stop(): Promise<void>;
 }
@@ -76,6 +81,55 @@ function serverCredentials(config: Config, logger: Logger): grpc.ServerCredentia
   return grpc.ServerCredentials.createInsecure();
 }
 
+/** The service, counting the machines HostFactory asks for and returns. */
+function counted(service: ProviderService, metrics: Metrics): ProviderService {
+  return {
+    ...service,
+    async requestMachines(ask) {
+      const answer = await service.requestMachines(ask);
+      metrics.machinesRequested(ask.templateId, ask.machineCount);
+      return answer;
+    },
+    async requestReturnMachines(machines) {
+      const answer = await service.requestReturnMachines(machines);
+      metrics.machinesReturned(machines.length);
+      return answer;
+    },
+  };
+}
+
+/** Metrics and Kubernetes Events for what the reconciler does. */
+function reconcilerHooks(metrics: Metrics, events: RecordEvents): ReconcilerHooks {
+  const templateOf = (record: RequestRecord) => (record.kind === "create" ? record.templateId : "");
+  return {
+    podCreated: (_requestId, templateId) => metrics.podCreated(templateId),
+    machinesFailed(record, failures) {
+      for (let i = 0; i < failures.size; i++) metrics.machineFailed(templateOf(record));
+      const [first] = failures.values();
+      const noun = failures.size === 1 ? "machine" : "machines";
+      events.emit(
+        record.requestId,
+        "Warning",
+        "MachineFailed",
+        `${failures.size} ${noun} failed: ${first}`,
+      );
+    },
+    requestCompleted(record, failed) {
+      if (failed === 0)
+        events.emit(record.requestId, "Normal", "RequestComplete", "all machines succeeded");
+      else {
+        const noun = failed === 1 ? "machine" : "machines";
+        events.emit(
+          record.requestId,
+          "Warning",
+          "RequestCompleteWithError",
+          `${failed} ${noun} failed`,
+        );
+      }
+    },
+  };
+}
+
 export async function startSidecar(
   config: Config & { templates: string; namespace: string },
   kubeConfig: KubeConfig,
@@ -83,10 +137,12 @@ export async function startSidecar(
   identity = `${hostname()}-${process.pid}`,
 ): Promise<Sidecar> {
   const core = kubeConfig.makeApiClient(CoreV1Api);
+  const metrics = createMetrics();
   const limiter = createRateLimiter({
     qps: config.qps,
     burst: config.burst,
     maxInFlight: config.maxInFlight,
+    observe: metrics.kubeCall,
   });
   const instanceSelector = `${LABEL_INSTANCE}=${config.instance}`;
   const watchdogMs = config.watchInactivity * 1000;
@@ -128,6 +184,7 @@ export async function startSidecar(
     config.templates,
     { pendingTimeoutSeconds: config.pendingTimeout },
     logger,
+    (outcome) => metrics.templatesReloaded(outcome === "changed"),
   );
   const state = createClusterState(pods, records, nodes);
   const recordApi = createRecordApi(core, limiter, config.namespace);
@@ -151,14 +208,27 @@ export async function startSidecar(
     recordApi,
     limiter,
     logger,
+    reconcilerHooks(metrics, createRecordEvents(core, limiter, config.namespace, logger)),
   );
-  const server = createGrpcServer(service, logger);
+  const server = createGrpcServer(counted(service, metrics), logger, metrics.grpcCall);
   const address = await server.listen(
     config.listen,
     serverCredentials(config, logger),
     Number.parseInt(config.socketMode, 8),
   );
   logger.info({ address, namespace: config.namespace, instance: config.instance }, "serving");
+  const healthAddress = config.healthListen
+    ? await server.listenHealth(config.healthListen)
+    : undefined;
+  const metricsServer = config.metricsListen
+    ? await startMetricsServer(metrics, config.metricsListen)
+    : undefined;
+  if (healthAddress || metricsServer) {
+    logger.info(
+      { health: healthAddress, metrics: metricsServer?.address },
+      "serving health and metrics",
+    );
+  }
 
   await Promise.all([pods.start(), records.start(), nodes?.start()]);
   server.health.setStatus("", "SERVING");
@@ -171,7 +241,8 @@ export async function startSidecar(
         namespace: config.namespace,
         leaseName: config.leaseName,
         identity,
-        // No shared limiter: renewals must never queue behind a burst of pod creations.
+        // A limiter of its own: renewals must never queue behind a burst of pod creations.
+        limiter: createRateLimiter({ qps: Number.POSITIVE_INFINITY, observe: metrics.kubeCall }),
         leaseDurationMs: config.leaseDuration * 1000,
         renewDeadlineMs: config.renewDeadline * 1000,
         retryPeriodMs: config.retryPeriod * 1000,
@@ -183,6 +254,14 @@ export async function startSidecar(
     : undefined;
   if (elector) elector.start();
   else reconciler.start();
+  metrics.watch({
+    state,
+    caches: { pods, records, nodes },
+    limiter,
+    isLeader: () => elector?.isLeader ?? true,
+    expectations: () => reconciler.stats.expectations,
+    orphans: () => reconciler.stats.orphans,
+  });
 
   return {
     address,
@@ -191,8 +270,11 @@ export async function startSidecar(
     reconciler,
     elector,
     caches: { pods, records, nodes },
+    metricsAddress: metricsServer?.address,
+    healthAddress,
     async stop() {
       await server.shutdown(SHUTDOWN_GRACE_MS);
+      metricsServer?.server.close();
       await reconciler.stop();
       await elector?.stop();
       await Promise.all([pods.stop(), records.stop(), nodes?.stop()]);

@@ -58,6 +58,17 @@ export const OPTIONS = {
     default: false,
     description: "allow plain TCP without TLS (never in production)",
   },
+  healthListen: {
+    kind: "string",
+    env: "HOSTFACTORY_HEALTH_LISTEN",
+    description:
+      "host:port of a plain-text gRPC server with only grpc.health.v1, for Kubernetes' native grpc probes (off when unset)",
+  },
+  metricsListen: {
+    kind: "string",
+    env: "HOSTFACTORY_METRICS_LISTEN",
+    description: "host:port to serve Prometheus metrics on, at /metrics (off when unset)",
+  },
   namespace: {
     kind: "string",
     env: "HOSTFACTORY_NAMESPACE",
@@ -310,6 +321,14 @@ function check(config: Config): void {
     throw new ConfigError(
       `instance: '${config.instance}' must be 1-63 letters, digits, '-', '_' or '.' (a label value)`,
     );
+  }
+  for (const [name, value] of [
+    ["health-listen", config.healthListen],
+    ["metrics-listen", config.metricsListen],
+  ] as const) {
+    if (value !== undefined && !/^[^/]*:\d+$/.test(value)) {
+      throw new ConfigError(`${name}: expected host:port (e.g. 0.0.0.0:9090), found '${value}'`);
+    }
   }
   if (config.orphanPolicy !== "report" && config.orphanPolicy !== "delete") {
     throw new ConfigError(

@@ -102,32 +102,35 @@ function toServiceError(error: unknown): Partial<grpc.StatusObject> {
 
 type Unary<Req, Res> = (request: Req) => Res | Promise<Res>;
 
-function unary<Req, Res>(logger: Logger, method: string, handle: Unary<Req, Res>) {
-  return async (
-    call: grpc.ServerUnaryCall<Req, Res>,
-    callback: grpc.sendUnaryData<Res>,
-  ): Promise<void> => {
-    const started = performance.now();
-    try {
-      const response = await handle(call.request);
-      logger.debug({ method, ms: performance.now() - started }, "call served");
-      callback(null, response);
-    } catch (error) {
-      const status = toServiceError(error);
-      const log = status.code === grpc.status.INTERNAL ? logger.error : logger.info;
-      log.call(
-        logger,
-        { method, code: grpc.status[status.code ?? 2], err: status.details },
-        "call failed",
-      );
-      callback(status);
-    }
-  };
-}
+/** Told of every call served: its method, status code name and duration. */
+export type CallObserver = (method: string, code: string, seconds: number) => void;
 
-export function providerHandlers(service: ProviderService, logger: Logger): ProviderServiceServer {
+export function providerHandlers(
+  service: ProviderService,
+  logger: Logger,
+  observe: CallObserver = () => {},
+): ProviderServiceServer {
+  const unary =
+    <Req, Res>(method: string, handle: Unary<Req, Res>) =>
+    async (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => {
+      const started = performance.now();
+      const seconds = () => (performance.now() - started) / 1000;
+      try {
+        const response = await handle(call.request);
+        observe(method, "OK", seconds());
+        logger.debug({ method, ms: seconds() * 1000 }, "call served");
+        callback(null, response);
+      } catch (error) {
+        const status = toServiceError(error);
+        const code = grpc.status[status.code ?? grpc.status.UNKNOWN];
+        observe(method, code, seconds());
+        const log = status.code === grpc.status.INTERNAL ? logger.error : logger.info;
+        log.call(logger, { method, code, err: status.details }, "call failed");
+        callback(status);
+      }
+    };
   return {
-    getAvailableTemplates: unary(logger, "GetAvailableTemplates", () => {
+    getAvailableTemplates: unary("GetAvailableTemplates", () => {
       const { templates, message } = service.getAvailableTemplates();
       return {
         message,
@@ -141,12 +144,12 @@ export function providerHandlers(service: ProviderService, logger: Logger): Prov
         })),
       };
     }),
-    requestMachines: unary(logger, "RequestMachines", async (request) => {
+    requestMachines: unary("RequestMachines", async (request) => {
       const answer = await service.requestMachines(request);
       logger.info({ requestId: answer.requestId, ...request }, "machines requested");
       return answer;
     }),
-    requestReturnMachines: unary(logger, "RequestReturnMachines", async (request) => {
+    requestReturnMachines: unary("RequestReturnMachines", async (request) => {
       const answer = await service.requestReturnMachines(request.machines);
       logger.info(
         { requestId: answer.requestId, machines: request.machines.map((m) => m.name) },
@@ -154,14 +157,14 @@ export function providerHandlers(service: ProviderService, logger: Logger): Prov
       );
       return answer;
     }),
-    getRequestStatus: unary(logger, "GetRequestStatus", async (request) => {
+    getRequestStatus: unary("GetRequestStatus", async (request) => {
       if (request.requestIds.length === 0) {
         throw new ProviderError("invalid-argument", "no request ids given");
       }
       const statuses = await service.getRequestStatus(request.requestIds);
       return { requests: statuses.map(toRequest) };
     }),
-    getReturnRequests: unary(logger, "GetReturnRequests", (request) => {
+    getReturnRequests: unary("GetReturnRequests", (request) => {
       const { requests, message } = service.getReturnRequests(request.machines);
       return {
         message,
@@ -174,6 +177,8 @@ export function providerHandlers(service: ProviderService, logger: Logger): Prov
       };
     }),
     watchRequest: async (call) => {
+      const started = performance.now();
+      const seconds = () => (performance.now() - started) / 1000;
       const controller = new AbortController();
       call.on("cancelled", () => controller.abort());
       try {
@@ -183,8 +188,11 @@ export function providerHandlers(service: ProviderService, logger: Logger): Prov
           controller.signal,
         );
         call.end();
+        observe("WatchRequest", "OK", seconds());
       } catch (error) {
-        call.destroy(Object.assign(new Error(), toServiceError(error)));
+        const status = toServiceError(error);
+        observe("WatchRequest", grpc.status[status.code ?? grpc.status.UNKNOWN], seconds());
+        call.destroy(Object.assign(new Error(), status));
       }
     },
   };
@@ -192,6 +200,9 @@ export function providerHandlers(service: ProviderService, logger: Logger): Prov
 
 export interface GrpcServer {
   readonly health: HealthImplementation;
+  /** Also serves grpc.health.v1 alone, in plain text, on `address` (for native grpc probes,
+   * which can reach neither a Unix socket nor TLS); resolves with the bound address. */
+  listenHealth(address: string): Promise<string>;
   /** Binds the listen address; resolves with the address actually bound (port 0 resolved). */
   listen(address: string, credentials: grpc.ServerCredentials, socketMode: number): Promise<string>;
   /** Stops accepting calls, lets in-flight ones finish for up to `graceMs`, then cancels them. */
@@ -203,17 +214,30 @@ function socketPath(address: string): string | undefined {
   return address.replace(/^unix:(\/\/)?/, "");
 }
 
-export function createGrpcServer(service: ProviderService, logger: Logger): GrpcServer {
+async function bind(server: grpc.Server, address: string, credentials: grpc.ServerCredentials) {
+  return new Promise<number>((resolve, reject) =>
+    server.bindAsync(address, credentials, (error, port) =>
+      error ? reject(error) : resolve(port),
+    ),
+  );
+}
+
+export function createGrpcServer(
+  service: ProviderService,
+  logger: Logger,
+  observe?: CallObserver,
+): GrpcServer {
   const server = new grpc.Server({
     "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
     "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
   });
-  server.addService(ProviderServiceService, providerHandlers(service, logger));
+  server.addService(ProviderServiceService, providerHandlers(service, logger, observe));
   const health = new HealthImplementation({ "": "NOT_SERVING", [SERVICE_NAME]: "NOT_SERVING" });
   health.addToServer(server);
   const definition = loadSync("hostfactory/v1/provider.proto", { includeDirs: [PROTO_ROOT] });
   new ReflectionService(definition).addToServer(server);
   let boundSocket: string | undefined;
+  let healthServer: grpc.Server | undefined;
 
   return {
     health,
@@ -224,11 +248,7 @@ export function createGrpcServer(service: ProviderService, logger: Logger): Grpc
         // A socket left by a killed predecessor would make bind fail.
         if (existsSync(path)) rmSync(path);
       }
-      const port = await new Promise<number>((resolve, reject) =>
-        server.bindAsync(address, credentials, (error, bound) =>
-          error ? reject(error) : resolve(bound),
-        ),
-      );
+      const port = await bind(server, address, credentials);
       if (path) {
         chmodSync(path, socketMode);
         boundSocket = path;
@@ -236,7 +256,14 @@ export function createGrpcServer(service: ProviderService, logger: Logger): Grpc
       }
       return address.replace(/:\d+$/, `:${port}`);
     },
+    async listenHealth(address) {
+      healthServer = new grpc.Server();
+      health.addToServer(healthServer);
+      const port = await bind(healthServer, address, grpc.ServerCredentials.createInsecure());
+      return address.replace(/:\d+$/, `:${port}`);
+    },
     async shutdown(graceMs) {
+      healthServer?.forceShutdown();
       health.setStatus("", "NOT_SERVING");
       health.setStatus(SERVICE_NAME, "NOT_SERVING");
       await new Promise<void>((resolve) => {

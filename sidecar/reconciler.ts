@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 import type { ClusterState } from "./cluster-state.ts";
 import { toKubeApiError } from "./kube/api-errors.ts";
 import type { RateLimiter } from "./kube/rate-limiter.ts";
+import type { RequestRecord } from "./provider/model.ts";
 import { podName } from "./provider/naming.ts";
 import { type Plan, planReconcile } from "./provider/plan.ts";
 import { podManifest } from "./provider/pod-manifest.ts";
@@ -29,6 +30,15 @@ export interface ReconcilerSettings {
   /** Orphan pods are reported; with "delete" they are removed once `orphanGraceMs` has passed. */
   orphanPolicy: "report" | "delete";
   orphanGraceMs: number;
+}
+
+/** What the reconciler tells the rest of the sidecar (metrics, Events) as it acts. */
+export interface ReconcilerHooks {
+  podCreated?(requestId: string, templateId: string): void;
+  /** Failures just recorded for a request, by machine index. */
+  machinesFailed?(record: RequestRecord, failures: ReadonlyMap<number, string>): void;
+  /** A request became final; `failed` counts its failed machines. */
+  requestCompleted?(record: RequestRecord, failed: number): void;
 }
 
 export interface Reconciler {
@@ -54,12 +64,15 @@ export function createReconciler(
   records: RecordApi,
   limiter: RateLimiter,
   logger: Logger,
+  hooks: ReconcilerHooks = {},
 ): Reconciler {
   /** Pod name → when the expectation lapses. */
   const expected = new Map<string, number>();
   /** Creates the API server refused for good, kept until the record shows the failure. */
   const refused = new Map<string, { requestId: string; index: number; reason: string }>();
   const deleting = new Set<string>();
+  /** Findings already told to the hooks: "<request id>/<index>" for failures, the id for completion. */
+  const announced = new Set<string>();
   const lastCreateError = new Map<string, string>();
   /** Orphan pod name → when this replica first saw it orphaned. */
   const orphanSince = new Map<string, number>();
@@ -89,11 +102,15 @@ export function createReconciler(
       template: item.template,
     }) as unknown as V1Pod;
     limiter
-      .schedule(() => api.createNamespacedPod({ namespace: settings.namespace, body }))
+      .schedule(() => api.createNamespacedPod({ namespace: settings.namespace, body }), undefined, {
+        verb: "create",
+        resource: "pods",
+      })
       .then(
         () => {
           stats.creates++;
           lastCreateError.delete(item.requestId);
+          hooks.podCreated?.(item.requestId, item.template.templateId);
         },
         (error) => {
           const failure = toKubeApiError(error);
@@ -124,7 +141,10 @@ export function createReconciler(
   const deletePod = (name: string) => {
     deleting.add(name);
     limiter
-      .schedule(() => api.deleteNamespacedPod({ name, namespace: settings.namespace }))
+      .schedule(() => api.deleteNamespacedPod({ name, namespace: settings.namespace }), undefined, {
+        verb: "delete",
+        resource: "pods",
+      })
       .then(
         () => {
           stats.deletes++;
@@ -161,6 +181,9 @@ export function createReconciler(
   /** Expectations end when the cache shows the pod; errors are kept only for live requests. */
   const prune = () => {
     for (const name of expected.keys()) if (state.pod(name)) expected.delete(name);
+    for (const key of announced) {
+      if (!state.record(key.split("/")[0] as string)) announced.delete(key);
+    }
     for (const requestId of lastCreateError.keys()) {
       const record = state.record(requestId);
       if (!record || record.completedAt !== undefined) lastCreateError.delete(requestId);
@@ -215,8 +238,23 @@ export function createReconciler(
     const writes = [
       ...plan.updates.map(async ({ requestId, ...findings }) => {
         await records.patch(requestId, findings);
-        if (findings.completedAt !== undefined) {
-          logger.info({ requestId }, "request complete");
+        const record = state.record(requestId);
+        if (!record) return;
+        // The cache may lag the patch: a later pass can send the same findings again.
+        const fresh = new Map(
+          [...findings.failures].filter(([i]) => !announced.has(`${requestId}/${i}`)),
+        );
+        for (const index of fresh.keys()) announced.add(`${requestId}/${index}`);
+        if (fresh.size > 0) {
+          logger.warn({ requestId, failures: Object.fromEntries(fresh) }, "machines failed");
+          hooks.machinesFailed?.(record, fresh);
+        }
+        if (findings.completedAt !== undefined && !announced.has(requestId)) {
+          announced.add(requestId);
+          const indexes = [...Object.keys(record.failures), ...findings.failures.keys()];
+          const failed = new Set(indexes.map(String)).size;
+          logger.info({ requestId, failed }, "request complete");
+          hooks.requestCompleted?.(record, failed);
         }
       }),
       ...plan.forget.map(async (requestId) => {

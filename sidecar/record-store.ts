@@ -35,13 +35,15 @@ export function createRecordApi(
   limiter: RateLimiter,
   namespace: string,
 ): RecordApi {
+  const call = <T>(verb: string, fn: () => Promise<T>): Promise<T> =>
+    limiter.schedule(fn, undefined, { verb, resource: "configmaps" });
   return {
     async create(configMap) {
       try {
         await withRetry(
           async (attempt) => {
             try {
-              await limiter.schedule(() =>
+              await call("create", () =>
                 api.createNamespacedConfigMap({ namespace, body: configMap as V1ConfigMap }),
               );
             } catch (error) {
@@ -60,7 +62,7 @@ export function createRecordApi(
       try {
         const configMap = await withRetry(
           () =>
-            limiter.schedule(() =>
+            call("get", () =>
               api.readNamespacedConfigMap({ name: recordName(requestId), namespace }),
             ),
           { maxElapsedMs: HANDLER_RETRY_MS },
@@ -72,7 +74,7 @@ export function createRecordApi(
       }
     },
     async patch(requestId, findings) {
-      await limiter.schedule(() =>
+      await call("patch", () =>
         api.patchNamespacedConfigMap(
           { name: recordName(requestId), namespace, body: recordPatch(findings) },
           setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
@@ -81,7 +83,7 @@ export function createRecordApi(
     },
     async remove(requestId) {
       try {
-        await limiter.schedule(() =>
+        await call("delete", () =>
           api.deleteNamespacedConfigMap({ name: recordName(requestId), namespace }),
         );
       } catch (error) {

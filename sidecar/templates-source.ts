@@ -49,12 +49,13 @@ export function readTemplatesFile(path: string, defaults: TemplateDefaults): Tem
   );
 }
 
-/** Loads the templates (throwing when the first read is invalid) and follows the file. */
+/** Loads the templates (throwing when the first read is invalid) and follows the file, telling
+ * `onReload` of each new set and of each new problem. */
 export function createTemplatesSource(
   path: string,
   defaults: TemplateDefaults,
   logger: Logger,
-  onChange: (templates: Template[]) => void = () => {},
+  onReload: (outcome: "changed" | "invalid") => void = () => {},
 ): TemplatesSource {
   let templates = readTemplatesFile(path, defaults);
   let byId = new Map(templates.map((t) => [t.templateId, t]));
@@ -72,12 +73,13 @@ export function createTemplatesSource(
       byId = new Map(fresh.map((t) => [t.templateId, t]));
       lastText = text;
       logger.info({ templates: fresh.map((t) => t.templateId) }, "templates reloaded");
-      onChange(fresh);
+      onReload("changed");
       return true;
     } catch (error) {
       const message = (error as Error).message;
       if (message !== lastError) {
         logger.error({ err: message }, "templates file is invalid; keeping the last good set");
+        onReload("invalid");
       }
       lastError = message;
       return false;

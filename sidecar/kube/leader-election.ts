@@ -103,11 +103,13 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
   let running: Promise<void> | undefined;
 
   const call = <R>(
+    verb: string,
     fn: (options: ConfigurationOptions) => Promise<R>,
     signal: AbortSignal,
   ): Promise<R> => {
     const send = () => fn(abortOptions(signal));
-    return options.limiter ? options.limiter.schedule(send, signal) : send();
+    const label = { verb, resource: "leases" };
+    return options.limiter ? options.limiter.schedule(send, signal, label) : send();
   };
 
   const wait = (ms: number): Promise<void> =>
@@ -137,7 +139,7 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
     const now = new V1MicroTime(Date.now());
     let current: V1Lease;
     try {
-      current = await call((o) => api.readNamespacedLease({ name, namespace }, o), signal);
+      current = await call("get", (o) => api.readNamespacedLease({ name, namespace }, o), signal);
     } catch (error) {
       const apiError = toKubeApiError(error);
       if (apiError.kind !== "not-found") {
@@ -155,7 +157,9 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
         },
       };
       try {
-        observe(await call((o) => api.createNamespacedLease({ namespace, body }, o), signal));
+        observe(
+          await call("create", (o) => api.createNamespacedLease({ namespace, body }, o), signal),
+        );
         return true;
       } catch (createError) {
         const apiError = toKubeApiError(createError);
@@ -187,7 +191,13 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
       },
     };
     try {
-      observe(await call((o) => api.replaceNamespacedLease({ name, namespace, body }, o), signal));
+      observe(
+        await call(
+          "update",
+          (o) => api.replaceNamespacedLease({ name, namespace, body }, o),
+          signal,
+        ),
+      );
       if (takeover) logger.info({ ...log, previous: holder }, "lease acquired");
       return true;
     } catch (error) {
@@ -252,7 +262,13 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
     };
     try {
       const signal = AbortSignal.timeout(renewDeadlineMs);
-      observe(await call((o) => api.replaceNamespacedLease({ name, namespace, body }, o), signal));
+      observe(
+        await call(
+          "update",
+          (o) => api.replaceNamespacedLease({ name, namespace, body }, o),
+          signal,
+        ),
+      );
       logger.info(log, "lease released");
     } catch (error) {
       logger.warn({ ...log, err: toKubeApiError(error).message }, "cannot release the lease");

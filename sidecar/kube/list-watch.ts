@@ -186,8 +186,9 @@ export function createListWatchCache<T>(options: ListWatchCacheOptions<T>): List
   let onSynced: () => void = () => {};
   let onStoppedEarly: (error: Error) => void = () => {};
 
+  const listCall = { verb: "list", resource: options.source.watchPath.split("/").pop() ?? "" };
   const throttled = <R>(fn: () => Promise<R>): Promise<R> =>
-    limiter ? limiter.schedule(fn, stopping.signal) : fn();
+    limiter ? limiter.schedule(fn, stopping.signal, listCall) : fn();
 
   const emit = (event: CacheEvent<T>): void => {
     for (const listener of listeners) {

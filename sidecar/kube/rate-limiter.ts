@@ -14,6 +14,15 @@ export const DEFAULT_MAX_IN_FLIGHT = 32;
 /** Longest pause a Retry-After can impose, so a bogus header cannot freeze the sidecar. */
 export const MAX_THROTTLE_PAUSE_MS = 60_000;
 
+/** What a call is, for metrics: the API verb and resource ("create", "pods"). */
+export interface ApiCall {
+  verb: string;
+  resource: string;
+}
+
+/** Told of every finished call: its duration and outcome ("ok", or the HTTP status or kind). */
+export type CallObserver = (call: ApiCall, seconds: number, outcome: string) => void;
+
 export interface RateLimiterOptions {
   /** Sustained requests per second; `Infinity` turns the bucket off. Default {@link DEFAULT_QPS}. */
   qps?: number;
@@ -21,6 +30,8 @@ export interface RateLimiterOptions {
   burst?: number;
   /** Default {@link DEFAULT_MAX_IN_FLIGHT}. */
   maxInFlight?: number;
+  /** Called when a labelled call finishes (see `schedule`'s `call`). */
+  observe?: CallObserver;
 }
 
 export interface RateLimiterStats {
@@ -38,9 +49,10 @@ export interface RateLimiterStats {
 export interface RateLimiter {
   /**
    * Runs `fn` once a token and an in-flight slot are free, in arrival order. Rejects with the
-   * signal's reason if `signal` aborts while the call is still queued.
+   * signal's reason if `signal` aborts while the call is still queued. `call` names it for the
+   * observer.
    */
-  schedule<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T>;
+  schedule<T>(fn: () => Promise<T>, signal?: AbortSignal, call?: ApiCall): Promise<T>;
   /** Holds every queued call for `ms` (at most {@link MAX_THROTTLE_PAUSE_MS}). */
   pause(ms: number): void;
   readonly stats: RateLimiterStats;
@@ -133,7 +145,7 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
     if (waiting > 0) wakeIn(until - performance.now());
   };
 
-  const schedule = <T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> => {
+  const schedule = <T>(fn: () => Promise<T>, signal?: AbortSignal, call?: ApiCall): Promise<T> => {
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<T>((resolve, reject) => {
       const onAbort = (): void => {
@@ -151,16 +163,27 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
           signal?.removeEventListener("abort", onAbort);
           inFlight++;
           started++;
+          const startedAt = performance.now();
+          const observe = (outcome: string) => {
+            if (call) options.observe?.(call, (performance.now() - startedAt) / 1000, outcome);
+          };
           Promise.resolve()
             .then(fn)
-            .then(resolve, (error: unknown) => {
-              const apiError = toKubeApiError(error);
-              if (apiError.status === 429 && apiError.retryAfterMs !== undefined) {
-                throttled++;
-                pause(apiError.retryAfterMs);
-              }
-              reject(error);
-            })
+            .then(
+              (value) => {
+                observe("ok");
+                resolve(value);
+              },
+              (error: unknown) => {
+                const apiError = toKubeApiError(error);
+                observe(apiError.status === undefined ? apiError.kind : String(apiError.status));
+                if (apiError.status === 429 && apiError.retryAfterMs !== undefined) {
+                  throttled++;
+                  pause(apiError.retryAfterMs);
+                }
+                reject(error);
+              },
+            )
             .finally(() => {
               inFlight--;
               pump();

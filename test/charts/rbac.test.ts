@@ -40,6 +40,14 @@ interface Call {
 }
 
 const CALLS: Call[] = [
+  // Events on request records: completion and failed machines.
+  {
+    group: "",
+    resource: "events",
+    verb: "create",
+    file: "sidecar/record-events.ts",
+    call: "api.createNamespacedEvent(",
+  },
   // Pods: the machines.
   {
     group: "",

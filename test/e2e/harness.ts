@@ -58,6 +58,8 @@ export async function startHarness(
     simulator?: SimulatorOptions;
     /** The templates file (default: test/fixtures/templates/templates.json). */
     templates?: string;
+    /** Collects the in-process sidecar's JSON log lines (parsed) here, at debug level. */
+    logs?: Record<string, unknown>[];
   } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "hostfactory-e2e-"));
@@ -102,7 +104,12 @@ export async function startHarness(
       sidecar = await startSidecar(
         { ...config, templates: config.templates ?? templates, namespace: "default" },
         kubeConfig,
-        pino({ level: process.env.HOSTFACTORY_TEST_LOG ?? "silent" }),
+        options.logs
+          ? pino(
+              { level: "debug" },
+              { write: (line: string) => options.logs?.push(JSON.parse(line)) },
+            )
+          : pino({ level: process.env.HOSTFACTORY_TEST_LOG ?? "silent" }),
       );
       return sidecar;
     },

@@ -19,12 +19,12 @@ test("the templates file is followed: a good edit is picked up, a bad one keeps 
   const dir = mkdtempSync(join(tmpdir(), "hostfactory-templates-"));
   const file = join(dir, "templates.json");
   writeFileSync(file, document("a"));
-  const changes: string[][] = [];
+  const reloads: string[] = [];
   const source = createTemplatesSource(
     file,
     { pendingTimeoutSeconds: 600 },
     pino({ level: "silent" }),
-    (t) => changes.push(t.map((x) => x.templateId)),
+    (outcome) => reloads.push(outcome),
   );
   try {
     assert.deepEqual(
@@ -35,11 +35,12 @@ test("the templates file is followed: a good edit is picked up, a bad one keeps 
     writeFileSync(join(dir, "next"), document("a", "b"));
     renameSync(join(dir, "next"), file);
     await waitFor("the edit to be picked up", () => source.get("b"));
-    assert.deepEqual(changes, [["a", "b"]]);
+    assert.deepEqual(reloads, ["changed"]);
 
     writeFileSync(file, '{"templates": [{"templateId": "c"}]}');
     await waitFor("the bad edit to be reported", () => source.lastError);
     assert.match(source.lastError ?? "", /template 'c'/);
+    assert.deepEqual(reloads, ["changed", "invalid"]);
     assert.deepEqual(
       source.templates.map((t) => t.templateId),
       ["a", "b"],
