@@ -1,6 +1,7 @@
 // Request records: one ConfigMap per create or return request, the only place a request lives.
 // What was asked is written once at creation; what the reconciler learns is added as separate
 // `data` keys so that each finding is a conflict-free merge patch, never a read-modify-write.
+import { createHash } from "node:crypto";
 import {
   LABEL_INSTANCE,
   LABEL_RECORD_KIND,
@@ -14,8 +15,12 @@ const KEY_REQUEST = "request";
 const KEY_SETTLED = "settled";
 const KEY_COMPLETED_AT = "completedAt";
 const FAILURE_KEY_PREFIX = "failure.";
-/** Kubernetes caps an object at 1 MiB; failure reasons are kept short so thousands fit. */
+const REASON_KEY_PREFIX = "reason.";
+/** Kubernetes caps an object at 1 MiB: reasons are kept short, and each distinct reason is stored
+ * once (`reason.<hash>`), each failed machine naming it (`failure.<index>` = hash), so that
+ * thousands of machines failing for the same reason cost a few bytes each. */
 export const MAX_REASON_LENGTH = 300;
+const REASON_HASH_LENGTH = 12;
 
 /** A ConfigMap as the API serves it, reduced to what records use. */
 export interface ConfigMapLike {
@@ -69,7 +74,10 @@ export function recordPatch(findings: {
 }): { data: Record<string, string> } {
   const data: Record<string, string> = {};
   for (const [index, reason] of findings.failures ?? []) {
-    data[`${FAILURE_KEY_PREFIX}${index}`] = shorten(reason);
+    const text = shorten(reason);
+    const hash = createHash("sha256").update(text).digest("hex").slice(0, REASON_HASH_LENGTH);
+    data[`${REASON_KEY_PREFIX}${hash}`] = text;
+    data[`${FAILURE_KEY_PREFIX}${index}`] = hash;
   }
   if (findings.settled) data[KEY_SETTLED] = "true";
   if (findings.completedAt !== undefined) {
@@ -101,7 +109,8 @@ export function parseRecord(configMap: ConfigMapLike): RequestRecord | undefined
   const failures: Record<number, string> = {};
   for (const [key, value] of Object.entries(data)) {
     if (key.startsWith(FAILURE_KEY_PREFIX)) {
-      failures[Number(key.slice(FAILURE_KEY_PREFIX.length))] = value;
+      failures[Number(key.slice(FAILURE_KEY_PREFIX.length))] =
+        data[`${REASON_KEY_PREFIX}${value}`] ?? "failed (reason not recorded)";
     }
   }
   const common = {

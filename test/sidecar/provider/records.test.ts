@@ -67,9 +67,25 @@ test("a return record keeps the machines as HostFactory named them", () => {
   assert.deepEqual(record?.kind === "return" && record.machines, machines);
 });
 
-test("long failure reasons are shortened so thousands fit in one ConfigMap", () => {
-  const { data } = recordPatch({ failures: new Map([[0, "x".repeat(10_000)]]) });
-  assert.equal(data["failure.0"]?.length, 300);
+test("failure reasons are shortened and each distinct one stored once, so thousands fit", () => {
+  const failures = new Map<number, string>();
+  for (let i = 0; i < 10_000; i++) failures.set(i, i % 2 ? "x".repeat(10_000) : "quota exceeded");
+  const patch = recordPatch({ failures });
+  const reasons = Object.keys(patch.data).filter((k) => k.startsWith("reason."));
+  assert.equal(reasons.length, 2);
+  const bytes = Buffer.byteLength(JSON.stringify(patch));
+  assert.ok(bytes < 400_000, `${bytes} bytes for 10,000 failed machines`);
+  const configMap = recordConfigMap("inst", {
+    kind: "create",
+    requestId: "req-abcdefghij",
+    templateId: "small",
+    machineCount: 10_000,
+    rcAccount: "",
+  });
+  const record = parseRecord(stored(configMap, [patch]));
+  assert.equal(record?.failures[0], "quota exceeded");
+  assert.equal(record?.failures[1]?.length, 300);
+  assert.ok(record?.failures[1]?.endsWith("…"));
 });
 
 test("ConfigMaps that are not well-formed records are ignored", () => {
