@@ -32,7 +32,9 @@ before(async () => {
   created = String(asked.json?.requestId);
   await finished(created);
   const status = await h.script("getRequestStatus", { requests: [{ requestId: created }] });
-  const [request] = status.json?.requests as { machines: { name: string; machineId: string }[] }[];
+  const [request] = (status.json?.requests ?? []) as {
+    machines: { name: string; machineId: string }[];
+  }[];
   const returned = await h.script("requestReturnMachines", {
     machines: request?.machines.slice(0, 1),
   });
@@ -99,17 +101,15 @@ test("the metrics endpoint shows what the requests did", async () => {
 });
 
 test("request records carry Events: completion, and failed machines with the reason", async () => {
-  const events = h.simulator.store
-    .list("events", "default")
-    .map(
-      (e) =>
-        e as unknown as {
-          involvedObject: { name: string };
-          reason: string;
-          type: string;
-          message: string;
-        },
-    );
+  const events = h.simulator.store.list("events", "default").map(
+    (e) =>
+      e as unknown as {
+        involvedObject: { name: string };
+        reason: string;
+        type: string;
+        message: string;
+      },
+  );
   const of = (requestId: string) =>
     events.filter((e) => e.involvedObject.name === `hostfactory-${requestId}`);
   assert.deepEqual(

@@ -45,7 +45,9 @@ after(async () => {
 async function candidates(): Promise<Map<string, number>> {
   const result = await h.script("getReturnRequests", { machines });
   assert.equal(result.code, 0, result.stdout);
-  return new Map((result.json?.requests as Candidate[]).map((c) => [c.machine, c.gracePeriod]));
+  return new Map(
+    ((result.json?.requests ?? []) as Candidate[]).map((c) => [c.machine, c.gracePeriod]),
+  );
 }
 
 test("a machine HostFactory already returns is not reported again", async () => {

@@ -50,7 +50,7 @@ for (const runtime of runtimes) {
         env,
       );
       assert.equal(templates.code, 0, templates.stdout + templates.stderr);
-      assert.ok((templates.json?.templates as unknown[]).length > 0);
+      assert.ok(((templates.json?.templates ?? []) as unknown[]).length > 0);
       const request = await runScript(
         "requestMachines",
         ["-f", join(ROOT, "examples/requests/requestMachines.json")],
