@@ -1,5 +1,6 @@
 // The gRPC API as other services see it: health, reflection, and WatchRequest's pushes.
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
@@ -79,4 +80,35 @@ test("a RequestMachines over the per-request limit is refused with INVALID_ARGUM
   );
   assert.equal(error.code, grpc.status.INVALID_ARGUMENT);
   assert.match(error.details, /over the limit/);
+});
+
+test("server reflection lists the provider service, so grpcurl and friends can call it", async () => {
+  const reflectionProto = join(
+    import.meta.dirname,
+    "../../node_modules/@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto",
+  );
+  const definition = grpc.loadPackageDefinition(loadSync(reflectionProto)) as unknown as {
+    grpc: { reflection: { v1: { ServerReflection: grpc.ServiceClientConstructor } } };
+  };
+  const reflection = new definition.grpc.reflection.v1.ServerReflection(
+    h.address,
+    grpc.credentials.createInsecure(),
+  ) as unknown as grpc.Client & {
+    serverReflectionInfo: () => grpc.ClientDuplexStream<
+      object,
+      { listServicesResponse?: { service: { name: string }[] } }
+    >;
+  };
+  const stream = reflection.serverReflectionInfo();
+  const answer = await new Promise<{ listServicesResponse?: { service: { name: string }[] } }>(
+    (resolve, reject) => {
+      stream.on("data", resolve);
+      stream.on("error", reject);
+      stream.write({ listServices: "" });
+    },
+  );
+  stream.end();
+  reflection.close();
+  const names = answer.listServicesResponse?.service.map((s) => s.name) ?? [];
+  assert.ok(names.includes("hostfactory.v1.ProviderService"), names.join(", "));
 });
