@@ -1,5 +1,5 @@
 // ProviderService over gRPC: maps protobuf to the service's own terms and back, errors to status
-// codes, and serves grpc.health.v1 and server reflection beside it.
+// codes, and serves grpc.health.v1, server reflection and the operators' AdminService beside it.
 import { chmodSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
@@ -7,6 +7,7 @@ import { loadSync } from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
+import { type AdminServiceServer, AdminServiceService } from "../proto/gen/hostfactory/v1/admin.ts";
 import {
   type Attribute,
   AttributeType,
@@ -61,7 +62,7 @@ const KIND = {
   unknown: RequestKind.REQUEST_KIND_UNSPECIFIED,
 } as const;
 
-function toAttribute(attribute: TemplateAttribute): Attribute {
+export function toAttribute(attribute: TemplateAttribute): Attribute {
   const type =
     attribute.type === "Numeric"
       ? AttributeType.ATTRIBUTE_TYPE_NUMERIC
@@ -93,7 +94,7 @@ export function toRequest(status: RequestStatusView): Request {
   };
 }
 
-function toServiceError(error: unknown): Partial<grpc.StatusObject> {
+export function toServiceError(error: unknown): Partial<grpc.StatusObject> {
   if (error instanceof ProviderError) {
     return { code: STATUS_BY_CODE[error.code], details: error.message };
   }
@@ -226,15 +227,19 @@ export function createGrpcServer(
   service: ProviderService,
   logger: Logger,
   observe?: CallObserver,
+  admin?: AdminServiceServer,
 ): GrpcServer {
   const server = new grpc.Server({
     "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
     "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
   });
   server.addService(ProviderServiceService, providerHandlers(service, logger, observe));
+  if (admin) server.addService(AdminServiceService, admin);
   const health = new HealthImplementation({ "": "NOT_SERVING", [SERVICE_NAME]: "NOT_SERVING" });
   health.addToServer(server);
-  const definition = loadSync("hostfactory/v1/provider.proto", { includeDirs: [PROTO_ROOT] });
+  const definition = loadSync(["hostfactory/v1/provider.proto", "hostfactory/v1/admin.proto"], {
+    includeDirs: [PROTO_ROOT],
+  });
   new ReflectionService(definition).addToServer(server);
   let boundSocket: string | undefined;
   let healthServer: grpc.Server | undefined;
