@@ -1,9 +1,9 @@
 // `hostfactory install`: registers this provider with a HostFactory installation. Safe to run
 // again: our entries are updated in place, everybody else's are kept, and files an operator may
 // have edited (client config, templates) are written only when absent.
+import { existsSync } from "node:fs";
 import { chmod, copyFile, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, normalize, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseAddress } from "./address.ts";
 import { invalidInput } from "./errors.ts";
 import { CONFIG_FILE_NAME, DEFAULT_ADDRESS, DEFAULT_TIMEOUT_SECONDS } from "./settings.ts";
@@ -11,9 +11,22 @@ import { CONFIG_FILE_NAME, DEFAULT_ADDRESS, DEFAULT_TIMEOUT_SECONDS } from "./se
 /** Written beside the scripts: where they find the client and Node.js (see scripts/_run-client.sh). */
 export const CLIENT_LOCATION_FILE = "hostfactory-k8s.env";
 
-const SCRIPTS_SOURCE = fileURLToPath(new URL("../scripts/", import.meta.url));
-const CLIENT_ENTRY = fileURLToPath(new URL("./main.ts", import.meta.url));
-const EXAMPLE_TEMPLATES = fileURLToPath(new URL("../examples/templates.json", import.meta.url));
+/** This project's root: the nearest folder above this code (client/, or the bundle's client/gen/)
+ * that holds the scripts. */
+const ROOT = (() => {
+  for (let dir = import.meta.dirname; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, "scripts", "_run-client.sh"))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no scripts/ above ${import.meta.dirname}`);
+  }
+})();
+const SCRIPTS_SOURCE = join(ROOT, "scripts");
+/** The client bundled into one file (client/bundle.ts builds it), relative to the root. */
+export const BUNDLE_FILE = join("client", "gen", "hostfactory.cjs");
+/** What the scripts run: the bundle when it is there, else the sources. */
+const CLIENT_ENTRY = [join(ROOT, BUNDLE_FILE), join(ROOT, "client", "main.ts")].find((file) =>
+  existsSync(file),
+) as string;
+const EXAMPLE_TEMPLATES = join(ROOT, "examples", "templates.json");
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 /** IBM's own registration files are indented by four spaces. */
 const JSON_INDENT = 4;

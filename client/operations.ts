@@ -1,7 +1,6 @@
 // The five HostFactory operations: read the input file, check it and map it to the sidecar's
 // request before anything is sent, call the sidecar, map the answer back.
-import { readFile } from "node:fs/promises";
-import { text } from "node:stream/consumers";
+import { readFileSync } from "node:fs";
 import { connectSidecar, type Sidecar } from "./connect.ts";
 import { ClientError, invalidInput } from "./errors.ts";
 import { loadSettings, type SettingsFlags } from "./settings.ts";
@@ -75,7 +74,9 @@ export async function runOperation(
   let inputText: string;
   try {
     inputText =
-      options.file === "-" ? await text(process.stdin) : await readFile(options.file, "utf8");
+      options.file === "-"
+        ? await (await import("node:stream/consumers")).text(process.stdin)
+        : readFileSync(options.file, "utf8");
   } catch (error) {
     throw invalidInput(`cannot read ${source}: ${(error as Error).message}`, { cause: error });
   }

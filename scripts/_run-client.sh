@@ -1,35 +1,41 @@
 #!/bin/sh
-# Runs the hostfactory client for one HostFactory operation: _run-client.sh <operation> -f <file>.
-# stdout is the client's alone (one JSON document), and so is the exit code. The client's stderr
-# is appended to $HF_PROVIDER_LOGDIR/hostfactory-k8s.log when HostFactory set that variable.
+# Runs the hostfactory client for one HostFactory operation: _run-client.sh <operation> -f <file>
+# (the operation scripts read it into their own shell with those arguments). stdout is the
+# client's alone (one JSON document), and so is the exit code. The client's stderr is appended
+# to $HF_PROVIDER_LOGDIR/hostfactory-k8s.log when HostFactory set that variable. HostFactory
+# runs these for every call, so nothing here starts a process before Node: no $(...), no dirname.
 set -eu
 
 operation=$1
 shift
-here=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd)
+case $0 in
+*/*) here=${0%/*} ;;
+*) here=. ;;
+esac
 
-# (A failed redirection would end the script, hence the trial in a subshell.)
+# `command` keeps a failed redirection from ending the script (it would, on the special `:`).
 log=${HF_PROVIDER_LOGDIR:+$HF_PROVIDER_LOGDIR/hostfactory-k8s.log}
-if [ -n "$log" ] && (: >>"$log") 2>/dev/null; then
+if [ -n "$log" ] && command : 2>/dev/null >>"$log"; then
   exec 2>>"$log"
 fi
 
 # The client: $HOSTFACTORY_CLI, else what `hostfactory install` recorded beside these scripts,
-# else this repository's when run from a checkout, else `hostfactory` on PATH.
+# else this repository's when run from a checkout (its one-file bundle, see client/bundle.ts),
+# else `hostfactory` on PATH.
 # Node.js: $HOSTFACTORY_NODE, else what install recorded, else `node` on PATH.
 if [ -f "$here/hostfactory-k8s.env" ]; then
   . "$here/hostfactory-k8s.env"
 fi
-if [ -z "${HOSTFACTORY_CLI:-}" ] && [ -f "$here/../client/main.ts" ]; then
-  HOSTFACTORY_CLI=$here/../client/main.ts
+if [ -z "${HOSTFACTORY_CLI:-}" ] && [ -f "$here/../client/gen/hostfactory.cjs" ]; then
+  HOSTFACTORY_CLI=$here/../client/gen/hostfactory.cjs
 fi
 if [ -z "${HOSTFACTORY_CLI:-}" ]; then
   HOSTFACTORY_CLI=$(command -v hostfactory || true)
 fi
 node=${HOSTFACTORY_NODE:-node}
 
-# Node's compile cache keeps the client's TypeScript stripped and compiled between calls, which
-# saves a third of every call. It lives in a folder of the user HostFactory runs as, never in a
+# Node's compile cache keeps the client compiled between calls (V8's code cache), which saves
+# part of every call. It lives in a folder of the user HostFactory runs as, never in a
 # shared temporary one.
 if [ -z "${NODE_COMPILE_CACHE:-}" ]; then
   if [ -n "${HF_PROVIDER_WORKDIR:-}" ]; then

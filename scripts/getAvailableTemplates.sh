@@ -1,3 +1,5 @@
 #!/bin/sh
-# HostFactory runs this as `getAvailableTemplates.sh -f <input file>`; _run-client.sh beside it does the work.
-exec sh "$(dirname -- "$0")/_run-client.sh" getAvailableTemplates "$@"
+# HostFactory runs this as `getAvailableTemplates.sh -f <input file>`; _run-client.sh beside it does the work,
+# read into this shell rather than started as another (every process costs HostFactory's call).
+set -- getAvailableTemplates "$@"
+case $0 in */*) . "${0%/*}/_run-client.sh" ;; *) . ./_run-client.sh ;; esac
