@@ -4,13 +4,12 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
-import { protoPath as healthProto } from "grpc-health-check";
 import {
   ProviderServiceClient,
   RequestStatus,
   type WatchRequestResponse,
 } from "../../proto/gen/hostfactory/v1/provider.ts";
-import { type Harness, startHarness } from "./harness.ts";
+import { type Harness, healthStatus, startHarness } from "./harness.ts";
 
 let h: Harness;
 let client: ProviderServiceClient;
@@ -24,28 +23,7 @@ after(async () => {
 });
 
 test("grpc.health.v1 reports the provider service SERVING once the caches are synced", async () => {
-  const definition = grpc.loadPackageDefinition(
-    loadSync(healthProto, { enums: String }),
-  ) as unknown as {
-    grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
-  };
-  type Check = (
-    request: object,
-    callback: (error: Error | null, response: { status: string }) => void,
-  ) => void;
-  const health = new definition.grpc.health.v1.Health(
-    h.address,
-    grpc.credentials.createInsecure(),
-  ) as unknown as grpc.Client & {
-    check: Check;
-  };
-  const answer = await new Promise<{ status: string }>((resolve, reject) =>
-    health.check({ service: "hostfactory.v1.ProviderService" }, (error, response) =>
-      error ? reject(error) : resolve(response),
-    ),
-  );
-  health.close();
-  assert.equal(answer.status, "SERVING");
+  assert.equal(await healthStatus(h.address, "hostfactory.v1.ProviderService"), "SERVING");
 });
 
 test("WatchRequest pushes each change and ends after the final status", async () => {

@@ -4,7 +4,10 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import { loadSync } from "@grpc/proto-loader";
 import { KubeConfig } from "@kubernetes/client-node";
+import { protoPath as healthProto } from "grpc-health-check";
 import { pino } from "pino";
 import { type Sidecar, startSidecar } from "../../sidecar/app.ts";
 import { loadConfig } from "../../sidecar/config.ts";
@@ -208,5 +211,32 @@ export async function waitFor<T>(
     if (Date.now() > deadline)
       throw new Error(`timed out waiting for ${what} (last: ${String(last)})`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+type HealthClient = grpc.Client & {
+  check(
+    request: object,
+    callback: (error: Error | null, response: { status: string }) => void,
+  ): void;
+};
+
+/** Asks grpc.health.v1 at `address` (plain text) for `service`'s status: "SERVING", … */
+export async function healthStatus(address: string, service: string): Promise<string> {
+  const definition = grpc.loadPackageDefinition(
+    loadSync(healthProto, { enums: String }),
+  ) as unknown as {
+    grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
+  };
+  const Health = definition.grpc.health.v1.Health;
+  const client = new Health(address, grpc.credentials.createInsecure()) as unknown as HealthClient;
+  try {
+    return await new Promise<string>((resolve, reject) =>
+      client.check({ service }, (error, response) =>
+        error ? reject(error) : resolve(response.status),
+      ),
+    );
+  } finally {
+    client.close();
   }
 }

@@ -2,10 +2,7 @@
 // on the request's record, a plain health port for native probes, and logs that name the request.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import * as grpc from "@grpc/grpc-js";
-import { loadSync } from "@grpc/proto-loader";
-import { protoPath as healthProto } from "grpc-health-check";
-import { type Harness, startHarness, waitFor } from "./harness.ts";
+import { type Harness, healthStatus, startHarness, waitFor } from "./harness.ts";
 
 let h: Harness;
 const logs: Record<string, unknown>[] = [];
@@ -126,24 +123,7 @@ test("request records carry Events: completion, and failed machines with the rea
 });
 
 test("the plain health port answers grpc.health.v1 for native probes", async () => {
-  const definition = grpc.loadPackageDefinition(
-    loadSync(healthProto, { enums: String }),
-  ) as unknown as {
-    grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
-  };
-  type Check = (
-    request: object,
-    callback: (error: Error | null, response: { status: string }) => void,
-  ) => void;
-  const health = new definition.grpc.health.v1.Health(
-    String(h.sidecar?.healthAddress),
-    grpc.credentials.createInsecure(),
-  ) as unknown as grpc.Client & { check: Check };
-  const answer = await new Promise<{ status: string }>((resolve, reject) =>
-    health.check({ service: "" }, (error, response) => (error ? reject(error) : resolve(response))),
-  );
-  health.close();
-  assert.equal(answer.status, "SERVING");
+  assert.equal(await healthStatus(String(h.sidecar?.healthAddress), ""), "SERVING");
 });
 
 test("log lines about a request carry its request id", () => {
