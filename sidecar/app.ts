@@ -2,8 +2,10 @@
 // main.ts runs it as a process; tests start it in-process against the simulator.
 import { hostname } from "node:os";
 import * as grpc from "@grpc/grpc-js";
-import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import { AuthorizationV1Api, CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
+import { createClusterReads } from "./admin/cluster-reads.ts";
+import { createAdminHandlers } from "./admin-service.ts";
 import { type ClusterState, createClusterState } from "./cluster-state.ts";
 import type { Config } from "./config.ts";
 import { createGrpcServer, SERVICE_NAME } from "./grpc-server.ts";
@@ -210,7 +212,36 @@ export async function startSidecar(
     logger,
     reconcilerHooks(metrics, createRecordEvents(core, limiter, config.namespace, logger)),
   );
-  const server = createGrpcServer(counted(service, metrics), logger, metrics.grpcCall);
+  // Leader election starts once the caches are synced; the admin service asks for it per call.
+  let elector: LeaderElector | undefined;
+  const admin = createAdminHandlers(
+    {
+      ...settings,
+      identity,
+      leaderElect: config.leaderElect,
+      leaseName: config.leaseName,
+      watchNodes: config.watchNodes,
+      templatesFile: config.templates,
+    },
+    {
+      service,
+      state,
+      templates,
+      records: recordApi,
+      caches: { pods, records, nodes },
+      cluster: createClusterReads(
+        core,
+        kubeConfig.makeApiClient(AuthorizationV1Api),
+        limiter,
+        config.namespace,
+      ),
+      elector: () => elector,
+      orphans: () => reconciler.stats.orphans,
+    },
+    logger,
+    metrics.grpcCall,
+  );
+  const server = createGrpcServer(counted(service, metrics), logger, metrics.grpcCall, admin);
   const address = await server.listen(
     config.listen,
     serverCredentials(config, logger),
@@ -235,7 +266,7 @@ export async function startSidecar(
   server.health.setStatus(SERVICE_NAME, "SERVING");
   logger.info({ pods: pods.size, records: records.size }, "caches synced");
 
-  const elector = config.leaderElect
+  elector = config.leaderElect
     ? createLeaderElector({
         kubeConfig,
         namespace: config.namespace,
