@@ -27,7 +27,7 @@ const OPTION_ENV = {
 } as const;
 
 interface Call {
-  group: "" | "coordination.k8s.io";
+  group: "" | "coordination.k8s.io" | "authorization.k8s.io";
   resource: string;
   verb: string;
   /** Where the sidecar makes the call, and the text of the call there. */
@@ -37,6 +37,9 @@ interface Call {
   when?: keyof typeof OPTION_ENV;
   /** A cluster-scoped resource: granted by the ClusterRole, not the Role. */
   cluster?: true;
+  /** Kubernetes grants it to every authenticated user (the system:basic-user ClusterRole), so
+   * the chart grants nothing for it. */
+  everyone?: true;
 }
 
 const CALLS: Call[] = [
@@ -47,6 +50,36 @@ const CALLS: Call[] = [
     verb: "create",
     file: "sidecar/record-events.ts",
     call: "api.createNamespacedEvent(",
+  },
+  // The admin service (`hostfactory request`, `templates render --dry-run`, `doctor`).
+  {
+    group: "",
+    resource: "pods",
+    verb: "list",
+    file: "sidecar/admin/cluster-reads.ts",
+    call: "core.listNamespacedPod(",
+  },
+  {
+    group: "",
+    resource: "pods",
+    verb: "create",
+    file: "sidecar/admin/cluster-reads.ts",
+    call: "core.createNamespacedPod(",
+  },
+  {
+    group: "",
+    resource: "events",
+    verb: "list",
+    file: "sidecar/admin/cluster-reads.ts",
+    call: "core.listNamespacedEvent(",
+  },
+  {
+    group: "authorization.k8s.io",
+    resource: "selfsubjectaccessreviews",
+    verb: "create",
+    file: "sidecar/admin/cluster-reads.ts",
+    call: "authorization.createSelfSubjectAccessReview(",
+    everyone: true,
   },
   // Pods: the machines.
   {
@@ -169,7 +202,7 @@ const CALLS: Call[] = [
 ];
 
 /** The typed API clients the sidecar may construct; another one means calls CALLS lacks. */
-const API_CLASSES = ["CoreV1Api", "CoordinationV1Api"];
+const API_CLASSES = ["CoreV1Api", "CoordinationV1Api", "AuthorizationV1Api"];
 
 /** The sidecar's sources that talk to a real API server (the simulator is one). */
 function sidecarSources(): { file: string; text: string }[] {
@@ -215,10 +248,10 @@ function grants(rules: PolicyRule[]): Map<string, string[] | undefined> {
 
 /** What a sidecar with this environment calls, as "group/resource/verb", cluster-scoped or not. */
 function expectedCalls(env: Map<string, string>, cluster: boolean): string[] {
-  return CALLS.filter((c) => (c.cluster ?? false) === cluster)
+  const calls = CALLS.filter((c) => (c.cluster ?? false) === cluster && !c.everyone)
     .filter((c) => c.when === undefined || env.get(OPTION_ENV[c.when]) === "true")
-    .map((c) => `${c.group}/${c.resource}/${c.verb}`)
-    .sort();
+    .map((c) => `${c.group}/${c.resource}/${c.verb}`);
+  return [...new Set(calls)].sort();
 }
 
 /** What the rendered Role (namespaced) or ClusterRole grants. */

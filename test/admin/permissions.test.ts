@@ -1,0 +1,99 @@
+// The permissions `hostfactory doctor` checks are the ones the sidecar needs in its
+// configuration, and the chart's Role and ClusterRole grant every one of them.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { type Permission, sidecarPermissions } from "../../sidecar/admin/permissions.ts";
+import {
+  envOf,
+  NAMESPACE,
+  type PolicyRule,
+  type RenderOptions,
+  type Role,
+  render,
+  VALUE_SETS,
+} from "../charts/_render.ts";
+
+const key = (p: Permission) =>
+  `${p.verb} ${p.group ? `${p.resource}.${p.group}` : p.resource}${p.name ? `/${p.name}` : ""}${p.namespace ? "" : " (cluster)"}`;
+
+describe("sidecarPermissions", () => {
+  test("a sidecar without leader election or nodes needs pods, configmaps and events", () => {
+    const permissions = sidecarPermissions({
+      namespace: "grid",
+      leaderElect: false,
+      leaseName: "hostfactory-k8s-grid",
+      watchNodes: false,
+    });
+    assert.deepEqual(permissions.map(key), [
+      "list pods",
+      "watch pods",
+      "create pods",
+      "delete pods",
+      "create configmaps",
+      "get configmaps",
+      "list configmaps",
+      "watch configmaps",
+      "patch configmaps",
+      "delete configmaps",
+      "create events",
+      "list events",
+    ]);
+    assert.ok(permissions.every((p) => p.namespace === "grid" && p.purpose !== ""));
+    assert.deepEqual(
+      permissions.filter((p) => !p.required).map(key),
+      ["create events", "list events"],
+      "only Events are optional",
+    );
+  });
+
+  test("leader election adds its Lease, limited to its name where Kubernetes allows", () => {
+    const permissions = sidecarPermissions({
+      namespace: "grid",
+      leaderElect: true,
+      leaseName: "hostfactory-k8s-grid",
+      watchNodes: true,
+    });
+    assert.deepEqual(permissions.slice(12).map(key), [
+      "create leases.coordination.k8s.io",
+      "get leases.coordination.k8s.io/hostfactory-k8s-grid",
+      "update leases.coordination.k8s.io/hostfactory-k8s-grid",
+      "list nodes (cluster)",
+      "watch nodes (cluster)",
+    ]);
+  });
+});
+
+function grants(rules: PolicyRule[], p: Permission): boolean {
+  return rules.some(
+    (rule) =>
+      rule.apiGroups.includes(p.group) &&
+      rule.resources.includes(p.resource) &&
+      rule.verbs.includes(p.verb) &&
+      (rule.resourceNames === undefined || rule.resourceNames.includes(p.name)),
+  );
+}
+
+describe("the chart grants every permission doctor checks", () => {
+  const cases: [string, RenderOptions][] = [
+    ...VALUE_SETS.map((valueSet): [string, RenderOptions] => [valueSet, { valueSet }]),
+    ["without leader election", { set: { leaderElection: { enabled: false } } }],
+    ["watching nodes", { set: { watchNodes: true } }],
+  ];
+  for (const [name, options] of cases) {
+    test(name, () => {
+      const rendered = render(options);
+      const env = envOf(rendered.sidecar);
+      const permissions = sidecarPermissions({
+        namespace: NAMESPACE,
+        leaderElect: env.get("HOSTFACTORY_LEADER_ELECT") !== "false",
+        leaseName: env.get("HOSTFACTORY_LEASE_NAME") ?? "",
+        watchNodes: env.get("HOSTFACTORY_WATCH_NODES") === "true",
+      });
+      const rules = (kind: string) => rendered.all(kind).flatMap((role) => (role as Role).rules);
+      for (const permission of permissions) {
+        const granted = grants(rules(permission.namespace ? "Role" : "ClusterRole"), permission);
+        assert.ok(granted, `${key(permission)} (${permission.purpose}) is not granted`);
+      }
+    });
+  }
+});
