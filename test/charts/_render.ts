@@ -41,7 +41,6 @@ export interface EnvVar {
   valueFrom?: { fieldRef?: { fieldPath: string } };
 }
 export interface Probe {
-  exec?: { command: string[] };
   grpc?: { port: number; service?: string };
   periodSeconds?: number;
   timeoutSeconds?: number;
@@ -56,7 +55,7 @@ export interface Container {
   name: string;
   image: string;
   env?: EnvVar[];
-  ports?: { name: string; containerPort: number }[];
+  ports?: { name: string; containerPort: number; protocol?: string }[];
   startupProbe?: Probe;
   readinessProbe?: Probe;
   livenessProbe?: Probe;
@@ -90,6 +89,22 @@ export interface Deployment extends KubeObject {
     strategy: { type: string };
     selector: { matchLabels: Record<string, string> };
     template: { metadata: { labels: Record<string, string> }; spec: PodSpec };
+  };
+}
+export interface ServiceObject extends KubeObject {
+  spec: {
+    type?: string;
+    clusterIP?: string;
+    publishNotReadyAddresses?: boolean;
+    selector: Record<string, string>;
+    ports: { name: string; port: number; targetPort: string; protocol: string }[];
+  };
+}
+export interface NetworkPolicy extends KubeObject {
+  spec: {
+    podSelector: { matchLabels: Record<string, string> };
+    policyTypes: string[];
+    ingress: { from: unknown[]; ports: { port: string; protocol: string }[] }[];
   };
 }
 export interface PolicyRule {

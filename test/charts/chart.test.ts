@@ -1,8 +1,6 @@
 // The Helm chart over every value set CI covers: it lints, renders objects the Kubernetes API
 // knows, configures the sidecar only through options it has, and keeps its security promises.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, test } from "node:test";
 import { OPTIONS } from "../../sidecar/config.ts";
 import { CHART, runHelm } from "./_helm.ts";
@@ -12,10 +10,12 @@ import {
   FULLNAME,
   type KubeObject,
   NAMESPACE,
+  type NetworkPolicy,
   type Probe,
   RELEASE,
   type Rendered,
   render,
+  type ServiceObject,
   unknownFields,
   VALUE_SETS,
   type ValueSet,
@@ -24,7 +24,16 @@ import {
 
 const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 const HEALTH_SERVICE = "hostfactory.v1.ProviderService";
-const PROBE_SCRIPT = readFileSync(join(CHART, "files", "grpc-health-probe.mjs"), "utf8");
+const METRICS_SERVICE = `${FULLNAME}-metrics`;
+/** The fields a probe may have: the grpc check and its timings, no exec, httpGet or tcpSocket. */
+const PROBE_FIELDS = ["grpc", "periodSeconds", "timeoutSeconds", "failureThreshold"];
+/** Who the chart lets scrape metrics by default: Prometheus's Pods, in any namespace. */
+const PROMETHEUS_PEERS = [
+  {
+    namespaceSelector: {},
+    podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } },
+  },
+];
 
 const rendered = new Map<ValueSet, Rendered>(
   VALUE_SETS.map((valueSet) => [valueSet, render({ valueSet })]),
@@ -44,15 +53,9 @@ function probes(container: Container): [string, Probe | undefined, string][] {
   ];
 }
 
-/** The arguments after the exec probe's script: address, service and (TLS) cert and key. */
-function execProbeArgs(probe: Probe | undefined): string[] {
-  const command = probe?.exec?.command ?? [];
-  assert.deepEqual(command.slice(0, 3), ["node", "--input-type=module", "--eval"]);
-  const script = command[3] ?? "";
-  // The script is the chart's file with its comment lines left out.
-  const code = PROBE_SCRIPT.split("\n").filter((line) => !/^\s*(\/\/.*|\/\*\*.*\*\/)?$/.test(line));
-  assert.deepEqual(script.trimEnd().split("\n"), code);
-  return command.slice(4);
+/** The ports a container opens, as name → number. */
+function portsOf(container: Container): Record<string, number> {
+  return Object.fromEntries((container.ports ?? []).map((p) => [p.name, p.containerPort]));
 }
 
 describe("helm lint", () => {
@@ -67,7 +70,7 @@ describe("helm lint", () => {
 describe("every value set", () => {
   for (const valueSet of VALUE_SETS) {
     describe(valueSet, () => {
-      const { objects, deployment, sidecar } = renderedSet(valueSet);
+      const { objects, one, all, deployment, sidecar } = renderedSet(valueSet);
       const pod = deployment.spec.template.spec;
 
       test("renders only fields the Kubernetes API knows", () => {
@@ -124,6 +127,31 @@ describe("every value set", () => {
         }
       });
 
+      test("probes health with the kubelet's native grpc probe on the plain health port", () => {
+        assert.equal(envOf(sidecar).get("HOSTFACTORY_HEALTH_LISTEN"), "0.0.0.0:7071");
+        assert.equal(portsOf(sidecar).health, 7071);
+        for (const [kind, probe, service] of probes(sidecar)) {
+          assert.deepEqual(probe?.grpc, { port: 7071, service }, kind);
+          for (const field of Object.keys(probe ?? {})) {
+            assert.ok(PROBE_FIELDS.includes(field), `${kind} has ${field}`);
+          }
+        }
+      });
+
+      test("serves metrics on their port, listed by a headless Service that keeps unready Pods", () => {
+        assert.equal(envOf(sidecar).get("HOSTFACTORY_METRICS_LISTEN"), "0.0.0.0:9090");
+        assert.equal(portsOf(sidecar).metrics, 9090);
+        const service = one<ServiceObject>("Service", METRICS_SERVICE);
+        assert.deepEqual(service.spec, {
+          clusterIP: "None",
+          publishNotReadyAddresses: true,
+          selector: deployment.spec.selector.matchLabels,
+          ports: [{ name: "metrics", port: 9090, targetPort: "metrics", protocol: "TCP" }],
+        });
+        assert.equal(service.metadata.labels?.["app.kubernetes.io/component"], "metrics");
+        assert.deepEqual(all("ServiceMonitor"), []);
+      });
+
       test("points the sidecar at the templates ConfigMap's mount", () => {
         const templates = envOf(sidecar).get("HOSTFACTORY_TEMPLATES") ?? "";
         const mount = sidecar.volumeMounts?.find((m) => templates.startsWith(`${m.mountPath}/`));
@@ -157,20 +185,8 @@ describe("standalone over TLS (the default)", () => {
     assert.equal(volume?.secret?.secretName, `${FULLNAME}-tls`);
   });
 
-  test("probes health through TLS with an exec probe, since a grpc probe cannot speak TLS", () => {
-    for (const [kind, probe, service] of probes(sidecar)) {
-      assert.equal(probe?.grpc, undefined, kind);
-      assert.deepEqual(
-        execProbeArgs(probe),
-        [
-          "127.0.0.1:7070",
-          service,
-          env.get("HOSTFACTORY_TLS_CERT"),
-          env.get("HOSTFACTORY_TLS_KEY"),
-        ],
-        kind,
-      );
-    }
+  test("re-reads the mounted certificate every minute, so renewals need no restart", () => {
+    assert.equal(env.get("HOSTFACTORY_TLS_RELOAD_INTERVAL"), "60");
   });
 
   test("takes the probe timings from the values", () => {
@@ -188,16 +204,18 @@ describe("standalone over TLS (the default)", () => {
     );
   });
 
-  test("exposes the gRPC port through a Service that selects the sidecar's Pods", () => {
-    const service = one("Service", FULLNAME) as KubeObject & {
-      spec: { selector: Record<string, string>; ports: { port: number; targetPort: string }[] };
-    };
+  test("exposes the gRPC port alone through a Service that selects the sidecar's Pods", () => {
+    const service = one<ServiceObject>("Service", FULLNAME);
     assert.deepEqual(service.spec.selector, deployment.spec.selector.matchLabels);
     assert.deepEqual(
       service.spec.ports.map((p) => [p.port, p.targetPort]),
       [[7070, "grpc"]],
     );
-    assert.deepEqual(sidecar.ports, [{ name: "grpc", containerPort: 7070, protocol: "TCP" }]);
+    assert.deepEqual(sidecar.ports, [
+      { name: "grpc", containerPort: 7070, protocol: "TCP" },
+      { name: "health", containerPort: 7071, protocol: "TCP" },
+      { name: "metrics", containerPort: 9090, protocol: "TCP" },
+    ]);
   });
 
   test("rolls one Pod at a time with a surge, the Lease keeping reconciling single", () => {
@@ -209,19 +227,13 @@ describe("standalone over TLS (the default)", () => {
 });
 
 describe("plain TCP (grpc.insecure)", () => {
-  const { sidecar } = render({ set: { grpc: { insecure: true, port: 9090 } } });
+  const { sidecar } = render({ set: { grpc: { insecure: true } } });
 
   test("serves without TLS only when told, and says so to the sidecar", () => {
     const env = envOf(sidecar);
     assert.equal(env.get("HOSTFACTORY_INSECURE"), "true");
     assert.equal(env.has("HOSTFACTORY_TLS_CERT"), false);
-  });
-
-  test("uses the kubelet's native grpc probe on the gRPC port", () => {
-    for (const [kind, probe, service] of probes(sidecar)) {
-      assert.equal(probe?.exec, undefined, kind);
-      assert.deepEqual(probe?.grpc, { port: 9090, service }, kind);
-    }
+    assert.equal(env.has("HOSTFACTORY_TLS_RELOAD_INTERVAL"), false);
   });
 });
 
@@ -237,18 +249,13 @@ describe("ha", () => {
     assert.deepEqual(budget.spec.selector.matchLabels, deployment.spec.selector.matchLabels);
   });
 
-  test("admits gRPC from HostFactory's hosts only", () => {
-    const policy = one("NetworkPolicy") as KubeObject & {
-      spec: {
-        podSelector: { matchLabels: Record<string, string> };
-        policyTypes: string[];
-        ingress: { from: unknown[]; ports: { port: string }[] }[];
-      };
-    };
+  test("admits gRPC from HostFactory's hosts and metrics scrapes from Prometheus only", () => {
+    const policy = one<NetworkPolicy>("NetworkPolicy");
     assert.deepEqual(policy.spec.podSelector.matchLabels, deployment.spec.selector.matchLabels);
     assert.deepEqual(policy.spec.policyTypes, ["Ingress"]);
     assert.deepEqual(policy.spec.ingress, [
       { from: [{ ipBlock: { cidr: "10.20.0.0/24" } }], ports: [{ port: "grpc", protocol: "TCP" }] },
+      { from: PROMETHEUS_PEERS, ports: [{ port: "metrics", protocol: "TCP" }] },
     ]);
   });
 });
@@ -266,7 +273,7 @@ describe("tls (mutual TLS, cert-manager)", () => {
     });
   });
 
-  test("has cert-manager issue a certificate for the Service's names, usable by the probes", () => {
+  test("has cert-manager issue a server certificate for the Service's names", () => {
     const certificate = one("Certificate") as KubeObject & {
       spec: { secretName: string; dnsNames: string[]; usages: string[]; issuerRef: unknown };
     };
@@ -278,8 +285,8 @@ describe("tls (mutual TLS, cert-manager)", () => {
       `${FULLNAME}.${NAMESPACE}.svc.cluster.local`,
       "hostfactory-k8s.grid.example.com",
     ]);
-    // The probes present the sidecar's own certificate as their client certificate.
-    assert.deepEqual(certificate.spec.usages, ["digital signature", "server auth", "client auth"]);
+    // Mutual TLS or not, nothing presents the sidecar's certificate as a client's.
+    assert.deepEqual(certificate.spec.usages, ["digital signature", "server auth"]);
     assert.deepEqual(certificate.spec.issuerRef, {
       name: "symphony-ca",
       kind: "Issuer",
@@ -327,18 +334,13 @@ describe("beside-hostfactory", () => {
     assert.ok(pod.volumes.some((v) => v.name === "hostfactory-work"));
   });
 
-  test("probes health over the socket with an exec probe", () => {
-    const listen = envOf(sidecar).get("HOSTFACTORY_LISTEN");
-    for (const [kind, probe, service] of probes(sidecar)) {
-      assert.deepEqual(execProbeArgs(probe), [listen, service], kind);
-    }
-  });
-
-  test("listens on no network port and renders no Service for the sidecar", () => {
-    assert.equal(sidecar.ports, undefined);
+  test("serves gRPC on no network port, only health and metrics, and no gRPC Service", () => {
+    assert.deepEqual(portsOf(sidecar), { health: 7071, metrics: 9090 });
     assert.deepEqual(
-      all("Service").map((s) => s.metadata.name),
-      ["symphony-compute"],
+      all("Service")
+        .map((s) => s.metadata.name)
+        .sort(),
+      [METRICS_SERVICE, "symphony-compute"],
     );
   });
 
@@ -398,6 +400,77 @@ describe("values that change the shape", () => {
     const digest = `sha256:${"a".repeat(64)}`;
     const { sidecar } = render({ set: { image: { repository: "r.example.com/hf", digest } } });
     assert.equal(sidecar.image, `r.example.com/hf:0.1.0@${digest}`);
+  });
+});
+
+describe("metrics", () => {
+  test("turned off: no listener, port, Service or NetworkPolicy rule", () => {
+    const { all, one, sidecar } = render({
+      set: { metrics: { enabled: false }, networkPolicy: { enabled: true } },
+    });
+    assert.equal(envOf(sidecar).has("HOSTFACTORY_METRICS_LISTEN"), false);
+    assert.equal(portsOf(sidecar).metrics, undefined);
+    assert.ok(!all("Service").some((s) => s.metadata.name === METRICS_SERVICE));
+    // No peers of any kind: the policy shuts every port.
+    assert.deepEqual(one<NetworkPolicy>("NetworkPolicy").spec.ingress, []);
+  });
+
+  test("a ServiceMonitor scrapes the metrics Service alone, with the interval and labels given", () => {
+    const { one } = render({
+      set: {
+        metrics: {
+          serviceMonitor: { enabled: true, interval: "15s", labels: { release: "prometheus" } },
+        },
+      },
+    });
+    const monitor = one("ServiceMonitor") as KubeObject & {
+      spec: {
+        namespaceSelector: unknown;
+        selector: { matchLabels: Record<string, string> };
+        endpoints: unknown[];
+      };
+    };
+    assert.equal(monitor.apiVersion, "monitoring.coreos.com/v1");
+    assert.equal(monitor.metadata.labels?.release, "prometheus");
+    assert.deepEqual(monitor.spec.namespaceSelector, { matchNames: [NAMESPACE] });
+    assert.deepEqual(monitor.spec.endpoints, [
+      { port: "metrics", path: "/metrics", interval: "15s" },
+    ]);
+    const selected = (object: KubeObject) =>
+      Object.entries(monitor.spec.selector.matchLabels).every(
+        ([key, value]) => object.metadata.labels?.[key] === value,
+      );
+    assert.ok(selected(one("Service", METRICS_SERVICE)));
+    assert.ok(!selected(one("Service", FULLNAME)));
+  });
+
+  test("the NetworkPolicy admits scrapes from the peers given", () => {
+    const peers = [{ namespaceSelector: { matchLabels: { name: "monitoring" } } }];
+    const { one } = render({
+      set: { networkPolicy: { enabled: true, metricsIngressFrom: peers } },
+    });
+    assert.deepEqual(one<NetworkPolicy>("NetworkPolicy").spec.ingress, [
+      { from: peers, ports: [{ port: "metrics", protocol: "TCP" }] },
+    ]);
+  });
+
+  test("ports of one's own choosing move the listeners, ports and probes together", () => {
+    const { one, sidecar } = render({ set: { probes: { port: 8081 }, metrics: { port: 8080 } } });
+    const env = envOf(sidecar);
+    assert.equal(env.get("HOSTFACTORY_HEALTH_LISTEN"), "0.0.0.0:8081");
+    assert.equal(env.get("HOSTFACTORY_METRICS_LISTEN"), "0.0.0.0:8080");
+    assert.deepEqual(portsOf(sidecar), { grpc: 7070, health: 8081, metrics: 8080 });
+    for (const [kind, probe] of probes(sidecar)) assert.equal(probe?.grpc?.port, 8081, kind);
+    assert.equal(one<ServiceObject>("Service", METRICS_SERVICE).spec.ports[0]?.port, 8080);
+  });
+});
+
+describe("bindAddress", () => {
+  test("an IPv6 address binds every listener; the metrics server takes it without brackets", () => {
+    const env = envOf(render({ set: { bindAddress: "[::]" } }).sidecar);
+    assert.equal(env.get("HOSTFACTORY_LISTEN"), "[::]:7070");
+    assert.equal(env.get("HOSTFACTORY_HEALTH_LISTEN"), "[::]:7071");
+    assert.equal(env.get("HOSTFACTORY_METRICS_LISTEN"), ":::9090");
   });
 });
 

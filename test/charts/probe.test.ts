@@ -1,23 +1,19 @@
-// The chart's probes against a real sidecar that runs with exactly the environment and files the
-// chart gives it: each mount becomes a temporary folder (the templates ConfigMap written out, the
-// TLS Secret from fixtures/tls), and the simulated cluster stands in for the API server.
+// The chart's probes and metrics port against a real sidecar that runs with exactly the
+// environment and files the chart gives it: each mount becomes a temporary folder (the templates
+// ConfigMap written out, the TLS Secret from fixtures/tls), and the simulated cluster stands in
+// for the API server.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import {
-  copyFileSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { CHART, ROOT } from "./_helm.ts";
+import * as grpc from "@grpc/grpc-js";
+import { loadSync } from "@grpc/proto-loader";
+import { protoPath as healthProto } from "grpc-health-check";
+import { ROOT } from "./_helm.ts";
 import {
   type Container,
   envOf,
@@ -36,13 +32,23 @@ const PROBE_KINDS = ["startupProbe", "readinessProbe", "livenessProbe"] as const
 const scratch = mkdtempSync(join(tmpdir(), "hf-chart-probe-"));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  assert.ok(address && typeof address === "object");
-  return address.port;
+/** `count` distinct ports that are free on this host at the time of asking. */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer());
+  const ports = await Promise.all(
+    servers.map(
+      (server) =>
+        new Promise<number>((resolve) =>
+          server.listen(0, "127.0.0.1", () => {
+            const address = server.address();
+            assert.ok(address && typeof address === "object");
+            resolve(address.port);
+          }),
+        ),
+    ),
+  );
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
 }
 
 interface Pod {
@@ -111,39 +117,51 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/**
- * Runs a probe here as the kubelet would in the container (cwd /app). A native grpc probe is a
- * plaintext grpc.health.v1 Check on the Pod's port: the chart's probe script does the same.
- */
-function runProbe(pod: Pod, probe: Probe | undefined): { status: number | null; stderr: string } {
-  let args: string[];
-  if (probe?.grpc) {
-    const script = readFileSync(join(CHART, "files", "grpc-health-probe.mjs"), "utf8");
-    const { port, service = "" } = probe.grpc;
-    args = ["--input-type=module", "--eval", script, `127.0.0.1:${port}`, service];
-  } else {
-    const [command, ...rest] = probe?.exec?.command ?? [];
-    assert.equal(command, "node");
-    args = rest.map((arg) => local(pod, arg));
+type Check = (
+  request: { service: string },
+  options: { deadline: number },
+  callback: (error: grpc.ServiceError | null, response?: { status: string }) => void,
+) => void;
+const { Health } = (
+  grpc.loadPackageDefinition(loadSync(healthProto, { enums: String })) as unknown as {
+    grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
   }
-  const result = spawnSync(process.execPath, args, {
-    cwd: ROOT,
-    encoding: "utf8",
-    timeout: (probe?.timeoutSeconds ?? 1) * 1000,
-  });
-  return { status: result.status, stderr: result.stderr };
+).grpc.health.v1;
+
+/**
+ * Runs a probe as the kubelet runs a native grpc probe: a plain-text grpc.health.v1 Check on the
+ * probe's port of `host` (the Pod's IP there; here the loopback address the sidecar is bound to),
+ * within the probe's timeout. Resolves with the status, or the error that stood in its way.
+ */
+async function runProbe(host: string, probe: Probe | undefined): Promise<string> {
+  assert.ok(probe?.grpc, "a native grpc probe");
+  const { port, service = "" } = probe.grpc;
+  const client = new Health(
+    `${host}:${port}`,
+    grpc.credentials.createInsecure(),
+  ) as unknown as grpc.Client & { check: Check };
+  const deadline = Date.now() + (probe.timeoutSeconds ?? 1) * 1000;
+  try {
+    return await new Promise((resolve) =>
+      client.check({ service }, { deadline }, (error, response) =>
+        resolve(error ? `error: ${error.message}` : String(response?.status)),
+      ),
+    );
+  } finally {
+    client.close();
+  }
 }
 
-async function until(what: string, check: () => boolean): Promise<void> {
+async function until(what: string, check: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
     await sleep(100);
   }
 }
 
-/** Renders `options`, starts the sidecar the chart describes, and checks its probes. */
-function probeScenario(name: string, options: () => Promise<RenderOptions>) {
+/** Renders `options` on free loopback ports, starts the sidecar the chart describes, checks it. */
+function probeScenario(name: string, loopback: string, options: RenderOptions) {
   describe(name, () => {
     let pod: Pod;
     let sidecar: ChildProcess | undefined;
@@ -152,27 +170,39 @@ function probeScenario(name: string, options: () => Promise<RenderOptions>) {
     });
 
     test("the probes fail while no sidecar serves", async () => {
-      const dir = join(scratch, name);
-      pod = layOut(render(await options()), dir);
-      const result = runProbe(pod, pod.sidecar.livenessProbe);
-      assert.equal(result.status, 1);
-      assert.match(result.stderr, /health check of '' at .* failed/);
+      const [grpcPort, healthPort, metricsPort] = await freePorts(3);
+      const set = {
+        ...options.set,
+        bindAddress: loopback,
+        grpc: { ...(options.set?.grpc ?? {}), port: grpcPort },
+        probes: { port: healthPort },
+        metrics: { port: metricsPort },
+      };
+      pod = layOut(render({ ...options, set }), join(scratch, name));
+      assert.match(await runProbe(loopback, pod.sidecar.livenessProbe), /^error: 14 UNAVAILABLE/);
     });
 
     test("every probe passes once the sidecar started with the chart's configuration serves", async () => {
       sidecar = startSidecar(pod);
       const running = sidecar;
-      await until("the startup probe passes", () => {
+      await until("the startup probe passes", async () => {
         assert.equal(running.exitCode, null, "the sidecar exited");
-        return runProbe(pod, pod.sidecar.startupProbe).status === 0;
+        return (await runProbe(loopback, pod.sidecar.startupProbe)) === "SERVING";
       });
       for (const kind of PROBE_KINDS) {
-        const result = runProbe(pod, pod.sidecar[kind]);
-        assert.equal(result.status, 0, `${kind}: ${result.stderr}`);
+        assert.equal(await runProbe(loopback, pod.sidecar[kind]), "SERVING", kind);
       }
     });
 
-    if (name === "beside-hostfactory") {
+    test("Prometheus can scrape the metrics port at /metrics", async () => {
+      const port = pod.sidecar.ports?.find((p) => p.name === "metrics")?.containerPort;
+      const response = await fetch(`http://${loopback}:${port}/metrics`);
+      assert.equal(response.status, 200);
+      assert.match(response.headers.get("content-type") ?? "", /^text\/plain/);
+      assert.match(await response.text(), /^hostfactory_cache_objects\{cache="pods"\} 0$/m);
+    });
+
+    if (name.startsWith("beside-hostfactory")) {
       test("the socket lets the Pod's group connect", () => {
         const listen = local(pod, envOf(pod.sidecar).get("HOSTFACTORY_LISTEN") ?? "");
         assert.equal(statSync(listen.slice("unix://".length)).mode & 0o777, 0o660);
@@ -181,12 +211,8 @@ function probeScenario(name: string, options: () => Promise<RenderOptions>) {
   });
 }
 
-const onFreePort = async (options: RenderOptions): Promise<RenderOptions> => ({
-  ...options,
-  set: { grpc: { ...(options.set?.grpc ?? {}), port: await freePort(), bindAddress: "127.0.0.1" } },
-});
-
-probeScenario("tls", () => onFreePort({ valueSet: "tls" }));
-probeScenario("default", () => onFreePort({ valueSet: "default" }));
-probeScenario("plain TCP", () => onFreePort({ set: { grpc: { insecure: true } } }));
-probeScenario("beside-hostfactory", async () => ({ valueSet: "beside-hostfactory" }));
+probeScenario("tls", "127.0.0.1", { valueSet: "tls" });
+probeScenario("default", "127.0.0.1", { valueSet: "default" });
+probeScenario("plain TCP", "127.0.0.1", { set: { grpc: { insecure: true } } });
+// IPv6 too: the metrics server takes its address in another form than the gRPC servers.
+probeScenario("beside-hostfactory, on IPv6", "[::1]", { valueSet: "beside-hostfactory" });

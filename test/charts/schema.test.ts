@@ -94,6 +94,61 @@ const REFUSALS: Refusal[] = [
     says: ["invalid propertyName 'compute.json'", "does not match pattern"],
   },
   {
+    name: "a bind address that is a host:port",
+    set: { bindAddress: "0.0.0.0:7070" },
+    says: ["at '/bindAddress'", "does not match pattern"],
+  },
+  {
+    name: "an IPv6 bind address without brackets",
+    set: { bindAddress: "::" },
+    says: ["at '/bindAddress'", "does not match pattern"],
+  },
+  {
+    name: "the bind address where it was before it bound every listener",
+    set: { grpc: { bindAddress: "0.0.0.0" } },
+    says: ["at '/grpc'", "additional properties 'bindAddress' not allowed"],
+  },
+  {
+    name: "a TLS reload interval of zero",
+    set: { tls: { reloadIntervalSeconds: 0 } },
+    says: ["at '/tls/reloadIntervalSeconds'", "minimum: got 0, want 1"],
+  },
+  {
+    name: "a health port out of range",
+    set: { probes: { port: 70000 } },
+    says: ["at '/probes/port'", "maximum: got 70,000, want 65,535"],
+  },
+  {
+    name: "a metrics port of zero",
+    set: { metrics: { port: 0 } },
+    says: ["at '/metrics/port'", "minimum: got 0, want 1"],
+  },
+  {
+    name: "a metrics port given as a string",
+    set: { metrics: { port: "9090" } },
+    says: ["at '/metrics/port'", "got string, want integer"],
+  },
+  {
+    name: "a misspelt metrics value",
+    set: { metrics: { enable: false } },
+    says: ["at '/metrics'", "additional properties 'enable' not allowed"],
+  },
+  {
+    name: "a scrape interval without a unit",
+    set: { metrics: { serviceMonitor: { interval: "30" } } },
+    says: ["at '/metrics/serviceMonitor/interval'", "does not match pattern"],
+  },
+  {
+    name: "a ServiceMonitor label that is not a string",
+    set: { metrics: { serviceMonitor: { labels: { release: 1 } } } },
+    says: ["at '/metrics/serviceMonitor/labels/release'", "got number, want string"],
+  },
+  {
+    name: "Prometheus's peers given as one peer instead of a list",
+    set: { networkPolicy: { metricsIngressFrom: { podSelector: {} } } },
+    says: ["at '/networkPolicy/metricsIngressFrom'", "got object, want array"],
+  },
+  {
     name: "a probe timing of zero",
     set: { probes: { liveness: { periodSeconds: 0 } } },
     says: ["at '/probes/liveness/periodSeconds'", "minimum: got 0, want 1"],
@@ -123,6 +178,31 @@ const REFUSALS: Refusal[] = [
     name: "beside-hostfactory with a network policy",
     set: { ...BESIDE, hostfactory: HOSTFACTORY, networkPolicy: { enabled: true } },
     says: ["networkPolicy", "cut off HostFactory's own traffic"],
+  },
+  {
+    name: "the metrics port on the gRPC port",
+    set: { metrics: { port: 7070 } },
+    says: ["metrics.port 7070 is also grpc.port: each port in the Pod needs a number of its own"],
+  },
+  {
+    name: "the health port on the metrics port",
+    set: { probes: { port: 9090 } },
+    says: ["metrics.port 9090 is also probes.port"],
+  },
+  {
+    name: "beside-hostfactory with the metrics port taken by HostFactory's container",
+    set: {
+      ...BESIDE,
+      hostfactory: {
+        container: { ...HOSTFACTORY.container, ports: [{ name: "ui", containerPort: 9090 }] },
+      },
+    },
+    says: ["metrics.port 9090 is also a port of hostfactory.container"],
+  },
+  {
+    name: "a ServiceMonitor without metrics",
+    set: { metrics: { enabled: false, serviceMonitor: { enabled: true } } },
+    says: ["metrics.serviceMonitor.enabled needs metrics.enabled"],
   },
   {
     name: "cert-manager without an issuer",

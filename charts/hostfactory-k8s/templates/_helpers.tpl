@@ -85,41 +85,35 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- if eq (include "hostfactory-k8s.transport" .) "unix" }}
 {{- include "hostfactory-k8s.socketAddress" . }}
 {{- else }}
-{{- printf "%s:%d" .Values.grpc.bindAddress (int .Values.grpc.port) }}
+{{- printf "%s:%d" .Values.bindAddress (int .Values.grpc.port) }}
 {{- end }}
 {{- end }}
 
+{{- define "hostfactory-k8s.healthListen" -}}
+{{- printf "%s:%d" .Values.bindAddress (int .Values.probes.port) }}
+{{- end }}
+
+{{/* Node's HTTP server, which serves the metrics, takes an IPv6 address without its brackets. */}}
+{{- define "hostfactory-k8s.metricsListen" -}}
+{{- printf "%s:%d" (.Values.bindAddress | trimPrefix "[" | trimSuffix "]") (int .Values.metrics.port) }}
+{{- end }}
+
+{{/* Labels of the metrics Service, which the ServiceMonitor selects it by. */}}
+{{- define "hostfactory-k8s.metricsSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "hostfactory-k8s.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: metrics
+{{- end }}
+
 {{/*
-A probe's check. Over plain TCP the kubelet's native grpc probe asks grpc.health.v1 itself; it
-cannot reach a Unix socket nor speak TLS, so there an exec probe runs files/grpc-health-probe.mjs
-in the container. Arguments: the root context and the health service to ask about.
+A native grpc probe on the health port, with its timings. Arguments: the root context, the
+health service to ask about, and the probe's values.
 */}}
-{{- define "hostfactory-k8s.probeCheck" -}}
-{{- $root := index . 0 }}
-{{- $service := index . 1 }}
-{{- $transport := include "hostfactory-k8s.transport" $root }}
-{{- if eq $transport "plain" }}
+{{- define "hostfactory-k8s.probe" -}}
 grpc:
-  port: {{ $root.Values.grpc.port }}
-  service: {{ $service | quote }}
-{{- else }}
-{{- $address := include "hostfactory-k8s.socketAddress" $root }}
-{{- if eq $transport "tls" }}
-{{- $address = printf "127.0.0.1:%d" (int $root.Values.grpc.port) }}
-{{- end }}
-exec:
-  command:
-    - node
-    - --input-type=module
-    - --eval
-    - {{ regexReplaceAll "(?m)^\\s*(//.*|/\\*\\*.*\\*/)?\n" ($root.Files.Get "files/grpc-health-probe.mjs") "" | toJson }}
-    - {{ $address | quote }}
-    - {{ $service | quote }}
-    {{- if eq $transport "tls" }}
-    - {{ printf "%s/tls.crt" (include "hostfactory-k8s.tlsDir" $root) }}
-    - {{ printf "%s/tls.key" (include "hostfactory-k8s.tlsDir" $root) }}
-    {{- end }}
-{{- end }}
+  port: {{ (index . 0).Values.probes.port }}
+  service: {{ index . 1 | quote }}
+{{ toYaml (index . 2) }}
 {{- end }}
 
 {{/* Checks across values that the schema cannot express, with what to do about them. */}}
@@ -140,8 +134,31 @@ exec:
 {{- fail "topology beside-hostfactory: hostfactory.container needs at least a name and an image (HostFactory's own container)" }}
 {{- end }}
 {{- if $v.networkPolicy.enabled }}
-{{- fail "networkPolicy: with topology beside-hostfactory nothing listens on the network, and a policy would also cut off HostFactory's own traffic; leave networkPolicy.enabled false" }}
+{{- fail "networkPolicy: with topology beside-hostfactory the gRPC API is on a Unix socket, and a policy would also cut off HostFactory's own traffic; leave networkPolicy.enabled false" }}
 {{- end }}
+{{- end }}
+{{- /* Every port opened in the Pod, by number: what opens it. */}}
+{{- $ports := dict }}
+{{- if eq (include "hostfactory-k8s.transport" .) "unix" }}
+{{- range $v.hostfactory.container.ports | default list }}
+{{- $_ := set $ports (toString (int .containerPort)) "a port of hostfactory.container" }}
+{{- end }}
+{{- else }}
+{{- $_ := set $ports (toString (int $v.grpc.port)) "grpc.port" }}
+{{- end }}
+{{- $opened := list (list "probes.port" $v.probes.port) }}
+{{- if $v.metrics.enabled }}
+{{- $opened = append $opened (list "metrics.port" $v.metrics.port) }}
+{{- end }}
+{{- range $opened }}
+{{- $port := toString (int (index . 1)) }}
+{{- if hasKey $ports $port }}
+{{- fail (printf "%s %s is also %s: each port in the Pod needs a number of its own" (index . 0) $port (get $ports $port)) }}
+{{- end }}
+{{- $_ := set $ports $port (index . 0) }}
+{{- end }}
+{{- if and $v.metrics.serviceMonitor.enabled (not $v.metrics.enabled) }}
+{{- fail "metrics.serviceMonitor.enabled needs metrics.enabled: the ServiceMonitor scrapes the metrics port" }}
 {{- end }}
 {{- if and $v.tls.certManager.enabled (not $v.tls.certManager.issuerRef.name) }}
 {{- fail "tls.certManager.enabled: set tls.certManager.issuerRef.name to the cert-manager Issuer (or ClusterIssuer, with kind) that signs the sidecar's certificate" }}
