@@ -1,11 +1,12 @@
 // The sidecar in a process of its own (so its RSS is its own), driven by the benchmark over IPC:
 // memory after a full GC, CPU time used, and the cost of serving one call measured inside it.
-import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { CoreV1Api } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { ProviderServiceService } from "../proto/gen/hostfactory/v1/provider.ts";
 import { startSidecar } from "../sidecar/app.ts";
 import { loadConfig } from "../sidecar/config.ts";
 import { toRequest } from "../sidecar/grpc-server.ts";
+import { loadKubeConfig } from "../sidecar/kube/client.ts";
 import { createRateLimiter } from "../sidecar/kube/rate-limiter.ts";
 import { createProviderService } from "../sidecar/provider-service.ts";
 import { createRecordApi } from "../sidecar/record-store.ts";
@@ -18,8 +19,8 @@ const { flags, kubeconfig } = JSON.parse(process.argv[2] ?? "{}") as {
 };
 const config = loadConfig({ ...flags, "leader-elect": false }, {});
 const templatesFile = config.templates as string;
-const kubeConfig = new KubeConfig();
-kubeConfig.loadFromFile(kubeconfig);
+// As main.ts loads it for a real cluster.
+const { kubeConfig } = loadKubeConfig({ kubeconfig });
 const logger = pino({ level: "error" }, pino.destination(2));
 const sidecar = await startSidecar(
   { ...config, templates: templatesFile, namespace: "default" },

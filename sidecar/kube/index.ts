@@ -43,3 +43,4 @@ export {
   type RateLimiterStats,
 } from "./rate-limiter.ts";
 export { type RetryOptions, withRetry } from "./retry.ts";
+export { shareConnections } from "./shared-dispatcher.ts";
