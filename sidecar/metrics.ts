@@ -132,18 +132,32 @@ export function createMetrics(): Metrics {
       gauge("cache_objects", "Objects in each cache", ["cache"], (g) => {
         for (const [cache, c] of Object.entries(sources.caches)) if (c) g.set({ cache }, c.size);
       });
-      gauge("watch_restarts", "Watch restarts since start, by cache", ["cache"], (g) => {
-        for (const [cache, c] of Object.entries(sources.caches))
-          if (c) g.set({ cache }, c.stats.watchRestarts);
-      });
-      gauge(
-        "relists",
+      // Counts kept by the caches, exposed as counters (monotonic since start) so rate() works.
+      const cacheCounter = (
+        name: string,
+        help: string,
+        read: (c: ListWatchCache<unknown>) => number,
+      ) =>
+        new Counter({
+          name: PREFIX + name,
+          help,
+          labelNames: ["cache"],
+          registers: [registry],
+          collect() {
+            this.reset();
+            for (const [cache, c] of Object.entries(sources.caches))
+              if (c) this.inc({ cache }, read(c));
+          },
+        });
+      cacheCounter(
+        "watch_restarts_total",
+        "Watch restarts since start, by cache",
+        (c) => c.stats.watchRestarts,
+      );
+      cacheCounter(
+        "relists_total",
         "Relists (after 410 Expired or errors) since start, by cache",
-        ["cache"],
-        (g) => {
-          for (const [cache, c] of Object.entries(sources.caches))
-            if (c) g.set({ cache }, c.stats.relists);
-        },
+        (c) => c.stats.relists,
       );
       gauge(
         "kube_api_queue",
@@ -197,7 +211,9 @@ export async function startMetricsServer(
   });
   const match = /^(.*):(\d+)$/.exec(listen);
   if (!match) throw new Error(`metrics-listen: expected host:port, found '${listen}'`);
-  const [, host, port] = match;
+  const [, bracketed, port] = match;
+  // "[::]:9090" names the IPv6 host "::", as in a URL.
+  const host = bracketed?.replace(/^\[(.*)\]$/, "$1");
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(Number(port), host || "0.0.0.0", () => resolve());
