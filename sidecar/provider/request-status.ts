@@ -81,27 +81,75 @@ function podState(pod: PodView | undefined): MachineState {
   return "terminated";
 }
 
-function createMachine(record: CreateRecord, index: number, context: CreateContext): MachineStatus {
-  const name = podName(context.podNamePrefix, record.requestId, index);
-  const pod = context.pod(name);
-  const base = {
+/** The pod names of a record's machines and the names HostFactory is given for them. */
+interface Names {
+  podNames: string[];
+  machineNames: string[];
+}
+
+/**
+ * Names by record, built once: polls and reconcile passes ask for the same thousands of names
+ * again and again. A record is replaced, never changed, when its ConfigMap changes, so a new
+ * record object gets its names anew; `key` covers what else the names depend on.
+ */
+const namesByRecord = new WeakMap<CreateRecord, { key: string; names: Names }>();
+
+function namesOf(record: CreateRecord, context: CreateContext): Names {
+  const { template } = context;
+  const key = `${context.podNamePrefix}/${template?.hostnameStyle}/${template?.subdomain}/${context.namespace}/${context.clusterDomain}`;
+  const cached = namesByRecord.get(record);
+  if (cached?.key === key) return cached.names;
+  const podNames: string[] = [];
+  const machineNames: string[] = [];
+  for (let index = 0; index < record.machineCount; index++) {
+    const pod = podName(context.podNamePrefix, record.requestId, index);
+    podNames.push(pod);
+    machineNames.push(machineName(pod, template, context.namespace, context.clusterDomain));
+  }
+  const names = { podNames, machineNames };
+  namesByRecord.set(record, { key, names });
+  return names;
+}
+
+function machine(
+  pod: PodView | undefined,
+  name: string,
+  createdAt: number,
+  result: MachineResult,
+  message: string,
+  status: MachineState = podState(pod),
+): MachineStatus {
+  return {
     machineId: pod?.uid ?? "",
-    name: machineName(name, context.template, context.namespace, context.clusterDomain),
-    status: podState(pod),
+    name,
+    result,
+    status,
     privateIpAddress: pod?.podIP ?? "",
-    launchtime: seconds(pod?.createdAt ?? record.createdAt),
+    launchtime: seconds(pod?.createdAt ?? createdAt),
+    message,
   };
+}
+
+function createMachine(
+  record: CreateRecord,
+  index: number,
+  names: Names,
+  context: CreateContext,
+): MachineStatus {
+  const podName = names.podNames[index] as string;
+  const name = names.machineNames[index] as string;
+  const pod = context.pod(podName);
   const recorded = record.failures[index];
-  if (recorded !== undefined) return { ...base, result: "fail", message: recorded };
+  if (recorded !== undefined) return machine(pod, name, record.createdAt, "fail", recorded);
   // Once final, a request stays final: machines that did not fail had succeeded.
-  if (record.completedAt !== undefined) return { ...base, result: "succeed", message: "" };
-  const failure = podFailure(pod, record.settled, context.isReturning(name));
-  if (failure) return { ...base, result: "fail", message: failure };
+  if (record.completedAt !== undefined) return machine(pod, name, record.createdAt, "succeed", "");
+  const failure = podFailure(pod, record.settled, context.isReturning(podName));
+  if (failure) return machine(pod, name, record.createdAt, "fail", failure);
   if (pod?.phase === "Running" && pod.ready && pod.deletingAt === undefined) {
-    return { ...base, result: "succeed", message: "" };
+    return machine(pod, name, record.createdAt, "succeed", "");
   }
   const waiting = pod ? pod.reason : "waiting for its pod to be created";
-  return { ...base, status: "pending", result: "executing", message: waiting };
+  return machine(pod, name, record.createdAt, "executing", waiting, "pending");
 }
 
 function summarise(
@@ -111,24 +159,34 @@ function summarise(
   machines: MachineStatus[],
   noun: string,
 ): RequestStatus {
-  const executing = machines.filter((m) => m.result === "executing").length;
-  const failed = machines.filter((m) => m.result === "fail");
+  let executing = 0;
+  let failed = 0;
+  let firstFailure: MachineStatus | undefined;
+  for (const machine of machines) {
+    if (machine.result === "executing") executing++;
+    else if (machine.result === "fail") {
+      failed++;
+      firstFailure ??= machine;
+    }
+  }
   let status: RequestState = "complete";
   let message = "";
   if (executing > 0) {
     status = "running";
     message = `${machines.length - executing} of ${machines.length} machines ${noun}.`;
-  } else if (failed.length > 0) {
+  } else if (failed > 0) {
     status = "complete_with_error";
-    message = `${failed.length} of ${machines.length} machines failed: ${failed[0]?.message}`;
+    message = `${failed} of ${machines.length} machines failed: ${firstFailure?.message}`;
   }
   return { requestId, kind, templateId, status, message, machines };
 }
 
 export function createRequestStatus(record: CreateRecord, context: CreateContext): RequestStatus {
-  const machines = Array.from({ length: record.machineCount }, (_, i) =>
-    createMachine(record, i, context),
-  );
+  const names = namesOf(record, context);
+  const machines: MachineStatus[] = new Array(record.machineCount);
+  for (let index = 0; index < record.machineCount; index++) {
+    machines[index] = createMachine(record, index, names, context);
+  }
   return summarise(record.requestId, "create", record.templateId, machines, "done");
 }
 
@@ -137,20 +195,16 @@ export function returnRequestStatus(
   record: ReturnRecord,
   pod: (name: string) => PodView | undefined,
 ): RequestStatus {
-  const machines = record.machines.map((machine, index): MachineStatus => {
-    const current = pod(podNameOfMachine(machine.name));
-    const base = {
-      machineId: current?.uid ?? machine.machineId,
-      name: machine.name,
-      status: podState(current),
-      privateIpAddress: current?.podIP ?? "",
-      launchtime: seconds(current?.createdAt ?? record.createdAt),
-    };
+  const machines = record.machines.map((returned, index): MachineStatus => {
+    const current = pod(podNameOfMachine(returned.name));
     const recorded = record.failures[index];
-    if (recorded !== undefined) return { ...base, result: "fail", message: recorded };
-    if (!current) return { ...base, result: "succeed", message: "" };
-    const message = current.deletingAt === undefined ? "waiting for deletion" : "being deleted";
-    return { ...base, result: "executing", message };
+    const result = recorded !== undefined ? "fail" : current ? "executing" : "succeed";
+    const message =
+      recorded ??
+      (!current ? "" : current.deletingAt === undefined ? "waiting for deletion" : "being deleted");
+    const status = machine(current, returned.name, record.createdAt, result, message);
+    if (!current) status.machineId = returned.machineId;
+    return status;
   });
   return summarise(record.requestId, "return", "", machines, "gone");
 }
