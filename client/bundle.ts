@@ -40,6 +40,21 @@ const withoutGrpcJs: Plugin = {
   },
 };
 
+/**
+ * The operators' commands (client/admin/, which cli.ts imports as ./admin/…) stay out: the
+ * scripts never run them, they would make the bundle larger to load on every HostFactory call,
+ * and they use grpc-js. The bundle imports them, when asked, from the sources beside it.
+ */
+const adminFromSources: Plugin = {
+  name: "admin-from-sources",
+  setup(plugin) {
+    plugin.onResolve({ filter: /^\.\/admin\// }, (args) => ({
+      path: `../${args.path.slice("./".length)}`,
+      external: true,
+    }));
+  },
+};
+
 /** The bundle's text, built from the sources as they are now. */
 export async function bundleClient(): Promise<string> {
   const result = await build({
@@ -55,7 +70,7 @@ export async function bundleClient(): Promise<string> {
     banner: { js: BANNER },
     legalComments: "eof",
     charset: "utf8",
-    plugins: [withoutGrpcJs],
+    plugins: [withoutGrpcJs, adminFromSources],
     logLevel: "silent",
   });
   return (result.outputFiles[0] as { text: string }).text;

@@ -166,21 +166,29 @@ const root = defineCommand({
 });
 
 /** Runs the command line; resolves to the exit code. */
-export async function main(argv: string[]): Promise<ExitCode> {
+export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   const key = Object.entries(OPERATION_COMMANDS).find(([, c]) => c.alias === name)?.[0] ?? name;
   const command = key === undefined ? undefined : COMMANDS[key];
   const wantsHelp = argv.some((arg) => arg === "--help" || arg === "-h");
+  // The operators' commands (client/admin/) are loaded only when no operation is asked for.
+  const admin = command === undefined ? await import("./admin/main.ts") : undefined;
+  if (name !== undefined && admin?.ADMIN_COMMAND_NAMES.includes(name)) {
+    return admin.runAdminCommand(name, rest);
+  }
 
   if (name === undefined || (command === undefined && wantsHelp)) {
-    const usage = `${await renderUsage(root)}\n\n${EXIT_CODES_HELP}\n`;
+    const all = { ...root, subCommands: { ...COMMANDS, ...admin?.ADMIN_COMMAND_DEFS } };
+    const usage = `${await renderUsage(all)}\n\n${EXIT_CODES_HELP}\n`;
     (wantsHelp ? process.stdout : process.stderr).write(usage);
     return wantsHelp ? ExitCode.SUCCESS : ExitCode.INVALID;
   }
   if (command === undefined) {
     return fail(
       name,
-      invalidInput(`unknown command "${name}"; commands: ${Object.keys(COMMANDS).join(", ")}`),
+      invalidInput(
+        `unknown command "${name}"; commands: ${[...Object.keys(COMMANDS), ...(admin?.ADMIN_COMMAND_NAMES ?? [])].join(", ")}`,
+      ),
     );
   }
   if (wantsHelp) {

@@ -5126,8 +5126,13 @@ async function main(argv) {
   const key = Object.entries(OPERATION_COMMANDS).find(([, c]) => c.alias === name)?.[0] ?? name;
   const command = key === void 0 ? void 0 : COMMANDS[key];
   const wantsHelp = argv.some((arg) => arg === "--help" || arg === "-h");
+  const admin = command === void 0 ? await import("../admin/main.ts") : void 0;
+  if (name !== void 0 && admin?.ADMIN_COMMAND_NAMES.includes(name)) {
+    return admin.runAdminCommand(name, rest);
+  }
   if (name === void 0 || command === void 0 && wantsHelp) {
-    const usage = `${await renderUsage(root)}
+    const all = { ...root, subCommands: { ...COMMANDS, ...admin?.ADMIN_COMMAND_DEFS } };
+    const usage = `${await renderUsage(all)}
 
 ${EXIT_CODES_HELP}
 `;
@@ -5137,7 +5142,9 @@ ${EXIT_CODES_HELP}
   if (command === void 0) {
     return fail(
       name,
-      invalidInput(`unknown command "${name}"; commands: ${Object.keys(COMMANDS).join(", ")}`)
+      invalidInput(
+        `unknown command "${name}"; commands: ${[...Object.keys(COMMANDS), ...admin?.ADMIN_COMMAND_NAMES ?? []].join(", ")}`
+      )
     );
   }
   if (wantsHelp) {
