@@ -45,8 +45,6 @@ export interface Reconciler {
   start(): void;
   /** Stops passes; calls in flight finish on their own. */
   stop(): Promise<void>;
-  /** Runs one pass now (tests and shutdown use it). */
-  pass(): Promise<void>;
   readonly stats: {
     passes: number;
     creates: number;
@@ -322,6 +320,5 @@ export function createReconciler(
       orphanSince.clear();
       logger.info("reconciler stopped");
     },
-    pass,
   };
 }
