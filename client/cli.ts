@@ -112,13 +112,33 @@ function operationCommand(name: OperationName): CommandDef<typeof operationArgs>
     args: operationArgs,
     async run({ args }) {
       checkArguments(args, operationArgs);
-      const { runOperation } = await import("./operations.ts");
-      const document = await runOperation(name, args, process.env, (message) =>
-        log(name, `warning: ${message}`),
-      );
-      return `${JSON.stringify(document, null, 2)}\n`;
+      return operate(name, args);
     },
   });
+}
+
+/** Runs one operation; resolves to the text for stdout. */
+async function operate(
+  name: OperationName,
+  options: { file: string | undefined },
+): Promise<string> {
+  const { runOperation } = await import("./operations.ts");
+  const document = await runOperation(name, options, process.env, (message) =>
+    log(name, `warning: ${message}`),
+  );
+  return `${JSON.stringify(document, null, 2)}\n`;
+}
+
+/**
+ * The input file when the arguments are exactly `-f FILE`, the only form HostFactory's scripts
+ * pass: it needs no option parser, which would cost every call more than the rest of its
+ * arguments' handling. Anything else goes through citty.
+ */
+function plainInputFile(rest: string[]): string | undefined {
+  const [flag, file, ...more] = rest;
+  if (more.length > 0 || (flag !== "-f" && flag !== "--file") || file === undefined)
+    return undefined;
+  return file === "-" || !file.startsWith("-") ? file : undefined;
 }
 
 const installCommand = defineCommand({
@@ -196,7 +216,13 @@ export async function main(argv: string[]): Promise<number> {
     return ExitCode.SUCCESS;
   }
   try {
-    const { result } = await runCommand(command, { rawArgs: rest });
+    const operation =
+      key !== undefined && key in OPERATION_COMMANDS ? (key as OperationName) : undefined;
+    const file = operation && plainInputFile(rest);
+    const { result } =
+      operation === undefined || file === undefined
+        ? await runCommand(command, { rawArgs: rest })
+        : { result: await operate(operation, { file }) };
     process.stdout.write(result as string);
     return ExitCode.SUCCESS;
   } catch (error) {

@@ -5072,17 +5072,26 @@ function operationCommand(name) {
     args: operationArgs,
     async run({ args }) {
       checkArguments(args, operationArgs);
-      const { runOperation: runOperation2 } = await Promise.resolve().then(() => (init_operations(), operations_exports));
-      const document = await runOperation2(
-        name,
-        args,
-        process.env,
-        (message) => log(name, `warning: ${message}`)
-      );
-      return `${JSON.stringify(document, null, 2)}
-`;
+      return operate(name, args);
     }
   });
+}
+async function operate(name, options) {
+  const { runOperation: runOperation2 } = await Promise.resolve().then(() => (init_operations(), operations_exports));
+  const document = await runOperation2(
+    name,
+    options,
+    process.env,
+    (message) => log(name, `warning: ${message}`)
+  );
+  return `${JSON.stringify(document, null, 2)}
+`;
+}
+function plainInputFile(rest) {
+  const [flag, file, ...more] = rest;
+  if (more.length > 0 || flag !== "-f" && flag !== "--file" || file === void 0)
+    return void 0;
+  return file === "-" || !file.startsWith("-") ? file : void 0;
 }
 var installCommand = defineCommand({
   meta: {
@@ -5155,7 +5164,9 @@ ${EXIT_CODES_HELP}
     return ExitCode.SUCCESS;
   }
   try {
-    const { result } = await runCommand(command, { rawArgs: rest });
+    const operation = key !== void 0 && key in OPERATION_COMMANDS ? key : void 0;
+    const file = operation && plainInputFile(rest);
+    const { result } = operation === void 0 || file === void 0 ? await runCommand(command, { rawArgs: rest }) : { result: await operate(operation, { file }) };
     process.stdout.write(result);
     return ExitCode.SUCCESS;
   } catch (error) {
