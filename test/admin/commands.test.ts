@@ -123,8 +123,19 @@ describe("requests, request and machines", () => {
 });
 
 describe("watch", () => {
+  /** A request whose pods are created only after a second, so that a watch sees it running. */
+  async function slowRequest(count: number): Promise<string> {
+    const lift = h.simulator.faults.addLatency({
+      verbs: ["create"],
+      resources: ["pods"],
+      delayMs: 1000,
+    });
+    setTimeout(lift, 1000);
+    return requestMachines("compute-small", count);
+  }
+
   test("on a pipe: one line per change, ending complete, exit 0", async () => {
-    const requestId = await requestMachines("compute-small", 3);
+    const requestId = await slowRequest(3);
     const result = await run(["watch", requestId]);
     assert.equal(result.code, 0, result.stderr);
     const lines = result.stdout.trimEnd().split("\n");
@@ -138,7 +149,7 @@ describe("watch", () => {
   });
 
   test("on a terminal: a progress bar redrawn in place, then how it ended", async () => {
-    const requestId = await requestMachines("compute-small", 2);
+    const requestId = await slowRequest(2);
     const result = await run(["watch", requestId], { tty: true });
     assert.equal(result.code, 0, result.stderr);
     const frames = result.stdout.split("\r\x1b[2K").filter(Boolean);

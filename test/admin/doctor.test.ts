@@ -124,7 +124,7 @@ describe("the sidecar's side", () => {
     const stalled = await startHarness({ sidecar: false });
     try {
       // Listing pods hangs for a while: the sidecar serves gRPC, but has nothing to serve from.
-      stalled.simulator.faults.addLatency({ verbs: ["list"], resources: ["pods"], delayMs: 2500 });
+      stalled.simulator.faults.addLatency({ verbs: ["list"], resources: ["pods"], delayMs: 4000 });
       const starting = stalled.startSidecar();
       const { code, checks } = await waitFor("the sidecar to listen", async () => {
         const answer = await doctor([], stalled.address);
