@@ -67,6 +67,16 @@ export function call<M extends UnaryMethod>(
   return unary(client, method, request, serialize, deadlineMs);
 }
 
+/** One call of `method` whose request body is `bytes`, whatever they are. */
+export function callWithBytes<M extends UnaryMethod>(
+  client: ProviderServiceClient,
+  method: M,
+  bytes: Uint8Array,
+  deadlineMs = CALL_DEADLINE_MS,
+): Promise<Outcome<ResponseOf<M>>> {
+  return unary(client, method, bytes, (raw) => Buffer.from(raw), deadlineMs);
+}
+
 /** Like call, for a call that must succeed. */
 export async function callOk<M extends UnaryMethod>(
   client: ProviderServiceClient,
