@@ -38,6 +38,8 @@ export interface ClusterOptions {
   /** The sidecar's API rate limit. */
   qps: number;
   burst: number;
+  /** Node.js flags for the sidecar's process; default none, as the container image runs it. */
+  sidecarFlags?: string[];
 }
 
 export interface Cluster {
@@ -134,7 +136,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         },
       }),
     ],
-    ["--expose-gc"],
+    ["--expose-gc", ...(options.sidecarFlags ?? [])],
   ).catch(async (error) => {
     await simulator.stop();
     throw error;

@@ -19,6 +19,22 @@ const OPERATIONS = [
   "getReturnRequests",
 ] as const;
 
+/** The requests the scripts' input files make, for the same call from a connected client. */
+const REQUESTS = {
+  getAvailableTemplates: () => ({}),
+  requestMachines: () => ({ templateId: TEMPLATE_ID, machineCount: 1, rcAccount: "" }),
+  requestReturnMachines: (requestId: string) => ({
+    machines: [{ name: podName("hf", requestId, 0), machineId: "" }],
+  }),
+  getRequestStatus: (requestId: string) => ({ requestIds: [requestId] }),
+  getReturnRequests: (requestId: string) => ({
+    machines: [0, 1, 2, 3].map((index) => ({
+      name: podName("hf", requestId, index),
+      machineId: "",
+    })),
+  }),
+} satisfies Record<(typeof OPERATIONS)[number], (requestId: string) => object>;
+
 export async function benchScriptRoundTrip(context: BenchContext): Promise<Figure[]> {
   const rounds = context.smoke ? 2 : 15;
   const cluster = await startCluster({
@@ -55,10 +71,14 @@ export async function benchScriptRoundTrip(context: BenchContext): Promise<Figur
     for (let run = 0; run < context.runs; run++) {
       const baseline: number[] = [];
       const scripts = new Map<string, number[]>(OPERATIONS.map((op) => [op, []]));
+      const calls = new Map<string, number[]>(OPERATIONS.map((op) => [op, []]));
       for (let round = 0; round < rounds; round++) {
         baseline.push((await context.bareNode()).ms);
         for (const operation of OPERATIONS) {
           scripts.get(operation)?.push((await cluster.script(operation, files[operation])).ms);
+          const started = performance.now();
+          await cluster.call(operation, REQUESTS[operation](requestId));
+          calls.get(operation)?.push(performance.now() - started);
         }
       }
       const base = median(baseline);
@@ -66,6 +86,9 @@ export async function benchScriptRoundTrip(context: BenchContext): Promise<Figur
       for (const operation of OPERATIONS) {
         const p50 = median(scripts.get(operation) ?? []);
         figure(`${operation}.sh, p50`, "ms").values.push(p50);
+        figure(`${operation} from a connected gRPC client, p50`, "ms").values.push(
+          median(calls.get(operation) ?? []),
+        );
         figure(`${operation}.sh ÷ node -e 0`, "×", {
           kind: "max",
           value: RATIO_TARGET,
