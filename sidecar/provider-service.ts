@@ -1,7 +1,7 @@
 // The five HostFactory operations (and the status stream) in the sidecar's own terms. Handlers
 // are stateless: they read the caches and write request records; the reconciler does the rest.
 import type { ClusterState } from "./cluster-state.ts";
-import { ProviderError } from "./provider/errors.ts";
+import { excerpt, listExcerpt, ProviderError } from "./provider/errors.ts";
 import type { RequestRecord } from "./provider/model.ts";
 import { newRequestId, parsePodName, podNameOfMachine, requestKindOf } from "./provider/naming.ts";
 import { type NewCreateRecord, type NewReturnRecord, recordConfigMap } from "./provider/records.ts";
@@ -14,6 +14,13 @@ import {
 import { type ReturnCandidate, returnCandidates } from "./provider/return-requests.ts";
 import type { Attribute } from "./provider/templates.ts";
 import type { TemplatesSource } from "./templates-source.ts";
+
+/** Ids not in the cache that one getRequestStatus call may look up in the API server. */
+export const MAX_DIRECT_READS_PER_CALL = 10;
+/** How long an id the API server does not have is answered unknown without asking again. */
+const ABSENT_TTL_MS = 60_000;
+/** Bound on the ids remembered as unknown. */
+const MAX_ABSENT_IDS = 10_000;
 
 /** Largest request the sidecar accepts in one call, whatever a template allows. */
 export const MAX_MACHINES_PER_REQUEST = 10_000;
@@ -95,9 +102,29 @@ export function createProviderService(
   };
 
   /** From the cache, or (just written by another replica, not yet watched) from the API. */
-  const findRecord = async (requestId: string): Promise<RequestRecord | undefined> => {
+  /** Ids the API server said it does not have, until when that answer is trusted. */
+  const absent = new Map<string, number>();
+  /**
+   * From the cache, or (just written by another replica, not yet watched) from the API. A record
+   * is written before its id is handed out, so an id the API server lacks stays unknown: that
+   * answer is remembered for a while, so polling an unknown id costs no API call each time.
+   */
+  const findRecord = async (
+    requestId: string,
+    mayRead = true,
+  ): Promise<RequestRecord | undefined> => {
     if (!requestKindOf(requestId)) return undefined;
-    return state.record(requestId) ?? (await store.read(requestId));
+    const cached = state.record(requestId);
+    const now = Date.now();
+    if (cached || !mayRead || (absent.get(requestId) ?? 0) > now) return cached;
+    const read = await store.read(requestId);
+    if (!read) {
+      if (absent.size >= MAX_ABSENT_IDS) {
+        for (const [id, until] of absent) if (until <= now) absent.delete(id);
+      }
+      if (absent.size < MAX_ABSENT_IDS) absent.set(requestId, now + ABSENT_TTL_MS);
+    }
+    return read;
   };
 
   const availability = (templateId: string, maxNumber: number): number =>
@@ -122,7 +149,7 @@ export function createProviderService(
         const known = templates.templates.map((t) => t.templateId).join(", ");
         throw new ProviderError(
           "not-found",
-          `template '${templateId}' not found; available: ${known}`,
+          `template '${excerpt(templateId)}' not found; available: ${known}`,
         );
       }
       if (!Number.isInteger(machineCount) || machineCount < 1) {
@@ -171,7 +198,7 @@ export function createProviderService(
       if (notOurs.length > 0) {
         throw new ProviderError(
           "invalid-argument",
-          `not machines of provider instance '${settings.instance}': ${notOurs.map((m) => m.name).join(", ")}`,
+          `not machines of provider instance '${settings.instance}': ${listExcerpt(notOurs.map((m) => m.name))}`,
         );
       }
       const unique = [...new Map(machines.map((m) => [podNameOfMachine(m.name), m])).values()];
@@ -189,7 +216,18 @@ export function createProviderService(
 
     async getRequestStatus(requestIds) {
       requireSynced();
-      return Promise.all(requestIds.map(async (id) => statusOf(await findRecord(id), id)));
+      // A few direct reads per call at most: a call naming thousands of unknown ids must not
+      // queue thousands of API reads ahead of the reconciler's work.
+      let reads = 0;
+      return Promise.all(
+        requestIds.map(async (id) => {
+          const mayRead =
+            requestKindOf(id) !== undefined &&
+            !state.record(id) &&
+            reads++ < MAX_DIRECT_READS_PER_CALL;
+          return statusOf(await findRecord(id, mayRead), id);
+        }),
+      );
     },
 
     getReturnRequests(machines) {

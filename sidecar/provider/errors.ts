@@ -22,3 +22,20 @@ export class ProviderError extends Error {
     this.code = code;
   }
 }
+
+/** Longest piece of a caller's input a message repeats. */
+export const MAX_ECHO_CHARS = 64;
+/** Most items of a caller's list a message names. */
+export const MAX_ECHO_ITEMS = 10;
+
+/** `value` as a message may repeat it: cut to a readable length. */
+export function excerpt(value: string): string {
+  return value.length <= MAX_ECHO_CHARS ? value : `${value.slice(0, MAX_ECHO_CHARS - 1)}…`;
+}
+
+/** The first few of `values`, excerpted, and how many more there are. */
+export function listExcerpt(values: string[]): string {
+  const shown = values.slice(0, MAX_ECHO_ITEMS).map(excerpt).join(", ");
+  const more = values.length - MAX_ECHO_ITEMS;
+  return more > 0 ? `${shown} and ${more} more` : shown;
+}

@@ -55,12 +55,13 @@ function planCreate(record: CreateRecord, world: World, plan: Plan): void {
     const name = podName(world.podNamePrefix, record.requestId, index);
     const pod = world.pod(name);
     const removable = pod !== undefined && pod.deletingAt === undefined;
-    if (record.failures[index] !== undefined) {
+    // A returned machine is HostFactory's to end; its return request deletes the pod.
+    if (record.failures[index] !== undefined || world.isReturning(name)) {
       accounted++;
-      if (removable) plan.delete.push(name);
+      if (removable && record.failures[index] !== undefined) plan.delete.push(name);
       continue;
     }
-    let failure = podFailure(pod, record.settled, world.isReturning(name));
+    let failure = podFailure(pod, record.settled);
     if (!failure && !pod && !record.settled && !world.isExpected(name)) {
       if (!template) {
         failure = `template '${record.templateId}' no longer exists`;
@@ -107,6 +108,8 @@ function planCreate(record: CreateRecord, world: World, plan: Plan): void {
   }
 }
 
+/** A returned machine's pod goes, even one that appears after its return completed (a create
+ * that was in flight when the machine was returned lands late). */
 function planReturn(record: ReturnRecord, world: World, plan: Plan): void {
   record.machines.forEach((machine, index) => {
     const pod = world.pod(podNameOfMachine(machine.name));
@@ -114,13 +117,13 @@ function planReturn(record: ReturnRecord, world: World, plan: Plan): void {
       plan.delete.push(pod.name);
     }
   });
+  if (record.completedAt !== undefined) return;
   if (returnRequestStatus(record, world.pod).status !== "running") {
     plan.updates.push({ requestId: record.requestId, failures: new Map(), completedAt: world.now });
   }
 }
 
-/** A failed machine's pod goes, even one that appears after the request completed (a create
- * that was in flight when its machine was returned lands late). */
+/** A failed machine's pod goes, even one that appears after the request completed. */
 function removeFailed(record: CreateRecord, world: World, plan: Plan): void {
   for (const index of Object.keys(record.failures)) {
     const pod = world.pod(podName(world.podNamePrefix, record.requestId, Number(index)));
@@ -137,6 +140,7 @@ export function planReconcile(world: World): Plan {
       continue;
     }
     if (record.kind === "create") removeFailed(record, world, plan);
+    else planReturn(record, world, plan);
     if (world.now - record.completedAt > world.retentionMs) {
       // A create record lives as long as its pods: it is what makes them ours to report.
       if (record.kind === "return" || !world.hasPods(record.requestId)) {

@@ -1,5 +1,6 @@
 // How pods and records become HostFactory's view of a request. Pure: the caller passes the
 // record, a pod lookup and the time, so every rule is testable with a table of cases.
+import { excerpt } from "./errors.ts";
 import type { CreateRecord, PodView, ReturnRecord } from "./model.ts";
 import { podName, podNameOfMachine } from "./naming.ts";
 import type { Template } from "./templates.ts";
@@ -55,15 +56,8 @@ function seconds(ms: number): number {
 }
 
 /** Why a live machine has failed for good, judged from its pod alone; undefined if it has not. */
-export function podFailure(
-  pod: PodView | undefined,
-  settled: boolean,
-  returning: boolean,
-): string | undefined {
-  if (!pod) {
-    if (returning) return "returned before the request completed";
-    return settled ? "the pod was deleted before it was running" : undefined;
-  }
+export function podFailure(pod: PodView | undefined, settled: boolean): string | undefined {
+  if (!pod) return settled ? "the pod was deleted before it was running" : undefined;
   if (pod.phase === "Failed") return `the pod failed: ${pod.reason || "no reason given"}`;
   if (pod.phase === "Succeeded")
     return `the pod exited: ${pod.reason || "all containers completed"}`;
@@ -141,9 +135,13 @@ function createMachine(
   const pod = context.pod(podName);
   const recorded = record.failures[index];
   if (recorded !== undefined) return machine(pod, name, record.createdAt, "fail", recorded);
+  // HostFactory returns only machines it was told had succeeded.
+  if (context.isReturning(podName)) {
+    return machine(pod, name, record.createdAt, "succeed", "returned");
+  }
   // Once final, a request stays final: machines that did not fail had succeeded.
   if (record.completedAt !== undefined) return machine(pod, name, record.createdAt, "succeed", "");
-  const failure = podFailure(pod, record.settled, context.isReturning(podName));
+  const failure = podFailure(pod, record.settled);
   if (failure) return machine(pod, name, record.createdAt, "fail", failure);
   if (pod?.phase === "Running" && pod.ready && pod.deletingAt === undefined) {
     return machine(pod, name, record.createdAt, "succeed", "");
@@ -215,7 +213,7 @@ export function unknownRequestStatus(requestId: string): RequestStatus {
     kind: "unknown",
     templateId: "",
     status: "complete_with_error",
-    message: `request '${requestId}' is not known to this provider (never made, or its record has expired)`,
+    message: `request '${excerpt(requestId)}' is not known to this provider (never made, or its record has expired)`,
     machines: [],
   };
 }

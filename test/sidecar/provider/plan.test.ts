@@ -131,10 +131,22 @@ test("a return deletes each of its pods once, and completes when they are gone",
   assert.equal(done.updates[0]?.completedAt, T0 + 1_000);
 });
 
-test("a machine being returned before it was created is never created", () => {
+test("a machine being returned is never created, counts as settled, and does not fail", () => {
   const plan = planReconcile(world([createRecord()], [], { isReturning: () => true }));
   assert.deepEqual(plan.create, []);
-  assert.match(plan.updates[0]?.failures.get(0) ?? "", /returned/);
+  assert.equal(plan.updates[0]?.failures.size, 0);
+  assert.equal(plan.updates[0]?.settled, true);
+  assert.equal(plan.updates[0]?.completedAt, T0 + 1_000, "complete: the machine had succeeded");
+});
+
+test("a returned machine's pod is deleted, even one that lands after its return completed", () => {
+  const done = returnRecord({ completedAt: T0 });
+  assert.deepEqual(planReconcile(world([done], [podN(0)])).delete, [podN(0).name]);
+  assert.deepEqual(
+    planReconcile(world([done], [podN(0)])).updates,
+    [],
+    "completion is not sent again",
+  );
 });
 
 test("completed records are forgotten after retention; a create record only once its pods are gone", () => {
@@ -158,7 +170,7 @@ test("the pod of a failed machine is deleted even when it appears after its requ
   const record = createRecord({
     settled: true,
     completedAt: T0,
-    failures: { 0: "returned before the request completed" },
+    failures: { 0: "the pod failed: Error (exit code 1)" },
   });
   assert.deepEqual(planReconcile(world([record], [podN(0)])).delete, [podN(0).name]);
   assert.deepEqual(planReconcile(world([record], [podN(0, { deletingAt: T0 })])).delete, []);

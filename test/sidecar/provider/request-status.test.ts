@@ -139,10 +139,21 @@ test("request status: running while any machine executes, then complete or compl
   assert.match(failed.message, /1 of 2 machines failed: quota exceeded/);
 });
 
-test("a machine returned before its request completed fails the create request", () => {
-  const answer = createRequestStatus(createRecord(), context([], { isReturning: () => true }));
-  assert.equal(answer.machines[0]?.result, "fail");
-  assert.match(answer.machines[0]?.message ?? "", /returned before the request completed/);
+test("a machine HostFactory returned counts as succeeded in its create request", () => {
+  const [gone] = createRequestStatus(
+    createRecord(),
+    context([], { isReturning: () => true }),
+  ).machines;
+  assert.deepEqual(
+    [gone?.result, gone?.status, gone?.message],
+    ["succeed", "terminated", "returned"],
+  );
+  const leaving = pod({ deletingAt: T0 + 30_000 });
+  const [going] = createRequestStatus(
+    createRecord(),
+    context([leaving], { isReturning: () => true }),
+  ).machines;
+  assert.deepEqual([going?.result, going?.status], ["succeed", "shutting-down"]);
 });
 
 test("a return request succeeds per machine once its pod is gone", () => {
