@@ -20,7 +20,7 @@ const MB = 1024 * 1024;
  * generation limit that makes V8 collect before it grows. Measured beside the defaults to show
  * what they would change in the container image.
  */
-export const TUNED_FLAGS = ["--max-semi-space-size=1", "--max-old-space-size=128"];
+const TUNED_FLAGS = ["--max-semi-space-size=1", "--max-old-space-size=256"];
 const CONCURRENCIES = [1, 16, 64];
 
 interface Sizes {
@@ -127,14 +127,20 @@ export async function benchAtScale(context: BenchContext): Promise<Figure[]> {
         polling,
         `getRequestStatus ${label(sizes.large)} machines, in sidecar, p50`,
         "ms",
-        median(inSidecar),
+        median(inSidecar.wall),
       );
       record(
         polling,
         `getRequestStatus ${label(sizes.large)} machines, in sidecar, p99`,
         "ms",
-        percentile(inSidecar, 99),
+        percentile(inSidecar.wall, 99),
         { kind: "max", value: STATUS_P99_TARGET_MS },
+      );
+      record(
+        polling,
+        `getRequestStatus ${label(sizes.large)} machines, in sidecar, p99 of its CPU time`,
+        "ms",
+        percentile(inSidecar.cpu, 99),
       );
       const allInSidecar = await cluster.sidecar.call("timeGetRequestStatus", {
         requestIds: ids,
@@ -144,7 +150,7 @@ export async function benchAtScale(context: BenchContext): Promise<Figure[]> {
         polling,
         `getRequestStatus all ${ids.length} requests, in sidecar, p50`,
         "ms",
-        median(allInSidecar),
+        median(allInSidecar.wall),
       );
 
       const returning = Array.from({ length: sizes.returnInput }, (_, i) => ({
@@ -163,7 +169,7 @@ export async function benchAtScale(context: BenchContext): Promise<Figure[]> {
         polling,
         `getReturnRequests ${label(sizes.returnInput)} machines, in sidecar, p50`,
         "ms",
-        median(returnsInSidecar),
+        median(returnsInSidecar.wall),
       );
 
       const largeFile = cluster.inputFile("status-large", { requests: [{ requestId: large }] });
