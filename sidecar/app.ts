@@ -15,6 +15,7 @@ import { clusterNodes, namespacedConfigMaps, namespacedPods } from "./kube/list-
 import { projectNode } from "./kube/node-view.ts";
 import { projectPod } from "./kube/pod-view.ts";
 import { createRateLimiter } from "./kube/rate-limiter.ts";
+import { shareConnections } from "./kube/shared-dispatcher.ts";
 import { createMetrics, type Metrics, startMetricsServer } from "./metrics.ts";
 import {
   LABEL_INSTANCE,
@@ -138,6 +139,8 @@ export async function startSidecar(
   logger: Logger,
   identity = `${hostname()}-${process.pid}`,
 ): Promise<Sidecar> {
+  // However the kubeconfig was loaded (a real cluster, --simulate, a test), calls share connections.
+  shareConnections(kubeConfig);
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const metrics = createMetrics();
   const limiter = createRateLimiter({

@@ -22,6 +22,15 @@ const ABSENT_TTL_MS = 60_000;
 /** Bound on the ids remembered as unknown. */
 const MAX_ABSENT_IDS = 10_000;
 
+/** A Symphony consumer path is short; this keeps the pods' annotations far below their limit. */
+export const MAX_RC_ACCOUNT_LENGTH = 1_024;
+const HOST_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** A machine name as we hand them out: a pod's hostname, or its FQDN. */
+function isHostName(name: string): boolean {
+  return name.length <= 253 && HOST_NAME.test(name);
+}
+
 /** Largest request the sidecar accepts in one call, whatever a template allows. */
 export const MAX_MACHINES_PER_REQUEST = 10_000;
 
@@ -158,6 +167,12 @@ export function createProviderService(
           `machineCount must be a positive integer, found ${machineCount}`,
         );
       }
+      if (rcAccount.length > MAX_RC_ACCOUNT_LENGTH) {
+        throw new ProviderError(
+          "invalid-argument",
+          `rc_account is ${rcAccount.length} characters long; at most ${MAX_RC_ACCOUNT_LENGTH} are kept`,
+        );
+      }
       if (machineCount > MAX_MACHINES_PER_REQUEST) {
         throw new ProviderError(
           "invalid-argument",
@@ -192,8 +207,8 @@ export function createProviderService(
       }
       const notOurs = machines.filter((machine) => {
         const name = podNameOfMachine(machine.name);
-        const pod = state.pod(name);
-        return !parsePodName(settings.podNamePrefix, name) && !pod;
+        if (!isHostName(machine.name)) return true;
+        return !parsePodName(settings.podNamePrefix, name) && !state.pod(name);
       });
       if (notOurs.length > 0) {
         throw new ProviderError(

@@ -41,6 +41,12 @@ export interface ReconcilerHooks {
   requestCompleted?(record: RequestRecord, failed: number): void;
 }
 
+interface WrittenFindings {
+  failures: Map<number, string>;
+  settled: boolean;
+  completedAt?: number;
+}
+
 export interface Reconciler {
   start(): void;
   /** Stops passes; calls in flight finish on their own. */
@@ -69,8 +75,13 @@ export function createReconciler(
   /** Creates the API server refused for good, kept until the record shows the failure. */
   const refused = new Map<string, { requestId: string; index: number; reason: string }>();
   const deleting = new Set<string>();
-  /** Findings already told to the hooks: "<request id>/<index>" for failures, the id for completion. */
-  const announced = new Set<string>();
+  /**
+   * Findings this replica has written, by request, until the record cache shows them. Later
+   * passes see them laid over the cached record, so a pass that runs before the watch delivers
+   * a write never contradicts it (records "the pod was deleted" over the timeout that deleted it,
+   * or fails machines of a request it already completed).
+   */
+  const written = new Map<string, WrittenFindings>();
   const lastCreateError = new Map<string, string>();
   /** Orphan pod name → when this replica first saw it orphaned. */
   const orphanSince = new Map<string, number>();
@@ -176,11 +187,34 @@ export function createReconciler(
     }
   };
 
+  /** The cached records, with what this replica wrote and the cache does not show yet. */
+  function* withWritten(cached: Iterable<RequestRecord>): Iterable<RequestRecord> {
+    for (const record of cached) {
+      const findings = written.get(record.requestId);
+      if (!findings) {
+        yield record;
+        continue;
+      }
+      const failures = { ...Object.fromEntries(findings.failures), ...record.failures };
+      const completedAt = record.completedAt ?? findings.completedAt;
+      const merged = { ...record, failures, ...(completedAt === undefined ? {} : { completedAt }) };
+      yield merged.kind === "create"
+        ? { ...merged, settled: merged.settled || findings.settled }
+        : merged;
+    }
+  }
+
   /** Expectations end when the cache shows the pod; errors are kept only for live requests. */
   const prune = () => {
     for (const name of expected.keys()) if (state.pod(name)) expected.delete(name);
-    for (const key of announced) {
-      if (!state.record(key.split("/")[0] as string)) announced.delete(key);
+    for (const [requestId, findings] of written) {
+      const record = state.record(requestId);
+      const shown =
+        record &&
+        [...findings.failures.keys()].every((i) => record.failures[i] !== undefined) &&
+        (!findings.settled || record.kind !== "create" || record.settled) &&
+        (findings.completedAt === undefined || record.completedAt !== undefined);
+      if (!record || shown) written.delete(requestId);
     }
     for (const requestId of lastCreateError.keys()) {
       const record = state.record(requestId);
@@ -213,7 +247,7 @@ export function createReconciler(
     prune();
     const now = Date.now();
     const plan = planReconcile({
-      records: state.records(),
+      records: withWritten(state.records()),
       pod: state.pod,
       pods: state.pods,
       hasRecord: (id) => state.record(id) !== undefined,
@@ -238,18 +272,21 @@ export function createReconciler(
         await records.patch(requestId, findings);
         const record = state.record(requestId);
         if (!record) return;
-        // The cache may lag the patch: a later pass can send the same findings again.
-        const fresh = new Map(
-          [...findings.failures].filter(([i]) => !announced.has(`${requestId}/${i}`)),
-        );
-        for (const index of fresh.keys()) announced.add(`${requestId}/${index}`);
+        const known: WrittenFindings = written.get(requestId) ?? {
+          failures: new Map(),
+          settled: false,
+        };
+        written.set(requestId, known);
+        const fresh = new Map([...findings.failures].filter(([i]) => !known.failures.has(i)));
+        for (const [index, reason] of fresh) known.failures.set(index, reason);
+        known.settled ||= findings.settled === true;
         if (fresh.size > 0) {
           logger.warn({ requestId, failures: Object.fromEntries(fresh) }, "machines failed");
           hooks.machinesFailed?.(record, fresh);
         }
-        if (findings.completedAt !== undefined && !announced.has(requestId)) {
-          announced.add(requestId);
-          const indexes = [...Object.keys(record.failures), ...findings.failures.keys()];
+        if (findings.completedAt !== undefined && known.completedAt === undefined) {
+          known.completedAt = findings.completedAt;
+          const indexes = [...Object.keys(record.failures), ...known.failures.keys()];
           const failed = new Set(indexes.map(String)).size;
           logger.info({ requestId, failed }, "request complete");
           hooks.requestCompleted?.(record, failed);
@@ -318,6 +355,7 @@ export function createReconciler(
       await running;
       expected.clear();
       orphanSince.clear();
+      written.clear();
       logger.info("reconciler stopped");
     },
   };

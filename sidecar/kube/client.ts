@@ -6,7 +6,6 @@ import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { delimiter, join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
-import { shareConnections } from "./shared-dispatcher.ts";
 
 /** Where a pod's service account token is mounted. */
 export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -85,9 +84,5 @@ export function loadKubeConfig(options: LoadKubeConfigOptions = {}): LoadedKubeC
     kubeConfig.setCurrentContext(options.context);
   }
   const namespace = kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace;
-  return {
-    kubeConfig: shareConnections(kubeConfig),
-    source,
-    namespace: namespace?.trim() || undefined,
-  };
+  return { kubeConfig, source, namespace: namespace?.trim() || undefined };
 }

@@ -372,9 +372,7 @@ describe("the real scripts, with hostile input files", () => {
     );
   });
 
-  test("a refusal's message stays short, however large the input it refuses", {
-    todo: "the sidecar echoes a whole unknown templateId and lists every foreign machine in its message",
-  }, async () => {
+  test("a refusal's message stays short, however large the input it refuses", async () => {
     const templateId = "t".repeat(TEN_MB);
     await refused(
       "requestMachines",

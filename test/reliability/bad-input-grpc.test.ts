@@ -270,9 +270,7 @@ describe("the gRPC API, with arbitrary messages", () => {
     assertUntouched("nasty strings");
   });
 
-  test("a refusal's message stays short, however large the input it refuses", {
-    todo: "the sidecar echoes a whole unknown templateId and lists every foreign machine in its message",
-  }, async () => {
+  test("a refusal's message stays short, however large the input it refuses", async () => {
     const long = "t".repeat(100_000);
     assertRefusal(
       await call(client, "requestMachines", { templateId: long, machineCount: 1, rcAccount: "" }),
@@ -288,9 +286,7 @@ describe("the gRPC API, with arbitrary messages", () => {
     );
   });
 
-  test("a status question naming a thousand unknown request ids neither times out nor holds up new requests", {
-    todo: "each unknown well-formed id costs an API read through the shared rate limiter (50/s)",
-  }, async () => {
+  test("a status question naming a thousand unknown request ids neither times out nor holds up new requests", async () => {
     const requestIds = Array.from(
       { length: 1_000 },
       (_, i) => `req-${String(i).padStart(10, "0")}`,

@@ -450,9 +450,7 @@ test("under random watch faults, answers stay true to the pods and the caches co
   }
 });
 
-test("a create request answered complete stays complete when its machines are returned before the reconciler records its completion", {
-  todo: "the reconciler fails the returned machines ('returned before the request completed') and the request turns complete_with_error",
-}, async () => {
+test("a create request answered complete stays complete when its machines are returned before the reconciler records its completion", async () => {
   // A slow record write: the completion the reconciler writes lands after the return.
   const removeLatency = h.simulator.faults.addLatency({
     verbs: ["patch"],
