@@ -51,26 +51,14 @@ const { getRequestStatus, getReturnRequests } = ProviderServiceService;
 
 const gc = globalThis.gc as () => void;
 
-/** Milliseconds per call: elapsed, and CPU time of this (the only JavaScript) thread, which
- * other processes on a busy machine cannot stretch. */
-async function time(
-  samples: number,
-  serve: () => unknown,
-): Promise<{ wall: number[]; cpu: number[] }> {
-  const wall: number[] = [];
-  const cpu: number[] = [];
-  const threadMs = () => {
-    const { user, system } = process.threadCpuUsage();
-    return (user + system) / 1000;
-  };
+async function time(samples: number, serve: () => unknown): Promise<number[]> {
+  const durations: number[] = [];
   for (let i = 0; i < samples; i++) {
     const started = performance.now();
-    const startedCpu = threadMs();
     await serve();
-    cpu.push(threadMs() - startedCpu);
-    wall.push(performance.now() - started);
+    durations.push(performance.now() - started);
   }
-  return { wall, cpu };
+  return durations;
 }
 
 export const handlers = {

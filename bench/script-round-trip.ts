@@ -36,7 +36,7 @@ const REQUESTS = {
 } satisfies Record<(typeof OPERATIONS)[number], (requestId: string) => object>;
 
 export async function benchScriptRoundTrip(context: BenchContext): Promise<Figure[]> {
-  const rounds = context.smoke ? 2 : 15;
+  const rounds = context.smoke ? 2 : 25;
   const cluster = await startCluster({
     dir: join(context.dir, "round-trip"),
     latencyMs: context.latencyMs,
