@@ -17,9 +17,9 @@ export type UnaryMethod = {
 export type RequestOf<M extends UnaryMethod> = Parameters<Service[M]["requestSerialize"]>[0];
 export type ResponseOf<M extends UnaryMethod> = ReturnType<Service[M]["responseDeserialize"]>;
 
+/** Each call opens a connection of its own and ends it: nothing to close afterwards. */
 export interface Sidecar {
   call<M extends UnaryMethod>(method: M, request: RequestOf<M>): Promise<ResponseOf<M>>;
-  close(): void;
 }
 
 /** Statuses by which the sidecar says the request itself is wrong: resending it cannot help. */
@@ -79,7 +79,6 @@ export function connectSidecar(settings: Settings): Sidecar {
         throw fromCallError(error, settings, where);
       }
     },
-    close() {},
   };
 }
 

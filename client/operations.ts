@@ -90,10 +90,5 @@ export async function runOperation(
 
   const settings = loadSettings(options, env);
   for (const warning of settings.warnings) warn(warning);
-  const sidecar = connectSidecar(settings);
-  try {
-    return await call(sidecar);
-  } finally {
-    sidecar.close();
-  }
+  return call(connectSidecar(settings));
 }

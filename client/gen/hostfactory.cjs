@@ -4001,8 +4001,6 @@ function connectSidecar(settings) {
         if (!(error instanceof GrpcCallError)) throw error;
         throw fromCallError(error, settings, where);
       }
-    },
-    close() {
     }
   };
 }
@@ -4341,12 +4339,7 @@ async function runOperation(name, options, env, warn) {
   }
   const settings = loadSettings(options, env);
   for (const warning of settings.warnings) warn(warning);
-  const sidecar = connectSidecar(settings);
-  try {
-    return await call(sidecar);
-  } finally {
-    sidecar.close();
-  }
+  return call(connectSidecar(settings));
 }
 var import_node_fs3, OPERATIONS;
 var init_operations = __esm({
