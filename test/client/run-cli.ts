@@ -54,6 +54,9 @@ export function run(command: string, args: string[], options: RunOptions): Promi
     });
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stdout, stderr }));
+    // A command that fails before it reads stdin (a setup error) may exit before the input is
+    // written: the EPIPE that follows is not the test's failure, its exit code and output are.
+    child.stdin.on("error", () => {});
     child.stdin.end(options.input ?? "");
   });
 }
