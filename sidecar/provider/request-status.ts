@@ -82,17 +82,25 @@ interface Names {
 }
 
 /**
- * Names by record, built once: polls and reconcile passes ask for the same thousands of names
- * again and again. A record is replaced, never changed, when its ConfigMap changes, so a new
- * record object gets its names anew; `key` covers what else the names depend on.
+ * Names by request, built once: polls and reconcile passes ask for the same thousands of names
+ * again and again, with records that are often fresh copies (the reconciler plans on a copy
+ * carrying its new findings), so the cache is keyed by what the names are made of. The names of
+ * the requests used last are kept, up to a number of machines; older ones are named anew.
  */
-const namesByRecord = new WeakMap<CreateRecord, { key: string; names: Names }>();
+const namesCache = new Map<string, Names>();
+/** Machines whose names are kept, at most: room for every live machine of a large provider. */
+const NAMES_CACHE_MACHINES = 50_000;
+let cachedMachines = 0;
 
 function namesOf(record: CreateRecord, context: CreateContext): Names {
   const { template } = context;
-  const key = `${context.podNamePrefix}/${template?.hostnameStyle}/${template?.subdomain}/${context.namespace}/${context.clusterDomain}`;
-  const cached = namesByRecord.get(record);
-  if (cached?.key === key) return cached.names;
+  const key = `${record.requestId}/${record.machineCount}/${context.podNamePrefix}/${template?.hostnameStyle}/${template?.subdomain}/${context.namespace}/${context.clusterDomain}`;
+  const cached = namesCache.get(key);
+  if (cached) {
+    namesCache.delete(key);
+    namesCache.set(key, cached);
+    return cached;
+  }
   const podNames: string[] = [];
   const machineNames: string[] = [];
   for (let index = 0; index < record.machineCount; index++) {
@@ -101,7 +109,13 @@ function namesOf(record: CreateRecord, context: CreateContext): Names {
     machineNames.push(machineName(pod, template, context.namespace, context.clusterDomain));
   }
   const names = { podNames, machineNames };
-  namesByRecord.set(record, { key, names });
+  namesCache.set(key, names);
+  cachedMachines += podNames.length;
+  for (const [oldest, evicted] of namesCache) {
+    if (cachedMachines <= NAMES_CACHE_MACHINES || oldest === key) break;
+    namesCache.delete(oldest);
+    cachedMachines -= evicted.podNames.length;
+  }
   return names;
 }
 
