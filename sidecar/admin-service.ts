@@ -20,7 +20,7 @@ import { type CallObserver, toAttribute, toRequest, toServiceError } from "./grp
 import { toKubeApiError } from "./kube/api-errors.ts";
 import type { LeaderElector } from "./kube/leader-election.ts";
 import { projectPod } from "./kube/pod-view.ts";
-import { ProviderError } from "./provider/errors.ts";
+import { excerpt, ProviderError } from "./provider/errors.ts";
 import {
   LABEL_INSTANCE,
   LABEL_REQUEST_ID,
@@ -118,7 +118,7 @@ function invalid(message: string): ProviderError {
 function checkRequestId(requestId: string): void {
   if (!requestKindOf(requestId)) {
     throw invalid(
-      `'${requestId}' is not a request id: expected req- or ret- followed by ten lowercase letters or digits`,
+      `'${excerpt(requestId)}' is not a request id: expected req- or ret- followed by ten lowercase letters or digits`,
     );
   }
 }
@@ -243,7 +243,7 @@ export function createAdminHandlers(
       if (!record) {
         throw new ProviderError(
           "not-found",
-          `request '${requestId}' has no record (never made, or removed after its retention)`,
+          `request '${excerpt(requestId)}' has no record (never made, or removed after its retention)`,
         );
       }
       const [status] = (await service.getRequestStatus([requestId])) as [StatusView];
@@ -302,12 +302,14 @@ export function createAdminHandlers(
         const known = templates.templates.map((t) => t.templateId).join(", ");
         throw new ProviderError(
           "not-found",
-          `template '${request.templateId}' not found; available: ${known}`,
+          `template '${excerpt(request.templateId)}' not found; available: ${known}`,
         );
       }
       const requestId = request.requestId || EXAMPLE_REQUEST_ID;
       if (requestKindOf(requestId) !== "create") {
-        throw invalid(`'${requestId}' is not a create request id (req- and ten letters or digits)`);
+        throw invalid(
+          `'${excerpt(requestId)}' is not a create request id (req- and ten letters or digits)`,
+        );
       }
       if (request.machineIndex < 0) {
         throw invalid(`machine index ${request.machineIndex} is negative`);

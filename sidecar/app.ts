@@ -107,7 +107,7 @@ function reconcilerHooks(metrics: Metrics, events: RecordEvents): ReconcilerHook
   return {
     podCreated: (_requestId, templateId) => metrics.podCreated(templateId),
     machinesFailed(record, failures) {
-      for (let i = 0; i < failures.size; i++) metrics.machineFailed(templateOf(record));
+      metrics.machinesFailed(templateOf(record), failures.size);
       const [first] = failures.values();
       const noun = failures.size === 1 ? "machine" : "machines";
       events.emit(
@@ -204,6 +204,7 @@ export async function startSidecar(
     {
       ...settings,
       retentionMs: config.recordRetention * 1000,
+      defaultPendingTimeoutSeconds: config.pendingTimeout,
       orphanPolicy: config.orphanPolicy as "report" | "delete",
       orphanGraceMs: config.orphanGracePeriod * 1000,
     },

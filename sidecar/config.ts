@@ -2,6 +2,7 @@
 // config file, then defaults (in that order of precedence), validated as a whole at start.
 import { readFileSync } from "node:fs";
 import { loadYaml } from "@kubernetes/client-node";
+import { JITTER_FACTOR } from "./kube/leader-election.ts";
 import { checkPodNamePrefix } from "./provider/naming.ts";
 import { DEFAULT_PENDING_TIMEOUT_SECONDS } from "./provider/templates.ts";
 
@@ -352,9 +353,15 @@ function check(config: Config): void {
   if (Boolean(config.tlsCert) !== Boolean(config.tlsKey)) {
     throw new ConfigError("tls-cert and tls-key go together");
   }
-  if (config.renewDeadline >= config.leaseDuration || config.retryPeriod >= config.renewDeadline) {
+  // The elector's own rules (client-go's): renewals are jittered by up to JITTER_FACTOR.
+  const { leaseDuration, renewDeadline, retryPeriod } = config;
+  if (
+    leaseDuration < 1 ||
+    renewDeadline >= leaseDuration ||
+    renewDeadline <= JITTER_FACTOR * retryPeriod
+  ) {
     throw new ConfigError(
-      "leader election timings must satisfy retry-period < renew-deadline < lease-duration",
+      `leader election timings must satisfy ${JITTER_FACTOR} × retry-period < renew-deadline < lease-duration, and lease-duration ≥ 1 (found ${retryPeriod}, ${renewDeadline}, ${leaseDuration})`,
     );
   }
 }

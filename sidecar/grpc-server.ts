@@ -1,6 +1,7 @@
 // ProviderService over gRPC: maps protobuf to the service's own terms and back, errors to status
 // codes, and serves grpc.health.v1, server reflection and the operators' AdminService beside it.
 import { chmodSync, existsSync, mkdirSync, rmSync } from "node:fs";
+import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
@@ -215,6 +216,18 @@ function socketPath(address: string): string | undefined {
   return address.replace(/^unix:(\/\/)?/, "");
 }
 
+/** Whether something accepts connections on the Unix socket at `path`. */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(path);
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
 async function bind(server: grpc.Server, address: string, credentials: grpc.ServerCredentials) {
   return new Promise<number>((resolve, reject) =>
     server.bindAsync(address, credentials, (error, port) =>
@@ -250,8 +263,15 @@ export function createGrpcServer(
       const path = socketPath(address);
       if (path) {
         mkdirSync(dirname(path), { recursive: true });
-        // A socket left by a killed predecessor would make bind fail.
-        if (existsSync(path)) rmSync(path);
+        if (existsSync(path)) {
+          if (await answers(path)) {
+            throw new Error(
+              `another process is serving on ${path}; stop it or choose another --listen`,
+            );
+          }
+          // A socket left by a killed predecessor would make bind fail.
+          rmSync(path);
+        }
       }
       const port = await bind(server, address, credentials);
       if (path) {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import { defineCommand, runMain } from "citty";
 import { pino } from "pino";
-import { startSidecar } from "./app.ts";
+import { type Sidecar, startSidecar } from "./app.ts";
 import { type Config, ConfigError, configArgs, loadConfig } from "./config.ts";
 import { loadKubeConfig } from "./kube/client.ts";
 
@@ -65,11 +65,19 @@ const main = defineCommand({
       logger.info({ source: loaded.source }, "kubeconfig loaded");
     }
     const templates = config.templates ?? join(EXAMPLES, "templates.json");
-    const sidecar = await startSidecar(
-      { ...config, templates, namespace: namespace ?? "default" },
-      kubeConfig,
-      logger,
-    );
+    let sidecar: Sidecar;
+    try {
+      sidecar = await startSidecar(
+        { ...config, templates, namespace: namespace ?? "default" },
+        kubeConfig,
+        logger,
+      );
+    } catch (error) {
+      // Invalid templates, a taken address, unreadable certificates: say so, no stack trace.
+      process.stderr.write(`hostfactory-sidecar: cannot start: ${(error as Error).message}\n`);
+      for (const stop of stops) await stop();
+      process.exit(EXIT_BAD_CONFIG);
+    }
     stops.unshift(() => sidecar.stop());
     if (config.simulate) process.stderr.write(banner(sidecar.address, kubeconfigPath));
 

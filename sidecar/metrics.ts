@@ -30,7 +30,7 @@ export interface Metrics {
   machinesRequested(templateId: string, count: number): void;
   machinesReturned(count: number): void;
   podCreated(templateId: string): void;
-  machineFailed(templateId: string): void;
+  machinesFailed(templateId: string, count: number): void;
   templatesReloaded(ok: boolean): void;
   /** Reads gauges from these at scrape time, and times machines from request to running. */
   watch(sources: MetricSources): void;
@@ -96,7 +96,7 @@ export function createMetrics(): Metrics {
     machinesRequested: (template, count) => requested.inc({ template }, count),
     machinesReturned: (count) => returned.inc(count),
     podCreated: (template) => created.inc({ template }),
-    machineFailed: (template) => failed.inc({ template }),
+    machinesFailed: (template, count) => failed.inc({ template }, count),
     templatesReloaded: (ok) => reloads.inc({ result: ok ? "success" : "failure" }),
     watch(sources) {
       const gauge = (

@@ -2,7 +2,7 @@
 // are stateless: they read the caches and write request records; the reconciler does the rest.
 import type { ClusterState } from "./cluster-state.ts";
 import { excerpt, listExcerpt, ProviderError } from "./provider/errors.ts";
-import type { RequestRecord } from "./provider/model.ts";
+import { MAX_MACHINES_PER_REQUEST, type RequestRecord } from "./provider/model.ts";
 import { newRequestId, parsePodName, podNameOfMachine, requestKindOf } from "./provider/naming.ts";
 import { type NewCreateRecord, type NewReturnRecord, recordConfigMap } from "./provider/records.ts";
 import {
@@ -15,6 +15,10 @@ import { type ReturnCandidate, returnCandidates } from "./provider/return-reques
 import type { Attribute } from "./provider/templates.ts";
 import type { TemplatesSource } from "./templates-source.ts";
 
+/** A reservation outlives its record's arrival in the cache by no more than this. */
+const RESERVATION_TTL_MS = 60_000;
+/** How long a WatchRequest gathers changes before it sends the request's status again. */
+export const WATCH_COALESCE_MS = 100;
 /** Ids not in the cache that one getRequestStatus call may look up in the API server. */
 export const MAX_DIRECT_READS_PER_CALL = 10;
 /** How long an id the API server does not have is answered unknown without asking again. */
@@ -30,9 +34,6 @@ const HOST_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])
 function isHostName(name: string): boolean {
   return name.length <= 253 && HOST_NAME.test(name);
 }
-
-/** Largest request the sidecar accepts in one call, whatever a template allows. */
-export const MAX_MACHINES_PER_REQUEST = 10_000;
 
 export interface RecordStore {
   /** Stores a new record; resolves once the API server has it. */
@@ -110,7 +111,6 @@ export function createProviderService(
     });
   };
 
-  /** From the cache, or (just written by another replica, not yet watched) from the API. */
   /** Ids the API server said it does not have, until when that answer is trusted. */
   const absent = new Map<string, number>();
   /**
@@ -136,8 +136,22 @@ export function createProviderService(
     return read;
   };
 
+  /**
+   * Machines accepted by this replica whose record the cache does not show yet, by request: they
+   * count against maxNumber, so two requests at once cannot both take the last machines.
+   */
+  const reserved = new Map<string, { templateId: string; count: number; until: number }>();
+  const inUse = (templateId: string): number => {
+    let total = state.machinesInUse(templateId);
+    const now = Date.now();
+    for (const [requestId, reservation] of reserved) {
+      if (state.record(requestId) || reservation.until < now) reserved.delete(requestId);
+      else if (reservation.templateId === templateId) total += reservation.count;
+    }
+    return total;
+  };
   const availability = (templateId: string, maxNumber: number): number =>
-    maxNumber === -1 ? -1 : Math.max(0, maxNumber - state.machinesInUse(templateId));
+    maxNumber === -1 ? -1 : Math.max(0, maxNumber - inUse(templateId));
 
   return {
     getAvailableTemplates() {
@@ -193,7 +207,15 @@ export function createProviderService(
         machineCount,
         rcAccount,
       };
-      await store.create(recordConfigMap(settings.instance, record));
+      // Reserved before the first await, so that the check above and this are one step.
+      const until = Date.now() + RESERVATION_TTL_MS;
+      reserved.set(record.requestId, { templateId, count: machineCount, until });
+      try {
+        await store.create(recordConfigMap(settings.instance, record));
+      } catch (error) {
+        reserved.delete(record.requestId);
+        throw error;
+      }
       return {
         requestId: record.requestId,
         message: `Request for ${plural(machineCount, "machine")} of template ${templateId} accepted.`,
@@ -265,26 +287,33 @@ export function createProviderService(
       requireSynced();
       let last = "";
       let final = false;
-      const emit = (status: RequestStatus) => {
+      let record = await findRecord(requestId);
+      const emit = () => {
+        const status = statusOf(record, requestId);
         const text = JSON.stringify(status);
         if (text !== last) send(status);
         last = text;
         final = status.status !== "running";
       };
-      let record = await findRecord(requestId);
-      emit(statusOf(record, requestId));
-      if (final) return;
+      emit();
+      if (final || signal.aborted) return;
       await new Promise<void>((resolve) => {
+        // Changes are coalesced: a burst of pod events costs one status, not one per event.
+        let pending: NodeJS.Timeout | undefined;
         const stop = () => {
+          clearTimeout(pending);
           unsubscribe();
           signal.removeEventListener("abort", stop);
           resolve();
         };
         const unsubscribe = state.onChange((ids) => {
-          if (!ids.has(requestId)) return;
-          record = state.record(requestId) ?? record;
-          emit(statusOf(record, requestId));
-          if (final) stop();
+          if (!ids.has(requestId) || pending) return;
+          pending = setTimeout(() => {
+            pending = undefined;
+            record = state.record(requestId) ?? record;
+            emit();
+            if (final) stop();
+          }, WATCH_COALESCE_MS);
         });
         signal.addEventListener("abort", stop);
       });

@@ -8,7 +8,7 @@ import type { ClusterState } from "./cluster-state.ts";
 import { toKubeApiError } from "./kube/api-errors.ts";
 import type { RateLimiter } from "./kube/rate-limiter.ts";
 import type { RequestRecord } from "./provider/model.ts";
-import { podName } from "./provider/naming.ts";
+import { podName, podNameOfMachine } from "./provider/naming.ts";
 import { type Plan, planReconcile } from "./provider/plan.ts";
 import { podManifest } from "./provider/pod-manifest.ts";
 import type { RecordApi } from "./record-store.ts";
@@ -20,6 +20,12 @@ export const RESYNC_INTERVAL_MS = 1_000;
 const DEBOUNCE_MS = 20;
 /** A create not seen in the cache after this long is assumed lost and may be tried again. */
 export const EXPECTATION_TTL_MS = 5 * 60_000;
+/**
+ * Creates and deletes the reconciler has handed to the rate limiter and not yet seen answered.
+ * The limiter serves in arrival order, so this keeps a burst of thousands from queueing ahead
+ * of the handlers' record writes and the caches' lists: they wait behind at most this many.
+ */
+export const MAX_OUTSTANDING_CALLS = 64;
 
 export interface ReconcilerSettings {
   instance: string;
@@ -27,6 +33,8 @@ export interface ReconcilerSettings {
   namespace: string;
   clusterDomain: string;
   retentionMs: number;
+  /** The Pending timeout of requests whose template has since been removed. */
+  defaultPendingTimeoutSeconds: number;
   /** Orphan pods are reported; with "delete" they are removed once `orphanGraceMs` has passed. */
   orphanPolicy: "report" | "delete";
   orphanGraceMs: number;
@@ -75,6 +83,11 @@ export function createReconciler(
   /** Creates the API server refused for good, kept until the record shows the failure. */
   const refused = new Map<string, { requestId: string; index: number; reason: string }>();
   const deleting = new Set<string>();
+  /** Deletes the API server refused for good (webhook, RBAC), by pod: never tried again. */
+  const undeletable = new Map<string, string>();
+  let outstanding = 0;
+  /** Aborted when leadership ends: queued calls are dropped, late answers are not acted on. */
+  let term = new AbortController();
   /**
    * Findings this replica has written, by request, until the record cache shows them. Later
    * passes see them laid over the cached record, so a pass that runs before the watch delivers
@@ -110,18 +123,25 @@ export function createReconciler(
       rcAccount: item.rcAccount,
       template: item.template,
     }) as unknown as V1Pod;
+    const { signal } = term;
+    outstanding++;
     limiter
-      .schedule(() => api.createNamespacedPod({ namespace: settings.namespace, body }), undefined, {
+      .schedule(() => api.createNamespacedPod({ namespace: settings.namespace, body }), signal, {
         verb: "create",
         resource: "pods",
       })
+      .finally(() => {
+        outstanding--;
+      })
       .then(
         () => {
+          if (signal.aborted) return;
           stats.creates++;
           lastCreateError.delete(item.requestId);
           hooks.podCreated?.(item.requestId, item.template.templateId);
         },
         (error) => {
+          if (signal.aborted) return;
           const failure = toKubeApiError(error);
           if (failure.kind === "already-exists") return;
           expected.delete(name);
@@ -148,9 +168,11 @@ export function createReconciler(
   };
 
   const deletePod = (name: string) => {
+    const { signal } = term;
     deleting.add(name);
+    outstanding++;
     limiter
-      .schedule(() => api.deleteNamespacedPod({ name, namespace: settings.namespace }), undefined, {
+      .schedule(() => api.deleteNamespacedPod({ name, namespace: settings.namespace }), signal, {
         verb: "delete",
         resource: "pods",
       })
@@ -159,31 +181,49 @@ export function createReconciler(
           stats.deletes++;
         },
         (error) => {
+          if (signal.aborted) return;
           const failure = toKubeApiError(error);
-          if (failure.kind !== "not-found") {
+          if (failure.kind === "permanent") {
+            undeletable.set(name, failure.message);
+            logger.error({ pod: name, err: failure.message }, "pod delete refused; not retried");
+          } else if (failure.kind !== "not-found") {
             logger.warn({ pod: name, err: failure.message }, "pod delete failed; will retry");
           }
         },
       )
       .finally(() => {
+        outstanding--;
         deleting.delete(name);
+        trigger();
       });
   };
 
-  /** Refused creates become record findings, one patch per request. */
-  const recordRefusals = async (plan: Plan) => {
-    for (const [name, refusal] of refused) {
-      const record = state.record(refusal.requestId);
-      if (!record || record.failures[refusal.index] !== undefined) {
-        refused.delete(name);
-        continue;
-      }
-      let update = plan.updates.find((u) => u.requestId === refusal.requestId);
+  /** Refused creates and deletes become record findings, one patch per request. */
+  const recordRefusals = (plan: Plan) => {
+    const updates = new Map(plan.updates.map((u) => [u.requestId, u]));
+    const fail = (requestId: string, index: number, reason: string) => {
+      let update = updates.get(requestId);
       if (!update) {
-        update = { requestId: refusal.requestId, failures: new Map() };
+        update = { requestId, failures: new Map() };
+        updates.set(requestId, update);
         plan.updates.push(update);
       }
-      update.failures.set(refusal.index, refusal.reason);
+      update.failures.set(index, reason);
+    };
+    for (const [name, refusal] of refused) {
+      const record = state.record(refusal.requestId);
+      if (!record || record.failures[refusal.index] !== undefined) refused.delete(name);
+      else fail(refusal.requestId, refusal.index, refusal.reason);
+    }
+    if (undeletable.size === 0) return;
+    for (const record of state.records()) {
+      if (record.kind !== "return" || record.completedAt !== undefined) continue;
+      record.machines.forEach((machine, index) => {
+        const reason = undeletable.get(podNameOfMachine(machine.name));
+        if (reason !== undefined && record.failures[index] === undefined) {
+          fail(record.requestId, index, `the pod could not be deleted: ${reason}`);
+        }
+      });
     }
   };
 
@@ -207,6 +247,7 @@ export function createReconciler(
   /** Expectations end when the cache shows the pod; errors are kept only for live requests. */
   const prune = () => {
     for (const name of expected.keys()) if (state.pod(name)) expected.delete(name);
+    for (const name of undeletable.keys()) if (!state.pod(name)) undeletable.delete(name);
     for (const [requestId, findings] of written) {
       const record = state.record(requestId);
       const shown =
@@ -235,7 +276,9 @@ export function createReconciler(
           "orphan pod: it carries our labels but belongs to no request",
         );
       } else if (settings.orphanPolicy === "delete" && now - since >= settings.orphanGraceMs) {
-        logger.warn({ pod: name }, "deleting orphan pod after its grace period");
+        if (!deleting.has(name) && !undeletable.has(name)) {
+          logger.warn({ pod: name }, "deleting orphan pod after its grace period");
+        }
         plan.delete.push(name);
       }
     }
@@ -243,6 +286,7 @@ export function createReconciler(
   };
 
   const runPass = async () => {
+    const { signal } = term;
     stats.passes++;
     prune();
     const now = Date.now();
@@ -260,18 +304,26 @@ export function createReconciler(
       namespace: settings.namespace,
       clusterDomain: settings.clusterDomain,
       retentionMs: settings.retentionMs,
+      defaultPendingTimeoutSeconds: settings.defaultPendingTimeoutSeconds,
       now,
     });
-    await recordRefusals(plan);
+    recordRefusals(plan);
     handleOrphans(plan, now);
-    for (const item of plan.create) createPod(item);
-    for (const name of plan.delete) if (!deleting.has(name)) deletePod(name);
+    // Deletes first: they free capacity and end returns; creates fill what room is left.
+    for (const name of plan.delete) {
+      if (outstanding >= MAX_OUTSTANDING_CALLS) break;
+      if (!deleting.has(name) && !undeletable.has(name)) deletePod(name);
+    }
+    for (const item of plan.create) {
+      if (outstanding >= MAX_OUTSTANDING_CALLS) break;
+      createPod(item);
+    }
     stats.expectations = expected.size;
     const writes = [
       ...plan.updates.map(async ({ requestId, ...findings }) => {
-        await records.patch(requestId, findings);
+        await records.patch(requestId, findings, signal);
         const record = state.record(requestId);
-        if (!record) return;
+        if (!record || signal.aborted) return;
         const known: WrittenFindings = written.get(requestId) ?? {
           failures: new Map(),
           settled: false,
@@ -293,12 +345,12 @@ export function createReconciler(
         }
       }),
       ...plan.forget.map(async (requestId) => {
-        await records.remove(requestId);
+        await records.remove(requestId, signal);
         logger.info({ requestId }, "expired request record removed");
       }),
     ];
     for (const result of await Promise.allSettled(writes)) {
-      if (result.status === "rejected") {
+      if (result.status === "rejected" && !signal.aborted) {
         logger.warn(
           { err: toKubeApiError(result.reason).message },
           "record update failed; will retry",
@@ -340,6 +392,7 @@ export function createReconciler(
     start() {
       if (!stopped) return;
       stopped = false;
+      term = new AbortController();
       unsubscribe = state.onChange(trigger);
       tick = setInterval(() => void pass(), RESYNC_INTERVAL_MS);
       trigger();
@@ -348,14 +401,16 @@ export function createReconciler(
     async stop() {
       if (stopped) return;
       stopped = true;
+      // Synchronously, so that a start() right after (leadership regained) begins a clean term.
+      term.abort(new Error("leadership ended"));
       unsubscribe();
       clearInterval(tick);
       clearTimeout(debounce);
       debounce = undefined;
+      for (const map of [expected, refused, undeletable, lastCreateError, orphanSince, written]) {
+        map.clear();
+      }
       await running;
-      expected.clear();
-      orphanSince.clear();
-      written.clear();
       logger.info("reconciler stopped");
     },
   };

@@ -19,8 +19,13 @@ import type { RecordStore } from "./provider-service.ts";
 export const HANDLER_RETRY_MS = 10_000;
 
 export interface RecordApi extends RecordStore {
-  patch(requestId: string, findings: Parameters<typeof recordPatch>[0]): Promise<void>;
-  remove(requestId: string): Promise<void>;
+  /** `signal` drops the call while it is still queued (leadership ended). */
+  patch(
+    requestId: string,
+    findings: Parameters<typeof recordPatch>[0],
+    signal?: AbortSignal,
+  ): Promise<void>;
+  remove(requestId: string, signal?: AbortSignal): Promise<void>;
 }
 
 /** Kubernetes trouble as the provider boundary reports it: retry later, or a clear refusal. */
@@ -35,8 +40,8 @@ export function createRecordApi(
   limiter: RateLimiter,
   namespace: string,
 ): RecordApi {
-  const call = <T>(verb: string, fn: () => Promise<T>): Promise<T> =>
-    limiter.schedule(fn, undefined, { verb, resource: "configmaps" });
+  const call = <T>(verb: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> =>
+    limiter.schedule(fn, signal, { verb, resource: "configmaps" });
   return {
     async create(configMap) {
       try {
@@ -73,18 +78,23 @@ export function createRecordApi(
         throw asProviderError(error, `read the record of ${requestId}`);
       }
     },
-    async patch(requestId, findings) {
-      await call("patch", () =>
-        api.patchNamespacedConfigMap(
-          { name: recordName(requestId), namespace, body: recordPatch(findings) },
-          setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
-        ),
+    async patch(requestId, findings, signal) {
+      await call(
+        "patch",
+        () =>
+          api.patchNamespacedConfigMap(
+            { name: recordName(requestId), namespace, body: recordPatch(findings) },
+            setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+          ),
+        signal,
       );
     },
-    async remove(requestId) {
+    async remove(requestId, signal) {
       try {
-        await call("delete", () =>
-          api.deleteNamespacedConfigMap({ name: recordName(requestId), namespace }),
+        await call(
+          "delete",
+          () => api.deleteNamespacedConfigMap({ name: recordName(requestId), namespace }),
+          signal,
         );
       } catch (error) {
         const failure = toKubeApiError(error);

@@ -16,7 +16,7 @@ export interface TemplatesSource {
   get(templateId: string): Template | undefined;
   /** Why the last reload failed; undefined when the file on disk is the set in use. */
   readonly lastError: string | undefined;
-  /** Re-reads now; resolves true when the set in use changed. */
+  /** Re-reads now; returns true when the set in use changed. */
   reload(): boolean;
   close(): void;
 }

@@ -28,7 +28,7 @@ export const DEFAULT_RENEW_DEADLINE_MS = 10_000;
 /** Time between tries to acquire or renew. */
 export const DEFAULT_RETRY_PERIOD_MS = 2_000;
 /** Campaigners wait retryPeriod · (1 + up to this factor) so they do not knock in step. */
-const JITTER_FACTOR = 1.2;
+export const JITTER_FACTOR = 1.2;
 
 export interface LeaderElectorOptions {
   kubeConfig: KubeConfig;

@@ -10,6 +10,10 @@ export const LABEL_MACHINE_INDEX = "hostfactory-k8s/machine-index";
 export const LABEL_RECORD_KIND = "hostfactory-k8s/record";
 export const ANNOTATION_RC_ACCOUNT = "hostfactory-k8s/rc-account";
 
+/** Largest request accepted in one call, whatever a template allows; a record asking for more
+ * (edited by hand) is not a record. */
+export const MAX_MACHINES_PER_REQUEST = 10_000;
+
 /** What the caches keep of a Pod: only what status answers and the reconciler need. */
 export interface PodView {
   name: string;

@@ -23,6 +23,8 @@ export interface World {
   podNamePrefix: string;
   namespace: string;
   clusterDomain: string;
+  /** The Pending timeout of a request whose template has since been removed. */
+  defaultPendingTimeoutSeconds: number;
   /** How long completed records are kept, in milliseconds. */
   retentionMs: number;
   now: number;
@@ -49,7 +51,8 @@ export interface Plan {
 function planCreate(record: CreateRecord, world: World, plan: Plan): void {
   const template = world.template(record.templateId);
   const failures = new Map<number, string>();
-  const timeoutMs = (template?.pendingTimeoutSeconds ?? 0) * 1000;
+  const timeoutSeconds = template?.pendingTimeoutSeconds ?? world.defaultPendingTimeoutSeconds;
+  const timeoutMs = timeoutSeconds * 1000;
   let accounted = 0;
   for (let index = 0; index < record.machineCount; index++) {
     const name = podName(world.podNamePrefix, record.requestId, index);
@@ -67,7 +70,7 @@ function planCreate(record: CreateRecord, world: World, plan: Plan): void {
         failure = `template '${record.templateId}' no longer exists`;
       } else if (world.now - record.createdAt > timeoutMs) {
         const why = world.lastCreateError(record.requestId) ?? "no reason given";
-        failure = `the pod could not be created within ${template.pendingTimeoutSeconds}s: ${why}`;
+        failure = `the pod could not be created within ${timeoutSeconds}s: ${why}`;
       } else {
         plan.create.push({
           requestId: record.requestId,
@@ -77,9 +80,10 @@ function planCreate(record: CreateRecord, world: World, plan: Plan): void {
         });
       }
     }
-    if (!failure && pod && !(pod.phase === "Running" && pod.ready)) {
-      if (template && world.now - pod.createdAt > timeoutMs) {
-        failure = `Pod stayed Pending for ${template.pendingTimeoutSeconds}s: ${pod.reason || "no reason given"}`;
+    // Only a pod that never started times out: a Running pod whose readiness blips is not failed.
+    if (!failure && pod?.phase === "Pending") {
+      if (world.now - pod.createdAt > timeoutMs) {
+        failure = `Pod stayed Pending for ${timeoutSeconds}s: ${pod.reason || "no reason given"}`;
       }
     }
     if (failure) {

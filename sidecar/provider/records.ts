@@ -7,6 +7,7 @@ import {
   LABEL_RECORD_KIND,
   LABEL_REQUEST_ID,
   LABEL_TEMPLATE_ID,
+  MAX_MACHINES_PER_REQUEST,
   type RequestRecord,
 } from "./model.ts";
 import { recordName } from "./naming.ts";
@@ -122,7 +123,9 @@ export function parseRecord(configMap: ConfigMapLike): RequestRecord | undefined
   const kind = labels[LABEL_RECORD_KIND];
   if (kind === "create") {
     const { templateId, machineCount, rcAccount } = asked;
-    if (typeof templateId !== "string" || !Number.isInteger(machineCount)) return undefined;
+    const count = Number(machineCount);
+    const countOk = Number.isInteger(count) && count >= 1 && count <= MAX_MACHINES_PER_REQUEST;
+    if (typeof templateId !== "string" || !countOk) return undefined;
     return {
       kind,
       ...common,

@@ -57,7 +57,10 @@ function seconds(ms: number): number {
 
 /** Why a live machine has failed for good, judged from its pod alone; undefined if it has not. */
 export function podFailure(pod: PodView | undefined, settled: boolean): string | undefined {
-  if (!pod) return settled ? "the pod was deleted before it was running" : undefined;
+  if (!pod)
+    return settled
+      ? "the pod is gone (deleted or evicted before the request completed)"
+      : undefined;
   if (pod.phase === "Failed") return `the pod failed: ${pod.reason || "no reason given"}`;
   if (pod.phase === "Succeeded")
     return `the pod exited: ${pod.reason || "all containers completed"}`;
@@ -157,7 +160,8 @@ function createMachine(
   if (record.completedAt !== undefined) return machine(pod, name, record.createdAt, "succeed", "");
   const failure = podFailure(pod, record.settled);
   if (failure) return machine(pod, name, record.createdAt, "fail", failure);
-  if (pod?.phase === "Running" && pod.ready && pod.deletingAt === undefined) {
+  // Ready is what HostFactory waits for; a Ready pod being deleted did start (shutting-down).
+  if (pod?.phase === "Running" && pod.ready) {
     return machine(pod, name, record.createdAt, "succeed", "");
   }
   const waiting = pod ? pod.reason : "waiting for its pod to be created";

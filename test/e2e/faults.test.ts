@@ -110,3 +110,31 @@ test("a permanent refusal fails only the machines it hit, at once, with the API 
     "later requests are not blocked",
   );
 });
+
+test("a delete refused for good fails the return's machine with the API server's message, and is not retried", async () => {
+  h = await startHarness({ simulator: { podStartDelayMs: 20, podStartJitterMs: 10 } });
+  const requestId = await accepted(h, "requestMachines", {
+    template: { templateId: "compute-small", machineCount: 1 },
+  });
+  const [machine] = (await finalStatus(h, requestId, 20_000)).machines;
+  assert.ok(machine);
+  const denial = 'admission webhook "protect.example.com" denied the request: pod is protected';
+  h.simulator.faults.injectErrors({
+    verbs: ["delete"],
+    resources: ["pods"],
+    code: 403,
+    message: denial,
+  });
+  const deletesBefore = h.simulator.counters.get("delete", "pods");
+  const returnId = await accepted(h, "requestReturnMachines", {
+    machines: [{ name: machine.name, machineId: "" }],
+  });
+  const returned = await finalStatus(h, returnId, 20_000);
+  assert.equal(returned.status, "complete_with_error");
+  assert.match(
+    returned.machines[0]?.message ?? "",
+    /could not be deleted: .*protect\.example\.com/,
+  );
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  assert.equal(h.simulator.counters.get("delete", "pods") - deletesBefore, 1, "not retried");
+});

@@ -5,6 +5,7 @@ import { after, before, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
 import {
+  type GetAvailableTemplatesResponse,
   ProviderServiceClient,
   RequestStatus,
   type WatchRequestResponse,
@@ -89,4 +90,31 @@ test("server reflection lists the provider service, so grpcurl and friends can c
   reflection.close();
   const names = answer.listServicesResponse?.service.map((s) => s.name) ?? [];
   assert.ok(names.includes("hostfactory.v1.ProviderService"), names.join(", "));
+});
+
+test("two requests at once cannot both take a template's last machines", async () => {
+  const templates = await new Promise<GetAvailableTemplatesResponse>((resolve, reject) =>
+    client.getAvailableTemplates({}, (error, response) =>
+      error ? reject(error) : resolve(response),
+    ),
+  );
+  const available =
+    templates.templates.find((t) => t.templateId === "compute-small")?.availableNumber ?? 0;
+  assert.ok(available > 0);
+  const ask = () =>
+    new Promise<grpc.status>((resolve) =>
+      client.requestMachines(
+        { templateId: "compute-small", machineCount: available, rcAccount: "" },
+        (error) => resolve(error ? (error as grpc.ServiceError).code : grpc.status.OK),
+      ),
+    );
+  const codes = await Promise.all([ask(), ask()]);
+  assert.deepEqual(codes.sort(), [grpc.status.OK, grpc.status.RESOURCE_EXHAUSTED].sort());
+});
+
+test("a second sidecar on the same socket refuses to start instead of taking it over", async () => {
+  const second = h.spawnSidecar();
+  const code = await new Promise((resolve) => second.once("exit", resolve));
+  assert.notEqual(code, 0);
+  assert.equal((await h.script("getAvailableTemplates", {})).code, 0, "the first one still serves");
 });

@@ -21,6 +21,7 @@ function world(records: RequestRecord[], pods: PodView[], overrides: Partial<Wor
     namespace: "grid",
     clusterDomain: "cluster.local",
     retentionMs: HOUR,
+    defaultPendingTimeoutSeconds: 600,
     now: T0 + 1_000,
     ...overrides,
   };
@@ -50,7 +51,7 @@ test("a settled request never recreates a machine whose pod went away", () => {
   assert.deepEqual(plan.create, []);
   assert.deepEqual(
     [...(plan.updates[0]?.failures ?? [])],
-    [[0, "the pod was deleted before it was running"]],
+    [[0, "the pod is gone (deleted or evicted before the request completed)"]],
   );
 });
 
@@ -174,4 +175,24 @@ test("the pod of a failed machine is deleted even when it appears after its requ
   });
   assert.deepEqual(planReconcile(world([record], [podN(0)])).delete, [podN(0).name]);
   assert.deepEqual(planReconcile(world([record], [podN(0, { deletingAt: T0 })])).delete, []);
+});
+
+test("a Running pod whose readiness blips is not timed out; a Pending one is", () => {
+  const late = { now: T0 + 3_600_000 };
+  const blip = podN(0, { phase: "Running", ready: false });
+  assert.deepEqual(
+    planReconcile(world([createRecord({ settled: true })], [blip], late)).delete,
+    [],
+  );
+  const stuck = podN(0, { phase: "Pending", ready: false });
+  assert.deepEqual(planReconcile(world([createRecord({ settled: true })], [stuck], late)).delete, [
+    stuck.name,
+  ]);
+});
+
+test("a request whose template was removed still times out its Pending pods", () => {
+  const stuck = podN(0, { phase: "Pending", ready: false, reason: "Unschedulable" });
+  const record = createRecord({ templateId: "removed", settled: true });
+  const plan = planReconcile(world([record], [stuck], { now: T0 + 601_000 }));
+  assert.equal(plan.updates[0]?.failures.get(0), "Pod stayed Pending for 600s: Unschedulable");
 });

@@ -99,6 +99,10 @@ test("ConfigMaps that are not well-formed records are ignored", () => {
     { metadata: { labels, creationTimestamp: created }, data: { request: "{not json" } },
     { metadata: { labels, creationTimestamp: created }, data: { request: '{"templateId": 3}' } },
     {
+      metadata: { labels, creationTimestamp: created },
+      data: { request: '{"templateId": "t", "machineCount": 1000000000}' },
+    },
+    {
       metadata: {
         labels: { ...labels, "hostfactory-k8s/record": "other" },
         creationTimestamp: created,

@@ -66,14 +66,7 @@ test("a create request's machine follows its pod", () => {
       "shutting-down",
       /deleted before it was running/,
     ],
-    [
-      "gone after settling",
-      undefined,
-      { settled: true },
-      "fail",
-      "terminated",
-      /deleted before it was running/,
-    ],
+    ["gone after settling", undefined, { settled: true }, "fail", "terminated", /the pod is gone/],
     [
       "failure recorded",
       undefined,
@@ -182,4 +175,12 @@ test("an unknown request id answers complete_with_error with a message", () => {
   assert.equal(answer.status, "complete_with_error");
   assert.match(answer.message, /req-nonexisten.*not known/);
   assert.deepEqual(answer.machines, []);
+});
+
+test("a Ready pod being deleted has succeeded; it is shutting down", () => {
+  const [machine] = createRequestStatus(
+    createRecord(),
+    context([pod({ deletingAt: T0 + 30_000 })]),
+  ).machines;
+  assert.deepEqual([machine?.result, machine?.status], ["succeed", "shutting-down"]);
 });
