@@ -37,6 +37,21 @@ export function createRandom(seed?: number): Random {
   };
 }
 
+/**
+ * Independent streams of one seed, one per consumer: what the scheduler or a kubelet draws, and
+ * when (timers run in whatever order the event loop gives), never shifts the names the API hands
+ * out, so a seed repeats a run's names and placements however its timers interleave.
+ */
+export function createRandomStreams(seed?: number): (stream: string) => Random {
+  return (stream) => {
+    if (seed === undefined) return createRandom();
+    let hash = seed >>> 0;
+    for (let i = 0; i < stream.length; i++)
+      hash = Math.imul(hash ^ stream.charCodeAt(i), 0x9e3779b1);
+    return createRandom(hash >>> 0);
+  };
+}
+
 export function nameSuffix(random: Random): string {
   let out = "";
   for (let i = 0; i < NAME_SUFFIX_LENGTH; i++) {

@@ -16,7 +16,7 @@ import { createNamespaceController } from "./namespace-controller.ts";
 import type { NodeSpec } from "./node-factory.ts";
 import { createNodeLifecycle } from "./node-lifecycle.ts";
 import { createNodeUsage } from "./node-usage.ts";
-import { createRandom } from "./random.ts";
+import { createRandomStreams } from "./random.ts";
 import { NAMESPACES } from "./resources.ts";
 import { createRestApi, type RestApi } from "./rest-api.ts";
 import { createScheduler } from "./scheduler.ts";
@@ -99,24 +99,31 @@ export interface Simulator {
 
 export async function createSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const now = () => new Date();
-  const random = createRandom(options.seed);
+  const random = createRandomStreams(options.seed);
   const eventLog = createEventLog(now);
   const store = createStore({
     historyWindow: options.historyWindow ?? DEFAULT_HISTORY_WINDOW,
-    random,
+    random: random("store"),
     now,
   });
   const api = createRestApi({
     store,
-    random,
+    random: random("api"),
     now,
     defaultTolerationSeconds: options.defaultTolerationSeconds ?? DEFAULT_TOLERATION_SECONDS,
   });
   const timeline = createTimeline();
   const usage = createNodeUsage(store);
   const recorder =
-    options.recordEvents === false ? undefined : createEventRecorder(store, random, now);
-  const scheduler = createScheduler({ store, usage, recorder, log: eventLog, random, now });
+    options.recordEvents === false ? undefined : createEventRecorder(store, random("events"), now);
+  const scheduler = createScheduler({
+    store,
+    usage,
+    recorder,
+    log: eventLog,
+    random: random("scheduler"),
+    now,
+  });
   const kubelets = createKubelets({
     store,
     api,
@@ -124,7 +131,7 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
     timeline,
     recorder,
     log: eventLog,
-    random,
+    random: random("kubelets"),
     now,
     podStartDelayMs: options.podStartDelayMs ?? DEFAULT_POD_START_DELAY_MS,
     podStartJitterMs: options.podStartJitterMs ?? DEFAULT_POD_START_JITTER_MS,
@@ -165,7 +172,7 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
     admin: (...args) => admin(...args),
   });
   faults = createFaults({
-    random,
+    random: random("faults"),
     log: eventLog,
     targets: {
       endWatches: (how, resource) => server.endWatches(how, resource),
