@@ -27,6 +27,8 @@ const NODES = ["node-1", "node-2", "node-3", "node-4"].map((name) => ({
 }));
 /** Every pod event of the largest benchmark, so no watch ever needs a relist. */
 const HISTORY_WINDOW = 100_000;
+/** Longer than any benchmark's wait (5,000 pods at 200 QPS take 25 s). */
+const WAIT_TIMEOUT_MS = 300_000;
 /** The largest answer the sidecar sends (its own limit). */
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
@@ -49,7 +51,8 @@ export interface Cluster {
   readonly sidecar: ChildHandle<typeof SidecarHandlers>;
   call<M extends UnaryMethod>(method: M, request: RequestOf<M>): Promise<ResponseOf<M>>;
   requestMachines(count: number): Promise<string>;
-  /** Polls every `intervalMs` until every machine of `requestIds` succeeded. */
+  /** Polls every `intervalMs` until every machine of `requestIds` succeeded; fails after
+   * {@link WAIT_TIMEOUT_MS} or when the simulator or the sidecar is gone. */
   waitSucceeded(requestIds: string[], intervalMs?: number): Promise<void>;
   /** Writes `input` to a fresh file for a script's -f. */
   inputFile(name: string, input: unknown): string;
@@ -177,7 +180,15 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       return answer.requestId;
     },
     async waitSucceeded(requestIds, intervalMs = 100) {
+      const deadline = performance.now() + WAIT_TIMEOUT_MS;
       for (;;) {
+        const gone = simulator.exited ?? sidecar.exited;
+        if (gone) throw new Error(`${gone} while waiting for machines`);
+        if (performance.now() > deadline) {
+          throw new Error(
+            `machines of ${requestIds.length} requests not all up after ${WAIT_TIMEOUT_MS} ms`,
+          );
+        }
         const { requests } = await call("getRequestStatus", { requestIds });
         const done = requests.every(
           (request) =>

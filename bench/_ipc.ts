@@ -31,6 +31,8 @@ export interface ChildHandle<H extends Handlers> {
   readonly pid: number;
   /** What the child sent with `ready`. */
   readonly ready: unknown;
+  /** Why the child is gone, once it has exited; undefined while it runs. */
+  readonly exited: string | undefined;
   call<C extends keyof H & string>(
     command: C,
     ...args: Parameters<H[C]> extends [] ? [] : [Parameters<H[C]>[0]]
@@ -53,11 +55,13 @@ export function forkChild<H extends Handlers>(
   });
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let nextId = 0;
+  let exitReason: string | undefined;
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
 
   return new Promise((resolve, reject) => {
     child.once("exit", (code, signal) => {
-      const error = new Error(`${module} exited (${signal ?? code})`);
+      exitReason = `${module} exited (${signal ?? code})`;
+      const error = new Error(exitReason);
       reject(error);
       for (const waiter of pending.values()) waiter.reject(error);
       pending.clear();
@@ -67,6 +71,9 @@ export function forkChild<H extends Handlers>(
         resolve({
           pid: child.pid as number,
           ready: reply.ready,
+          get exited() {
+            return exitReason;
+          },
           call: (command, ...rest) =>
             new Promise((resolveCall, rejectCall) => {
               const id = nextId++;
