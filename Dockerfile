@@ -17,7 +17,10 @@ FROM node:${NODE_VERSION}-bookworm-slim
 # Nothing at run time needs npm, npx, corepack or yarn: fewer programs, fewer advisories.
 RUN rm -rf /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx \
     /usr/local/bin/corepack /usr/local/bin/yarn /usr/local/bin/yarnpkg /opt/yarn-*
-ENV NODE_ENV=production
+# The live heap is about 50 MB at 10,000 machines; without these V8 keeps the pages a burst grew
+# the heap to (RSS 434 MB there; 195 MB with them, per npm run bench).
+ENV NODE_ENV=production \
+    NODE_OPTIONS="--max-semi-space-size=1 --max-old-space-size=256"
 WORKDIR /app
 COPY --from=dependencies /app/node_modules ./node_modules
 COPY package.json ./
