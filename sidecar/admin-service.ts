@@ -1,7 +1,6 @@
 // AdminService over gRPC: what operators ask the sidecar (the `hostfactory` admin commands). It
 // answers from the same caches and the same status logic as ProviderService, so an operator sees
 // exactly what HostFactory is told, plus what only Kubernetes shows (pods, nodes, Events).
-import * as grpc from "@grpc/grpc-js";
 import { dumpYaml } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import {
@@ -16,7 +15,7 @@ import type { ClusterReads } from "./admin/cluster-reads.ts";
 import { sidecarPermissions } from "./admin/permissions.ts";
 import { type TimelineEntry as Entry, requestTimeline } from "./admin/timeline.ts";
 import type { ClusterState } from "./cluster-state.ts";
-import { type CallObserver, toAttribute, toRequest, toServiceError } from "./grpc-server.ts";
+import { type CallObserver, toAttribute, toRequest, unaryHandlers } from "./grpc-server.ts";
 import { toKubeApiError } from "./kube/api-errors.ts";
 import type { LeaderElector } from "./kube/leader-election.ts";
 import { projectPod } from "./kube/pod-view.ts";
@@ -131,24 +130,7 @@ export function createAdminHandlers(
 ): AdminServiceServer {
   const { service, state, templates, cluster } = context;
 
-  const unary =
-    <Req, Res>(method: string, handle: (request: Req) => Res | Promise<Res>) =>
-    async (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => {
-      const started = performance.now();
-      const seconds = () => (performance.now() - started) / 1000;
-      try {
-        const response = await handle(call.request);
-        observe(method, "OK", seconds());
-        callback(null, response);
-      } catch (error) {
-        const status = toServiceError(error);
-        const code = grpc.status[status.code ?? grpc.status.UNKNOWN];
-        observe(method, code, seconds());
-        const log = status.code === grpc.status.INTERNAL ? logger.error : logger.debug;
-        log.call(logger, { method, code, err: status.details }, "admin call failed");
-        callback(status);
-      }
-    };
+  const unary = unaryHandlers(logger, observe, "debug");
 
   const requireSynced = () => {
     if (!state.synced) {

@@ -95,7 +95,7 @@ export function toRequest(status: RequestStatusView): Request {
   };
 }
 
-export function toServiceError(error: unknown): Partial<grpc.StatusObject> {
+function toServiceError(error: unknown): Partial<grpc.StatusObject> {
   if (error instanceof ProviderError) {
     return { code: STATUS_BY_CODE[error.code], details: error.message };
   }
@@ -107,13 +107,16 @@ type Unary<Req, Res> = (request: Req) => Res | Promise<Res>;
 /** Told of every call served: its method, status code name and duration. */
 export type CallObserver = (method: string, code: string, seconds: number) => void;
 
-export function providerHandlers(
-  service: ProviderService,
+/**
+ * Wraps a handler as a grpc-js unary handler: answers, or maps the error to a status; tells
+ * `observe`; logs refusals at `refusals` level (INTERNAL always at error).
+ */
+export function unaryHandlers(
   logger: Logger,
-  observe: CallObserver = () => {},
-): ProviderServiceServer {
-  const unary =
-    <Req, Res>(method: string, handle: Unary<Req, Res>) =>
+  observe: CallObserver,
+  refusals: "info" | "debug" = "info",
+) {
+  return <Req, Res>(method: string, handle: Unary<Req, Res>) =>
     async (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => {
       const started = performance.now();
       const seconds = () => (performance.now() - started) / 1000;
@@ -126,11 +129,19 @@ export function providerHandlers(
         const status = toServiceError(error);
         const code = grpc.status[status.code ?? grpc.status.UNKNOWN];
         observe(method, code, seconds());
-        const log = status.code === grpc.status.INTERNAL ? logger.error : logger.info;
-        log.call(logger, { method, code, err: status.details }, "call failed");
+        const level = status.code === grpc.status.INTERNAL ? "error" : refusals;
+        logger[level]({ method, code, err: status.details }, "call failed");
         callback(status);
       }
     };
+}
+
+export function providerHandlers(
+  service: ProviderService,
+  logger: Logger,
+  observe: CallObserver = () => {},
+): ProviderServiceServer {
+  const unary = unaryHandlers(logger, observe);
   return {
     getAvailableTemplates: unary("GetAvailableTemplates", () => {
       const { templates, message } = service.getAvailableTemplates();
