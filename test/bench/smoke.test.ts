@@ -1,30 +1,18 @@
 // `npm run bench:smoke`: every benchmark at a tiny size, so the benchmark code cannot rot. It
 // asserts that the table and the JSON file come out complete, never how fast anything was.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
+import { runProcess } from "../tools/run-process.ts";
 
 const BENCH = join(import.meta.dirname, "..", "..", "bench", "main.ts");
 const dir = mkdtempSync(join(tmpdir(), "hostfactory-bench-smoke-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BENCH, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+function run(args: string[]) {
+  return runProcess(process.execPath, [BENCH, ...args]);
 }
 
 test("the smoke benchmark prints every figure in one table and writes the same numbers as JSON", async () => {

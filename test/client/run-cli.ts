@@ -1,17 +1,13 @@
 // Runs the real `hostfactory` CLI, or a real HostFactory script, as a child process: the way
 // HostFactory does. Asynchronous, so that a stub sidecar in the test process can answer.
-import { spawn } from "node:child_process";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type ProcessResult, runProcess } from "../tools/run-process.ts";
 
 export const REPO = fileURLToPath(new URL("../../", import.meta.url));
 export const CLIENT = fileURLToPath(new URL("../../client/main.ts", import.meta.url));
 
-export interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type RunResult = ProcessResult;
 
 export interface RunOptions {
   /** Added to a clean environment (no HF_*, HOSTFACTORY_* or NODE_COMPILE_CACHE from the caller's). */
@@ -42,23 +38,7 @@ export function run(command: string, args: string[], options: RunOptions): Promi
   }
   env.PATH = `${dirname(process.execPath)}:${env.PATH ?? ""}`;
   Object.assign(env, options.env);
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, cwd: options.cwd ?? REPO });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-    // A command that fails before it reads stdin (a setup error) may exit before the input is
-    // written: the EPIPE that follows is not the test's failure, its exit code and output are.
-    child.stdin.on("error", () => {});
-    child.stdin.end(options.input ?? "");
-  });
+  return runProcess(command, args, { env, cwd: options.cwd ?? REPO, input: options.input });
 }
 
 /** The one JSON document a command must print on stdout. */

@@ -3,9 +3,9 @@
 // exist, each created once, every request is final, and no returned pod survives.
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
-import { randomInt } from "node:crypto";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { SEED_ENV, seededRandom, testSeed } from "../tools/seed.ts";
 import { type Harness, startHarness, waitFor } from "./harness.ts";
 
 const MACHINES = 500;
@@ -18,22 +18,10 @@ const BIG_NODES = ["node-1", "node-2", "node-3"].map((name) => ({
   pods: 250,
 }));
 
-/** A small seeded generator (mulberry32), so kill times replay exactly. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 let h: Harness;
 let sidecar: ChildProcess | undefined;
-const seed = Number(process.env.HOSTFACTORY_TEST_SEED ?? randomInt(2 ** 31));
-const next = random(seed);
+const seed = testSeed();
+const next = seededRandom(seed);
 
 before(async () => {
   h = await startHarness({
@@ -93,7 +81,7 @@ async function finalStatus(requestId: string) {
 }
 
 test(`SIGKILLs during a ${MACHINES}-machine request and its return lose nothing and leak nothing`, async (t) => {
-  t.diagnostic(`seed=${seed} (replay with HOSTFACTORY_TEST_SEED=${seed})`);
+  t.diagnostic(`seed=${seed} (replay with ${SEED_ENV}=${seed})`);
   const added = new Map<string, number>();
   h.simulator.store.subscribe("pods", (event) => {
     if (event.type === "ADDED") {

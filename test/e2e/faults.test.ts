@@ -2,8 +2,8 @@
 // request completes correctly; permanent refusals fail just the machines they hit, at once, with
 // the API server's own message.
 import assert from "node:assert/strict";
-import { randomInt } from "node:crypto";
 import { afterEach, test } from "node:test";
+import { SEED_ENV, testSeed } from "../tools/seed.ts";
 import { type Harness, startHarness, waitFor } from "./harness.ts";
 
 let h: Harness | undefined;
@@ -49,8 +49,8 @@ async function accepted(harness: Harness, operation: string, input: unknown): Pr
 }
 
 test("with 10% of API calls failing (500, 503, 429 with Retry-After), every request completes correctly", async (t) => {
-  const seed = Number(process.env.HOSTFACTORY_TEST_SEED ?? randomInt(2 ** 31));
-  t.diagnostic(`seed=${seed} (replay with HOSTFACTORY_TEST_SEED=${seed})`);
+  const seed = testSeed();
+  t.diagnostic(`seed=${seed} (replay with ${SEED_ENV}=${seed})`);
   h = await startHarness({ simulator: { seed, podStartDelayMs: 20, podStartJitterMs: 20 } });
   const faults = h.simulator.faults;
   faults.injectErrors({ code: 500, rate: 0.04 });

@@ -17,16 +17,14 @@ import {
   type Simulator,
   type SimulatorOptions,
 } from "../../sidecar/simulator/index.ts";
+import { type ProcessResult, runProcess } from "../tools/run-process.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const SIDECAR_MAIN = join(ROOT, "sidecar", "main.ts");
 export const TEST_TEMPLATES = join(ROOT, "test", "fixtures", "templates", "templates.json");
 export const INSTANCE = "e2e";
 
-export interface ScriptResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
+export interface ScriptResult extends ProcessResult {
   /** stdout parsed; undefined when it is not JSON. */
   json: Record<string, unknown> | undefined;
 }
@@ -165,34 +163,21 @@ export async function startHarness(
 }
 
 /** Runs one of the real HostFactory scripts, with this test's Node as the client's runtime. */
-export function runScript(
+export async function runScript(
   operation: string,
   args: string[],
   env: NodeJS.ProcessEnv,
 ): Promise<ScriptResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("sh", [join(ROOT, "scripts", `${operation}.sh`), ...args], {
-      env: { ...process.env, HOSTFACTORY_NODE: process.execPath, ...env },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => {
-      let json: Record<string, unknown> | undefined;
-      try {
-        json = JSON.parse(stdout);
-      } catch {
-        json = undefined;
-      }
-      resolve({ code, stdout, stderr, json });
-    });
+  const result = await runProcess("sh", [join(ROOT, "scripts", `${operation}.sh`), ...args], {
+    env: { ...process.env, HOSTFACTORY_NODE: process.execPath, ...env },
   });
+  let json: Record<string, unknown> | undefined;
+  try {
+    json = JSON.parse(result.stdout);
+  } catch {
+    json = undefined;
+  }
+  return { ...result, json };
 }
 
 /** Polls `probe` until it returns a value other than undefined or false. */

@@ -25,6 +25,7 @@ import {
   RequestReturnMachinesRequest,
 } from "../../proto/gen/hostfactory/v1/provider.ts";
 import { type Harness, runScript, type ScriptResult, startHarness } from "../e2e/harness.ts";
+import { testSeed } from "../tools/seed.ts";
 import {
   anyText,
   documentBytes,
@@ -33,7 +34,6 @@ import {
   type Operation,
 } from "./_adversarial.ts";
 import { clusterSnapshot } from "./_cluster.ts";
-import { testSeed } from "./_seed.ts";
 
 const seed = testSeed();
 /** Runs of the pure functions' properties, and of the property that spawns the real client. */

@@ -16,6 +16,7 @@ import {
   RequestStatus,
 } from "../../proto/gen/hostfactory/v1/provider.ts";
 import { type Harness, startHarness } from "../e2e/harness.ts";
+import { testSeed } from "../tools/seed.ts";
 import { NASTY_STRINGS, nastyString } from "./_adversarial.ts";
 import { clusterSnapshot } from "./_cluster.ts";
 import {
@@ -27,7 +28,6 @@ import {
   type UnaryMethod,
   watchToEnd,
 } from "./_grpc.ts";
-import { testSeed } from "./_seed.ts";
 
 const seed = testSeed();
 const RUNS = 1_000;

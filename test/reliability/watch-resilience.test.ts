@@ -28,8 +28,8 @@ import { recordName } from "../../sidecar/provider/naming.ts";
 import { parseRecord } from "../../sidecar/provider/records.ts";
 import type { StoreEvent } from "../../sidecar/simulator/index.ts";
 import { type Harness, INSTANCE, startHarness, waitFor } from "../e2e/harness.ts";
+import { seededRandom, testSeed } from "../tools/seed.ts";
 import { callOk, connect } from "./_grpc.ts";
-import { seededRandom, testSeed } from "./_seed.ts";
 
 const TEMPLATES = join(import.meta.dirname, "..", "fixtures", "reliability", "templates.json");
 const TEMPLATE_ID = "tiny";

@@ -1,7 +1,8 @@
-// Seeds of the randomised reliability tests. Each run draws a fresh seed and prints it; setting
+// Seeds of the randomised tests. Each run draws a fresh seed and prints it; setting
 // HOSTFACTORY_TEST_SEED to a printed seed replays that run (fault schedule, workload, fast-check
 // cases).
 import { randomInt } from "node:crypto";
+import { createRandom } from "../../sidecar/simulator/random.ts";
 
 export const SEED_ENV = "HOSTFACTORY_TEST_SEED";
 
@@ -16,14 +17,7 @@ export function testSeed(): number {
   return seed;
 }
 
-/** A small deterministic generator (mulberry32): numbers in [0, 1) from a seed. */
+/** Numbers in [0, 1) from a seed: the simulator's own seeded generator. */
 export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
+  return createRandom(seed).next;
 }
