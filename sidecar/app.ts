@@ -14,6 +14,7 @@ import { createListWatchCache, type ListWatchCache } from "./kube/list-watch.ts"
 import { clusterNodes, namespacedConfigMaps, namespacedPods } from "./kube/list-watch-sources.ts";
 import { projectNode } from "./kube/node-view.ts";
 import { projectPod } from "./kube/pod-view.ts";
+import { createPodWriter } from "./kube/pod-writer.ts";
 import { createRateLimiter } from "./kube/rate-limiter.ts";
 import { shareConnections } from "./kube/shared-dispatcher.ts";
 import { createMetrics, type Metrics, startMetricsServer } from "./metrics.ts";
@@ -207,12 +208,12 @@ export async function startSidecar(
       defaultPendingTimeoutSeconds: config.pendingTimeout,
       orphanPolicy: config.orphanPolicy as "report" | "delete",
       orphanGraceMs: config.orphanGracePeriod * 1000,
+      maxRetryDelayMs: config.retryMaxDelay * 1000,
     },
     state,
     templates,
-    core,
+    createPodWriter(core, limiter, config.namespace),
     recordApi,
-    limiter,
     logger,
     reconcilerHooks(metrics, createRecordEvents(core, limiter, config.namespace, logger)),
   );

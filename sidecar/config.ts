@@ -2,6 +2,7 @@
 // config file, then defaults (in that order of precedence), validated as a whole at start.
 import { readFileSync } from "node:fs";
 import { loadYaml } from "@kubernetes/client-node";
+import { DEFAULT_MAX_RETRY_DELAY_MS } from "./controller/failure-backoff.ts";
 import { JITTER_FACTOR } from "./kube/leader-election.ts";
 import { checkPodNamePrefix } from "./provider/naming.ts";
 import { DEFAULT_PENDING_TIMEOUT_SECONDS } from "./provider/templates.ts";
@@ -156,6 +157,13 @@ export const OPTIONS = {
     env: "HOSTFACTORY_PENDING_TIMEOUT",
     default: DEFAULT_PENDING_TIMEOUT_SECONDS,
     description: "seconds a machine may stay Pending before it fails (a template may override)",
+  },
+  retryMaxDelay: {
+    kind: "number",
+    env: "HOSTFACTORY_RETRY_MAX_DELAY",
+    default: DEFAULT_MAX_RETRY_DELAY_MS / 1000,
+    description:
+      "seconds, at most, between tries of a pod create or delete that keeps failing (the delay doubles from 10 ms up to this)",
   },
   recordRetention: {
     kind: "integer",

@@ -1,25 +1,25 @@
-// Carries out the plan (sidecar/provider/plan.ts) while this replica leads: creates pods through
-// the rate limiter with expectations, so a lagging watch never causes a second create of the
-// same machine; deletes pods; records findings; forgets expired records. Passes run on cache
-// changes (debounced) and on a steady tick that drives timeouts.
-import type { CoreV1Api, V1Pod } from "@kubernetes/client-node";
+// Carries out the plan (sidecar/provider/plan.ts) while this replica leads: creates and deletes
+// pods with expectations, so a lagging watch never causes a second call about the same pod;
+// retries failed calls per pod with backoff, so a broken API server is not flooded; records
+// findings; forgets expired records. A pass triggered by cache changes (debounced) plans only the
+// requests those changes touched; a steady tick plans everything, to drive timeouts and expiry.
 import type { Logger } from "pino";
 import type { ClusterState } from "./cluster-state.ts";
+import { createExpectations } from "./controller/expectations.ts";
+import { createFailureBackoff, DEFAULT_MAX_RETRY_DELAY_MS } from "./controller/failure-backoff.ts";
 import { toKubeApiError } from "./kube/api-errors.ts";
-import type { RateLimiter } from "./kube/rate-limiter.ts";
+import type { PodWriter } from "./kube/pod-writer.ts";
 import type { RequestRecord } from "./provider/model.ts";
-import { podName, podNameOfMachine } from "./provider/naming.ts";
+import { parsePodName, podName, podNameOfMachine } from "./provider/naming.ts";
 import { type Plan, planReconcile } from "./provider/plan.ts";
 import { podManifest } from "./provider/pod-manifest.ts";
 import type { RecordApi } from "./record-store.ts";
 import type { TemplatesSource } from "./templates-source.ts";
 
-/** How often a pass runs without any change, to notice timeouts and expiries. */
+/** How often a pass plans every request, to notice timeouts and expiries. */
 export const RESYNC_INTERVAL_MS = 1_000;
 /** Changes arriving this close together share one pass. */
 const DEBOUNCE_MS = 20;
-/** A create not seen in the cache after this long is assumed lost and may be tried again. */
-export const EXPECTATION_TTL_MS = 5 * 60_000;
 /**
  * Creates and deletes the reconciler has handed to the rate limiter and not yet seen answered.
  * The limiter serves in arrival order, so this keeps a burst of thousands from queueing ahead
@@ -38,6 +38,9 @@ export interface ReconcilerSettings {
   /** Orphan pods are reported; with "delete" they are removed once `orphanGraceMs` has passed. */
   orphanPolicy: "report" | "delete";
   orphanGraceMs: number;
+  /** The longest delay between tries of a failing create or delete; default
+   * {@link DEFAULT_MAX_RETRY_DELAY_MS}. */
+  maxRetryDelayMs?: number;
 }
 
 /** What the reconciler tells the rest of the sidecar (metrics, Events) as it acts. */
@@ -63,26 +66,43 @@ export interface Reconciler {
     passes: number;
     creates: number;
     deletes: number;
+    /** Creates and deletes not yet seen in the cache. */
     expectations: number;
+    /** Pods whose create or delete failed and is being retried with backoff. */
+    retrying: number;
     orphans: number;
   };
+}
+
+/** Records in the order their requests were accepted, so that a later request never starves an
+ * earlier one of create calls (cache order is not acceptance order: a relist sorts by name). */
+function inAcceptedOrder(records: Iterable<RequestRecord>): RequestRecord[] {
+  return [...records].sort(
+    (a, b) =>
+      a.createdAt - b.createdAt ||
+      (a.requestId < b.requestId ? -1 : a.requestId > b.requestId ? 1 : 0),
+  );
 }
 
 export function createReconciler(
   settings: ReconcilerSettings,
   state: ClusterState,
   templates: TemplatesSource,
-  api: CoreV1Api,
+  pods: PodWriter,
   records: RecordApi,
-  limiter: RateLimiter,
   logger: Logger,
   hooks: ReconcilerHooks = {},
 ): Reconciler {
-  /** Pod name → when the expectation lapses. */
-  const expected = new Map<string, number>();
+  const now = () => Date.now();
+  const maxDelayMs = settings.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS;
+  /** Pods created (or being created) that the cache does not show yet. */
+  const creating = createExpectations({ now });
+  /** Pods deleted (or being deleted) that the cache does not yet show going or gone. */
+  const deleting = createExpectations({ now });
+  const createRetries = createFailureBackoff({ maxDelayMs, now });
+  const deleteRetries = createFailureBackoff({ maxDelayMs, now });
   /** Creates the API server refused for good, kept until the record shows the failure. */
   const refused = new Map<string, { requestId: string; index: number; reason: string }>();
-  const deleting = new Set<string>();
   /** Deletes the API server refused for good (webhook, RBAC), by pod: never tried again. */
   const undeletable = new Map<string, string>();
   let outstanding = 0;
@@ -98,23 +118,63 @@ export function createReconciler(
   const lastCreateError = new Map<string, string>();
   /** Orphan pod name → when this replica first saw it orphaned. */
   const orphanSince = new Map<string, number>();
-  const stats = { passes: 0, creates: 0, deletes: 0, expectations: 0, orphans: 0 };
+  /** Requests to plan in the next pass: those the cache changes touched, and those with work
+   * left undone (calls held back by the cap on outstanding calls, retries come due). */
+  let dirty = new Set<string>();
+  /** Pods to delete that were held back by the cap, or whose retry came due. */
+  const deferredDeletes = new Set<string>();
+  let fullPassDue = true;
+  const stats = {
+    passes: 0,
+    creates: 0,
+    deletes: 0,
+    expectations: 0,
+    retrying: 0,
+    orphans: 0,
+  };
   let running: Promise<void> | undefined;
   let again = false;
   let stopped = true;
   let tick: NodeJS.Timeout | undefined;
   let debounce: NodeJS.Timeout | undefined;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let retryTimerAt = Number.POSITIVE_INFINITY;
   let unsubscribe = () => {};
 
-  const isExpected = (name: string): boolean => {
-    const until = expected.get(name);
-    if (until !== undefined && until < Date.now()) expected.delete(name);
-    return expected.has(name) || refused.has(name);
+  const isExpected = (name: string): boolean => creating.has(name) || refused.has(name);
+
+  /** Marks the work whose retry delay is over, and plans it. */
+  const wakeDueRetries = () => {
+    for (const name of createRetries.keys()) {
+      if (createRetries.isWaiting(name)) continue;
+      const machine = parsePodName(settings.podNamePrefix, name);
+      if (machine) dirty.add(machine.requestId);
+    }
+    for (const name of deleteRetries.keys()) {
+      if (!deleteRetries.isWaiting(name)) deferredDeletes.add(name);
+    }
+    trigger();
+  };
+
+  /** One timer, at the earliest retry due. */
+  const scheduleRetries = () => {
+    const next = Math.min(
+      createRetries.nextRetryAt() ?? Number.POSITIVE_INFINITY,
+      deleteRetries.nextRetryAt() ?? Number.POSITIVE_INFINITY,
+    );
+    if (stopped || next === Number.POSITIVE_INFINITY || next >= retryTimerAt) return;
+    clearTimeout(retryTimer);
+    retryTimerAt = next;
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      retryTimerAt = Number.POSITIVE_INFINITY;
+      wakeDueRetries();
+    }, next - now());
   };
 
   const createPod = (item: Plan["create"][number]) => {
     const name = podName(settings.podNamePrefix, item.requestId, item.index);
-    expected.set(name, Date.now() + EXPECTATION_TTL_MS);
+    creating.expect(name);
     const body = podManifest({
       instance: settings.instance,
       podNamePrefix: settings.podNamePrefix,
@@ -122,14 +182,11 @@ export function createReconciler(
       index: item.index,
       rcAccount: item.rcAccount,
       template: item.template,
-    }) as unknown as V1Pod;
+    });
     const { signal } = term;
     outstanding++;
-    limiter
-      .schedule(() => api.createNamespacedPod({ namespace: settings.namespace, body }), signal, {
-        verb: "create",
-        resource: "pods",
-      })
+    pods
+      .create(body, signal)
       .finally(() => {
         outstanding--;
       })
@@ -137,63 +194,78 @@ export function createReconciler(
         () => {
           if (signal.aborted) return;
           stats.creates++;
+          createRetries.forget(name);
           lastCreateError.delete(item.requestId);
           hooks.podCreated?.(item.requestId, item.template.templateId);
         },
         (error) => {
           if (signal.aborted) return;
           const failure = toKubeApiError(error);
-          if (failure.kind === "already-exists") return;
-          expected.delete(name);
+          if (failure.kind === "already-exists") {
+            createRetries.forget(name);
+            return;
+          }
+          creating.satisfy(name);
           lastCreateError.set(item.requestId, failure.message);
+          const log = { requestId: item.requestId, pod: name, err: failure.message };
           if (failure.kind === "permanent") {
+            createRetries.forget(name);
             refused.set(name, {
               requestId: item.requestId,
               index: item.index,
               reason: failure.message,
             });
-            logger.warn(
-              { requestId: item.requestId, pod: name, err: failure.message },
-              "pod rejected",
-            );
-          } else {
-            logger.info(
-              { requestId: item.requestId, pod: name, err: failure.message },
-              "pod create failed; will retry",
-            );
+            logger.warn(log, "pod rejected");
+            dirty.add(item.requestId);
+            trigger();
+            return;
           }
-          trigger();
+          const retryInMs = createRetries.failed(name) - now();
+          logger.info(
+            { ...log, retryInMs, failures: createRetries.failures(name) },
+            "pod create failed; will retry",
+          );
+          scheduleRetries();
         },
       );
   };
 
   const deletePod = (name: string) => {
     const { signal } = term;
-    deleting.add(name);
+    deleting.expect(name);
     outstanding++;
-    limiter
-      .schedule(() => api.deleteNamespacedPod({ name, namespace: settings.namespace }), signal, {
-        verb: "delete",
-        resource: "pods",
-      })
+    pods
+      .delete(name, signal)
       .then(
         () => {
           stats.deletes++;
+          if (!signal.aborted) deleteRetries.forget(name);
         },
         (error) => {
           if (signal.aborted) return;
           const failure = toKubeApiError(error);
+          // Gone already: the expectation holds until the cache shows it gone too.
+          if (failure.kind === "not-found") {
+            deleteRetries.forget(name);
+            return;
+          }
+          deleting.satisfy(name);
           if (failure.kind === "permanent") {
+            deleteRetries.forget(name);
             undeletable.set(name, failure.message);
             logger.error({ pod: name, err: failure.message }, "pod delete refused; not retried");
-          } else if (failure.kind !== "not-found") {
-            logger.warn({ pod: name, err: failure.message }, "pod delete failed; will retry");
+            return;
           }
+          const retryInMs = deleteRetries.failed(name) - now();
+          logger.warn(
+            { pod: name, err: failure.message, retryInMs, failures: deleteRetries.failures(name) },
+            "pod delete failed; will retry",
+          );
+          scheduleRetries();
         },
       )
       .finally(() => {
         outstanding--;
-        deleting.delete(name);
         trigger();
       });
   };
@@ -227,7 +299,7 @@ export function createReconciler(
     }
   };
 
-  /** The cached records, with what this replica wrote and the cache does not show yet. */
+  /** The records, with what this replica wrote and the cache does not show yet. */
   function* withWritten(cached: Iterable<RequestRecord>): Iterable<RequestRecord> {
     for (const record of cached) {
       const findings = written.get(record.requestId);
@@ -244,9 +316,29 @@ export function createReconciler(
     }
   }
 
-  /** Expectations end when the cache shows the pod; errors are kept only for live requests. */
+  /** Whether a failed create of `name` still matters: its machine is still wanted and absent. */
+  const stillToCreate = (name: string): boolean => {
+    const machine = parsePodName(settings.podNamePrefix, name);
+    const record = machine && state.record(machine.requestId);
+    return (
+      record?.kind === "create" &&
+      record.completedAt === undefined &&
+      record.failures[machine?.index ?? -1] === undefined &&
+      !state.pod(name) &&
+      !state.isReturning(name)
+    );
+  };
+
+  /** Expectations end when the cache shows their effect; errors and retries are kept only for
+   * what is still to be done. */
   const prune = () => {
-    for (const name of expected.keys()) if (state.pod(name)) expected.delete(name);
+    for (const name of creating.keys()) if (state.pod(name)) creating.satisfy(name);
+    for (const name of deleting.keys()) {
+      const pod = state.pod(name);
+      if (!pod || pod.deletingAt !== undefined) deleting.satisfy(name);
+    }
+    for (const name of createRetries.keys()) if (!stillToCreate(name)) createRetries.forget(name);
+    for (const name of deleteRetries.keys()) if (!state.pod(name)) deleteRetries.forget(name);
     for (const name of undeletable.keys()) if (!state.pod(name)) undeletable.delete(name);
     for (const [requestId, findings] of written) {
       const record = state.record(requestId);
@@ -264,19 +356,19 @@ export function createReconciler(
   };
 
   /** Reports new orphans once; under the delete policy, adds those past their grace to `plan`. */
-  const handleOrphans = (plan: Plan, now: number) => {
+  const handleOrphans = (plan: Plan, at: number) => {
     const current = new Set(plan.orphans);
     for (const name of orphanSince.keys()) if (!current.has(name)) orphanSince.delete(name);
     for (const name of plan.orphans) {
       const since = orphanSince.get(name);
       if (since === undefined) {
-        orphanSince.set(name, now);
+        orphanSince.set(name, at);
         logger.warn(
           { pod: name, policy: settings.orphanPolicy, graceSeconds: settings.orphanGraceMs / 1000 },
           "orphan pod: it carries our labels but belongs to no request",
         );
-      } else if (settings.orphanPolicy === "delete" && now - since >= settings.orphanGraceMs) {
-        if (!deleting.has(name) && !undeletable.has(name)) {
+      } else if (settings.orphanPolicy === "delete" && at - since >= settings.orphanGraceMs) {
+        if (!deleting.has(name) && !undeletable.has(name) && !deleteRetries.isWaiting(name)) {
           logger.warn({ pod: name }, "deleting orphan pod after its grace period");
         }
         plan.delete.push(name);
@@ -285,40 +377,26 @@ export function createReconciler(
     stats.orphans = orphanSince.size;
   };
 
-  const runPass = async () => {
-    const { signal } = term;
-    stats.passes++;
-    prune();
-    const now = Date.now();
-    const plan = planReconcile({
-      records: withWritten(state.records()),
-      pod: state.pod,
-      pods: state.pods,
-      hasRecord: (id) => state.record(id) !== undefined,
-      hasPods: state.hasPods,
-      template: templates.get,
-      isReturning: state.isReturning,
-      isExpected,
-      lastCreateError: (id) => lastCreateError.get(id),
-      podNamePrefix: settings.podNamePrefix,
-      namespace: settings.namespace,
-      clusterDomain: settings.clusterDomain,
-      retentionMs: settings.retentionMs,
-      defaultPendingTimeoutSeconds: settings.defaultPendingTimeoutSeconds,
-      now,
-    });
-    recordRefusals(plan);
-    handleOrphans(plan, now);
-    // Deletes first: they free capacity and end returns; creates fill what room is left.
-    for (const name of plan.delete) {
-      if (outstanding >= MAX_OUTSTANDING_CALLS) break;
-      if (!deleting.has(name) && !undeletable.has(name)) deletePod(name);
+  /** Deletes first: they free capacity and end returns; creates fill what room is left. */
+  const carryOut = (plan: Plan) => {
+    const deletes = new Set([...deferredDeletes, ...plan.delete]);
+    deferredDeletes.clear();
+    for (const name of deletes) {
+      const pod = state.pod(name);
+      if (!pod || pod.deletingAt !== undefined || deleting.has(name)) continue;
+      if (undeletable.has(name) || deleteRetries.isWaiting(name)) continue;
+      if (outstanding >= MAX_OUTSTANDING_CALLS) deferredDeletes.add(name);
+      else deletePod(name);
     }
     for (const item of plan.create) {
-      if (outstanding >= MAX_OUTSTANDING_CALLS) break;
-      createPod(item);
+      const name = podName(settings.podNamePrefix, item.requestId, item.index);
+      if (createRetries.isWaiting(name)) continue;
+      if (outstanding >= MAX_OUTSTANDING_CALLS) dirty.add(item.requestId);
+      else createPod(item);
     }
-    stats.expectations = expected.size;
+  };
+
+  const recordFindings = async (plan: Plan, signal: AbortSignal) => {
     const writes = [
       ...plan.updates.map(async ({ requestId, ...findings }) => {
         await records.patch(requestId, findings, signal);
@@ -359,7 +437,43 @@ export function createReconciler(
     }
   };
 
-  const pass = async (): Promise<void> => {
+  const runPass = async (full: boolean) => {
+    const { signal } = term;
+    stats.passes++;
+    prune();
+    const at = now();
+    const touched = dirty;
+    dirty = new Set();
+    const planned = full ? state.records() : [...touched].flatMap((id) => state.record(id) ?? []);
+    const plan = planReconcile({
+      records: withWritten(inAcceptedOrder(planned)),
+      pod: state.pod,
+      // Orphans are looked for on full passes only: no change to one request makes them.
+      pods: full ? state.pods : () => [],
+      hasRecord: (id) => state.record(id) !== undefined,
+      hasPods: state.hasPods,
+      template: templates.get,
+      isReturning: state.isReturning,
+      isExpected,
+      lastCreateError: (id) => lastCreateError.get(id),
+      podNamePrefix: settings.podNamePrefix,
+      namespace: settings.namespace,
+      clusterDomain: settings.clusterDomain,
+      retentionMs: settings.retentionMs,
+      defaultPendingTimeoutSeconds: settings.defaultPendingTimeoutSeconds,
+      now: at,
+    });
+    recordRefusals(plan);
+    if (full) handleOrphans(plan, at);
+    carryOut(plan);
+    stats.expectations = creating.size + deleting.size;
+    stats.retrying = createRetries.size + deleteRetries.size;
+    scheduleRetries();
+    await recordFindings(plan, signal);
+  };
+
+  const pass = async (full = false): Promise<void> => {
+    fullPassDue ||= full;
     if (running) {
       again = true;
       return running;
@@ -367,8 +481,10 @@ export function createReconciler(
     running = (async () => {
       do {
         again = false;
+        const planAll = fullPassDue;
+        fullPassDue = false;
         try {
-          await runPass();
+          await runPass(planAll);
         } catch (error) {
           logger.error({ err: (error as Error).message }, "reconcile pass failed");
         }
@@ -393,8 +509,12 @@ export function createReconciler(
       if (!stopped) return;
       stopped = false;
       term = new AbortController();
-      unsubscribe = state.onChange(trigger);
-      tick = setInterval(() => void pass(), RESYNC_INTERVAL_MS);
+      fullPassDue = true;
+      unsubscribe = state.onChange((requestIds) => {
+        for (const id of requestIds) dirty.add(id);
+        trigger();
+      });
+      tick = setInterval(() => void pass(true), RESYNC_INTERVAL_MS);
       trigger();
       logger.info("reconciler started");
     },
@@ -406,10 +526,14 @@ export function createReconciler(
       unsubscribe();
       clearInterval(tick);
       clearTimeout(debounce);
+      clearTimeout(retryTimer);
       debounce = undefined;
-      for (const map of [expected, refused, undeletable, lastCreateError, orphanSince, written]) {
-        map.clear();
-      }
+      retryTimer = undefined;
+      retryTimerAt = Number.POSITIVE_INFINITY;
+      for (const pending of [creating, deleting, createRetries, deleteRetries]) pending.clear();
+      for (const map of [refused, undeletable, lastCreateError, orphanSince, written]) map.clear();
+      dirty.clear();
+      deferredDeletes.clear();
       await running;
       logger.info("reconciler stopped");
     },

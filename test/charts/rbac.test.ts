@@ -101,14 +101,14 @@ const CALLS: Call[] = [
     group: "",
     resource: "pods",
     verb: "create",
-    file: "sidecar/reconciler.ts",
+    file: "sidecar/kube/pod-writer.ts",
     call: "api.createNamespacedPod(",
   },
   {
     group: "",
     resource: "pods",
     verb: "delete",
-    file: "sidecar/reconciler.ts",
+    file: "sidecar/kube/pod-writer.ts",
     call: "api.deleteNamespacedPod(",
   },
   // ConfigMaps: the request records.

@@ -1,0 +1,34 @@
+// The reconciler's only way to change pods: create and delete, each through the rate limiter.
+// A small interface, so that the reconciler can be tested against a fake that answers as a
+// broken or lagging API server would.
+import type { CoreV1Api, V1Pod } from "@kubernetes/client-node";
+import type { RateLimiter } from "./rate-limiter.ts";
+
+export interface PodWriter {
+  /** Creates `pod`; `signal` drops the call while it is still queued. Rejects with the API error. */
+  create(pod: object, signal: AbortSignal): Promise<void>;
+  /** Deletes the pod named `name`; as `create`. */
+  delete(name: string, signal: AbortSignal): Promise<void>;
+}
+
+export function createPodWriter(
+  api: CoreV1Api,
+  limiter: RateLimiter,
+  namespace: string,
+): PodWriter {
+  return {
+    async create(pod, signal) {
+      const body = pod as V1Pod;
+      await limiter.schedule(() => api.createNamespacedPod({ namespace, body }), signal, {
+        verb: "create",
+        resource: "pods",
+      });
+    },
+    async delete(name, signal) {
+      await limiter.schedule(() => api.deleteNamespacedPod({ name, namespace }), signal, {
+        verb: "delete",
+        resource: "pods",
+      });
+    },
+  };
+}

@@ -1,0 +1,205 @@
+// The reconciler against a fake pod writer on a mocked clock: retry timing, expectations with a
+// lagging watch, fairness between requests, orphans, and what a pass plans. No API server.
+import assert from "node:assert/strict";
+import { type TestContext, test } from "node:test";
+import { pino } from "pino";
+import { KubeApiError } from "../../sidecar/kube/api-errors.ts";
+import { parsePodName } from "../../sidecar/provider/naming.ts";
+import { createReconciler, type Reconciler } from "../../sidecar/reconciler.ts";
+import { callsByPod, createFakeCluster, type FakeCluster } from "./controller/_fake-cluster.ts";
+import { createRecord, PREFIX, pod, REQ, returnRecord, T0, template } from "./provider/fixtures.ts";
+
+const SETTINGS = {
+  instance: "test",
+  podNamePrefix: PREFIX,
+  namespace: "default",
+  clusterDomain: "cluster.local",
+  retentionMs: 86_400_000,
+  defaultPendingTimeoutSeconds: 600,
+  orphanPolicy: "delete" as const,
+  orphanGraceMs: 5_000,
+};
+const MINUTE_MS = 60_000;
+const WEBHOOK_DOWN =
+  'Internal error occurred: failed calling webhook "pods.policy.example.com": connection refused';
+
+function startReconciler(t: TestContext, cluster: FakeCluster): Reconciler {
+  t.mock.timers.enable({ apis: ["setTimeout", "setInterval", "Date"], now: T0 });
+  const reconciler = createReconciler(
+    SETTINGS,
+    cluster.state,
+    cluster.templates,
+    cluster.writer,
+    cluster.recordApi,
+    pino({ level: "silent" }),
+  );
+  reconciler.start();
+  t.after(() => reconciler.stop());
+  return reconciler;
+}
+
+/** Moves the mocked clock on by `ms`, letting the promises each step settles run. */
+async function advance(t: TestContext, ms: number, stepMs = 50): Promise<void> {
+  for (let passed = 0; passed < ms; passed += stepMs) {
+    t.mock.timers.tick(Math.min(stepMs, ms - passed));
+    for (let i = 0; i < 4; i++) await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+function callsIn(cluster: FakeCluster, verb: "create" | "delete", from: number, to: number) {
+  return cluster.calls.filter((c) => c.verb === verb && c.at >= from && c.at < to).length;
+}
+
+const machineName = (index: number, requestId = REQ) => `${PREFIX}-${requestId}-${index}`;
+
+test("a create the API server keeps failing backs off to a few calls a minute, and the machine fails at its Pending timeout with the server's message", async (t) => {
+  const cluster = createFakeCluster([template({ pendingTimeoutSeconds: 600 })]);
+  cluster.createAnswer = () => new KubeApiError("transient", WEBHOOK_DOWN, { status: 500 });
+  cluster.records.set(createRecord({ machineCount: 3 }));
+  startReconciler(t, cluster);
+
+  await advance(t, 10 * MINUTE_MS);
+  const firstMinute = callsIn(cluster, "create", T0, T0 + MINUTE_MS);
+  t.diagnostic(`create calls in the first minute: ${firstMinute}`);
+  assert.ok(firstMinute <= 3 * 20, `${firstMinute} create calls in the first minute`);
+  for (let minute = 1; minute < 10; minute++) {
+    const from = T0 + minute * MINUTE_MS;
+    const calls = callsIn(cluster, "create", from, from + MINUTE_MS);
+    assert.ok(calls >= 3 && calls <= 3 * 3, `${calls} create calls in minute ${minute + 1}`);
+  }
+  // The delay between one machine's tries grows until it reaches the cap (30 s, less jitter).
+  const tries = cluster.calls.filter((c) => c.pod === machineName(0)).map((c) => c.at);
+  const gaps = tries.slice(1).map((at, i) => at - (tries[i] as number));
+  for (let i = 1; i < gaps.length && (gaps[i - 1] as number) < 20_000; i++) {
+    assert.ok((gaps[i] as number) >= (gaps[i - 1] as number), `gaps ${gaps.join(", ")}`);
+  }
+  assert.ok(
+    gaps.slice(-5).every((gap) => gap >= 24_000 && gap <= 31_000),
+    gaps.join(", "),
+  );
+
+  await advance(t, 2_000);
+  const record = cluster.records.get(REQ);
+  for (const index of [0, 1, 2]) {
+    assert.match(
+      record?.failures[index] ?? "",
+      /could not be created within 600s: Internal error occurred: failed calling webhook/,
+    );
+  }
+  assert.notEqual(record?.completedAt, undefined);
+  const callsAtEnd = cluster.calls.length;
+  await advance(t, MINUTE_MS);
+  assert.equal(cluster.calls.length, callsAtEnd, "a failed machine is not tried again");
+});
+
+test("once the fault clears, a backed-off machine is created within the longest delay", async (t) => {
+  const cluster = createFakeCluster([template({ pendingTimeoutSeconds: 600 })]);
+  let healthy = false;
+  cluster.createAnswer = () =>
+    healthy ? undefined : new KubeApiError("transient", WEBHOOK_DOWN, { status: 500 });
+  cluster.records.set(createRecord({ machineCount: 2 }));
+  startReconciler(t, cluster);
+  await advance(t, 2 * MINUTE_MS);
+  healthy = true;
+  await advance(t, 31_000);
+  assert.equal(cluster.pods.get(machineName(0))?.requestId, REQ);
+  assert.equal(cluster.pods.get(machineName(1))?.requestId, REQ);
+  const successes = cluster.calls.filter((c) => c.at >= T0 + 2 * MINUTE_MS);
+  assert.equal(successes.length, 2, "one successful create per machine, no more");
+});
+
+test("a returned machine's pod gets one delete call, however long the watch takes to show it", async (t) => {
+  const cluster = createFakeCluster([template()]);
+  const names = [0, 1, 2].map((i) => machineName(i));
+  cluster.records.set(createRecord({ machineCount: 3, settled: true, completedAt: T0 }));
+  for (const name of names) cluster.pods.set(pod({ name, uid: `uid-${name}` }));
+  cluster.watchLags = true;
+  cluster.records.set(returnRecord({ machines: names.map((name) => ({ name, machineId: "" })) }));
+  startReconciler(t, cluster);
+
+  await advance(t, 10_000);
+  assert.deepEqual([...callsByPod(cluster.calls, "delete").values()], [1, 1, 1]);
+  cluster.watchLags = false;
+  cluster.catchUp();
+  await advance(t, 2_000);
+  assert.notEqual(cluster.records.get("ret-abcdefghij")?.completedAt, undefined);
+  assert.equal(cluster.calls.length, 3);
+});
+
+test("a delete the API server keeps failing backs off to a few calls a minute, then succeeds once", async (t) => {
+  const cluster = createFakeCluster([template()]);
+  const name = machineName(0);
+  cluster.records.set(createRecord({ settled: true, completedAt: T0 }));
+  cluster.pods.set(pod({ name, uid: "uid-0" }));
+  let healthy = false;
+  cluster.deleteAnswer = () =>
+    healthy ? undefined : new KubeApiError("transient", "etcdserver: request timed out", {});
+  cluster.records.set(returnRecord());
+  startReconciler(t, cluster);
+
+  await advance(t, 5 * MINUTE_MS);
+  for (let minute = 1; minute < 5; minute++) {
+    const from = T0 + minute * MINUTE_MS;
+    const calls = callsIn(cluster, "delete", from, from + MINUTE_MS);
+    assert.ok(calls >= 1 && calls <= 3, `${calls} delete calls in minute ${minute + 1}`);
+  }
+  healthy = true;
+  const before = cluster.calls.length;
+  await advance(t, 31_000);
+  assert.equal(cluster.pods.get(name), undefined);
+  assert.equal(cluster.calls.length - before, 1);
+  assert.notEqual(cluster.records.get("ret-abcdefghij")?.completedAt, undefined);
+});
+
+test("requests get their creates in the order they were accepted, whatever the cache's order", async (t) => {
+  const cluster = createFakeCluster([template({ maxNumber: 1_000 })]);
+  // Ids sort the other way round from acceptance, and the later request is cached first.
+  const earlier = "req-zzzzzzzzzz";
+  const later = "req-aaaaaaaaaa";
+  cluster.records.set(createRecord({ requestId: later, machineCount: 100, createdAt: T0 + 1 }));
+  cluster.records.set(createRecord({ requestId: earlier, machineCount: 150, createdAt: T0 }));
+  startReconciler(t, cluster);
+
+  await advance(t, 3_000);
+  const order = cluster.calls.map((c) => parsePodName(PREFIX, c.pod)?.requestId);
+  assert.deepEqual(order, [
+    ...Array.from({ length: 150 }, () => earlier),
+    ...Array.from({ length: 100 }, () => later),
+  ]);
+});
+
+test("a pass after a cache change plans only the requests the change touched", async (t) => {
+  const cluster = createFakeCluster([template()]);
+  const ids = Array.from({ length: 20 }, (_, i) => `req-${String(i).padStart(10, "0")}`);
+  for (const requestId of ids) {
+    cluster.records.set(createRecord({ requestId }));
+    cluster.pods.set(
+      pod({ name: machineName(0, requestId), requestId, phase: "Pending", ready: false }),
+    );
+  }
+  startReconciler(t, cluster);
+  await advance(t, 1_010);
+  cluster.templateLookups = 0;
+  const touched = cluster.pods.get(machineName(0, ids[7]));
+  cluster.pods.set({ ...(touched as NonNullable<typeof touched>), reason: "pulling image" });
+  await advance(t, 100);
+  assert.equal(cluster.templateLookups, 1, "one request planned");
+  await advance(t, 1_000);
+  assert.ok(cluster.templateLookups >= 21, "the tick still plans every request");
+});
+
+test("an orphan pod is reported, then deleted once after its grace period", async (t) => {
+  const cluster = createFakeCluster([template()]);
+  const orphan = machineName(0, "req-orphan0001");
+  cluster.pods.set(pod({ name: orphan, requestId: "req-orphan0001" }));
+  const reconciler = startReconciler(t, cluster);
+  await advance(t, 4_000);
+  assert.equal(reconciler.stats.orphans, 1);
+  assert.equal(cluster.calls.length, 0, "not deleted within its grace period");
+  cluster.watchLags = true;
+  await advance(t, 8_000);
+  assert.deepEqual(
+    cluster.calls.map((c) => [c.verb, c.pod]),
+    [["delete", orphan]],
+  );
+});
