@@ -138,3 +138,35 @@ test("a delete refused for good fails the return's machine with the API server's
   await new Promise((resolve) => setTimeout(resolve, 2_000));
   assert.equal(h.simulator.counters.get("delete", "pods") - deletesBefore, 1, "not retried");
 });
+
+test("a webhook that fails every create is retried with per-pod backoff, and each machine fails at its Pending timeout with the API server's message", async (t) => {
+  h = await startHarness({ flags: { "pending-timeout": "20", "retry-max-delay": "5" } });
+  const down =
+    'Internal error occurred: failed calling webhook "pods.policy.example.com": connection refused';
+  h.simulator.faults.injectErrors({
+    verbs: ["create"],
+    resources: ["pods"],
+    code: 500,
+    message: down,
+  });
+  const creates = () => h?.simulator.counters.get("create", "pods") ?? 0;
+  const atStart = creates();
+  const requestId = await accepted(h, "requestMachines", {
+    template: { templateId: "compute-small", machineCount: 3 },
+  });
+  await new Promise((resolve) => setTimeout(resolve, 10_000));
+  const backedOff = creates();
+  const final = await finalStatus(h, requestId, 40_000);
+  const total = creates() - atStart;
+  const late = creates() - backedOff;
+  t.diagnostic(`create calls: ${total} in all, ${late} after the first 10 s`);
+  assert.equal(final.status, "complete_with_error");
+  for (const machine of final.machines) {
+    assert.equal(machine.result, "fail");
+    assert.match(machine.message, /could not be created within 20s: .*failed calling webhook/);
+  }
+  // Backed off to the 5 s cap, three machines try at most about twice each per 10 s.
+  assert.ok(late <= 3 * 4, `${late} create calls after the first 10 s`);
+  assert.ok(total <= 3 * 16, `${total} create calls in all`);
+  assert.equal(h.pods().length, 0);
+});
