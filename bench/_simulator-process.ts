@@ -50,9 +50,18 @@ export const handlers = {
       ready: names.map((name) => readyAt.get(name) ?? Number.NaN),
     };
   },
-  /** Create requests for pods the API server received, and the pods of `instance` it holds. */
+  /** Create and delete requests for pods the API server received, and the pods of `instance`
+   * it holds. */
   podCounts({ instance }: { instance: string }) {
-    return { creates: simulator.counters.get("create", "pods"), pods: ourPods(instance).length };
+    return {
+      creates: simulator.counters.get("create", "pods"),
+      deletes: simulator.counters.get("delete", "pods"),
+      pods: ourPods(instance).length,
+    };
+  },
+  /** Every pod create answers 500 with `message`, as when an admission webhook is down. */
+  failPodCreates({ message }: { message: string }) {
+    simulator.faults.injectErrors({ verbs: ["create"], resources: ["pods"], code: 500, message });
   },
   /**
    * Updates pods of `instance` behind the API's back (every watcher sees each update), at

@@ -4,7 +4,7 @@
 //
 // Options: --smoke, --runs N (default 3), --latency-ms N (simulated API latency, default 5),
 // --qps N and --burst N (the sidecar's API rate limit, default 200 and 100), --only NAMES
-// (comma-separated: round-trip, burst, at-scale), --out FILE.
+// (comma-separated: round-trip, burst, at-scale, controller), --out FILE.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { setPriority, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -13,6 +13,7 @@ import { runTimed, type TimedRun } from "./_cluster.ts";
 import { type Figure, machineDescription, renderTable, summarise } from "./_report.ts";
 import { benchAtScale } from "./at-scale.ts";
 import { benchBurst } from "./burst.ts";
+import { benchController } from "./controller.ts";
 import { benchScriptRoundTrip } from "./script-round-trip.ts";
 
 export interface BenchContext {
@@ -34,6 +35,7 @@ const BENCHMARKS = {
   "round-trip": benchScriptRoundTrip,
   burst: benchBurst,
   "at-scale": benchAtScale,
+  controller: benchController,
 } satisfies Record<string, (context: BenchContext) => Promise<Figure[]>>;
 
 const { values } = parseArgs({

@@ -26,7 +26,15 @@ test("the smoke benchmark prints every figure in one table and writes the same n
   };
   assert.ok(results.machine.cores > 0);
   const sections = new Set(results.figures.map((figure) => figure.section));
-  for (const prefix of ["script round trip", "burst", "footprint", "polling", "gRPC", "watch"]) {
+  for (const prefix of [
+    "script round trip",
+    "burst",
+    "footprint",
+    "polling",
+    "gRPC",
+    "watch",
+    "controller",
+  ]) {
     assert.ok(
       [...sections].some((section) => section.startsWith(prefix)),
       `a ${prefix} figure`,
