@@ -296,6 +296,7 @@ export async function startSidecar(
     limiter,
     isLeader: () => elector?.isLeader ?? true,
     expectations: () => reconciler.stats.expectations,
+    retrying: () => reconciler.stats.retrying,
     orphans: () => reconciler.stats.orphans,
   });
 

@@ -20,6 +20,7 @@ export interface MetricSources {
   limiter: RateLimiter;
   isLeader: () => boolean;
   expectations: () => number;
+  retrying: () => number;
   orphans: () => number;
 }
 
@@ -170,9 +171,15 @@ export function createMetrics(): Metrics {
       );
       gauge(
         "reconciler_expectations",
-        "Pod creates issued and not yet seen in the cache",
+        "Pod creates and deletes issued and not yet seen in the cache",
         [],
         (g) => g.set(sources.expectations()),
+      );
+      gauge(
+        "reconciler_retrying",
+        "Pods whose create or delete failed and is retried with backoff",
+        [],
+        (g) => g.set(sources.retrying()),
       );
       gauge("orphan_pods", "Our pods that belong to no request", [], (g) =>
         g.set(sources.orphans()),

@@ -29,6 +29,7 @@ async function registered(): Promise<Map<string, Metric>> {
     limiter: { stats: { waiting: 0, inFlight: 0 } },
     isLeader: () => true,
     expectations: () => 0,
+    retrying: () => 0,
     orphans: () => 0,
   } as unknown as MetricSources;
   metrics.watch(idle);
