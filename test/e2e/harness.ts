@@ -1,5 +1,7 @@
 // End-to-end harness: a simulated cluster, a real sidecar (in this process, or as a child
 // process when a test must kill it), and HostFactory's side played through the real scripts.
+// The sidecar driver is shared with the harness on the real control plane
+// (control-plane-harness.ts).
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,6 +20,7 @@ import {
   type SimulatorOptions,
 } from "../../sidecar/simulator/index.ts";
 import { type ProcessResult, runProcess } from "../tools/run-process.ts";
+import { createGroundTruth, type GroundTruth } from "./ground-truth.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const SIDECAR_MAIN = join(ROOT, "sidecar", "main.ts");
@@ -29,18 +32,14 @@ export interface ScriptResult extends ProcessResult {
   json: Record<string, unknown> | undefined;
 }
 
-export interface Harness {
-  readonly simulator: Simulator;
+/** Drives sidecars against one cluster and plays HostFactory through the real scripts. */
+export interface SidecarDriver {
   readonly dir: string;
   readonly kubeconfigPath: string;
   readonly address: string;
   readonly sidecar: Sidecar | undefined;
   /** Runs scripts/<operation>.sh -f <file holding input> (raw text when input is a string). */
   script(operation: string, input: unknown, env?: NodeJS.ProcessEnv): Promise<ScriptResult>;
-  /** Pods of our instance in the simulator's store (ground truth). */
-  pods(): { name: string; phase: string; deleting: boolean; labels: Record<string, string> }[];
-  /** ConfigMaps in the simulator's store. */
-  configMapCount(): number;
   /**
    * Starts a sidecar as a child process (for tests that kill it), on `listen` (default: the
    * harness's address), with short Lease timings; `args` add to or override the defaults.
@@ -49,7 +48,113 @@ export interface Harness {
   /** Starts (again) the in-process sidecar. */
   startSidecar(flags?: Record<string, unknown>): Promise<Sidecar>;
   stopSidecar(): Promise<void>;
+}
+
+/** What a suite that runs on either backend may use: sidecars, scripts and the API's truth. */
+export interface E2eHarness extends SidecarDriver {
+  /** The cluster's own answers, read through the Kubernetes API. */
+  readonly truth: GroundTruth;
   close(): Promise<void>;
+}
+
+export interface Harness extends E2eHarness {
+  readonly simulator: Simulator;
+  /** Pods of our instance in the simulator's store (ground truth). */
+  pods(): { name: string; phase: string; deleting: boolean; labels: Record<string, string> }[];
+  /** ConfigMaps in the simulator's store. */
+  configMapCount(): number;
+}
+
+export interface SidecarDriverOptions {
+  /** Scratch directory: the socket and the scripts' input files go there. */
+  dir: string;
+  kubeconfigPath: string;
+  /** The namespace the sidecars work in. */
+  namespace: string;
+  /** The templates file (default: test/fixtures/templates/templates.json). */
+  templates?: string;
+  /** Flags of every in-process sidecar, before those `startSidecar` is given. */
+  flags?: Record<string, unknown>;
+  /** Collects the in-process sidecar's JSON log lines (parsed) here, at debug level. */
+  logs?: Record<string, unknown>[];
+}
+
+/** The part of a harness that does not depend on which cluster it runs against. */
+export function createSidecarDriver(
+  options: SidecarDriverOptions,
+): SidecarDriver & { close(): Promise<void> } {
+  const { dir, kubeconfigPath, namespace } = options;
+  const address = `unix://${join(dir, "sidecar.sock")}`;
+  const templates = options.templates ?? TEST_TEMPLATES;
+  const children = new Set<ChildProcess>();
+  let sidecar: Sidecar | undefined;
+  let inputs = 0;
+  return {
+    dir,
+    kubeconfigPath,
+    address,
+    get sidecar() {
+      return sidecar;
+    },
+    async startSidecar(flags = {}) {
+      const config = loadConfig(
+        {
+          listen: address,
+          templates,
+          instance: INSTANCE,
+          "lease-duration": "3",
+          "renew-deadline": "2",
+          "retry-period": "0.5",
+          ...options.flags,
+          ...flags,
+        },
+        {},
+      );
+      const kubeConfig = new KubeConfig();
+      kubeConfig.loadFromFile(kubeconfigPath);
+      sidecar = await startSidecar(
+        { ...config, templates: config.templates ?? templates, namespace },
+        kubeConfig,
+        options.logs
+          ? pino(
+              { level: "debug" },
+              { write: (line: string) => options.logs?.push(JSON.parse(line)) },
+            )
+          : pino({ level: process.env.HOSTFACTORY_TEST_LOG ?? "silent" }),
+      );
+      return sidecar;
+    },
+    spawnSidecar(args = [], listen = address) {
+      const child = spawn(
+        process.execPath,
+        [
+          SIDECAR_MAIN,
+          ...["--kubeconfig", kubeconfigPath, "--listen", listen, "--templates", templates],
+          ...["--instance", INSTANCE, "--namespace", namespace, "--log-level", "warn"],
+          ...["--lease-duration", "2", "--renew-deadline", "1.5", "--retry-period", "0.5"],
+          ...args,
+        ],
+        { stdio: ["ignore", "ignore", "inherit"] },
+      );
+      children.add(child);
+      child.on("exit", () => children.delete(child));
+      return child;
+    },
+    async stopSidecar() {
+      await sidecar?.stop();
+      sidecar = undefined;
+    },
+    script(operation, input, env = {}) {
+      const file = join(dir, `input-${inputs++}.json`);
+      writeFileSync(file, typeof input === "string" ? input : JSON.stringify(input));
+      return runScript(operation, ["-f", file], { HOSTFACTORY_ADDRESS: address, ...env });
+    },
+    async close() {
+      for (const child of children) child.kill("SIGKILL");
+      await sidecar?.stop();
+      sidecar = undefined;
+    },
+  };
 }
 
 export async function startHarness(
@@ -72,73 +177,13 @@ export async function startHarness(
     ...options.simulator,
   });
   const kubeconfigPath = await simulator.writeKubeconfig(join(dir, "kubeconfig"));
-  const address = `unix://${join(dir, "sidecar.sock")}`;
-  let sidecar: Sidecar | undefined;
-  const children = new Set<ChildProcess>();
-  const templates = options.templates ?? TEST_TEMPLATES;
-  let inputs = 0;
-
-  const harness: Harness = {
+  const driver = createSidecarDriver({ ...options, dir, kubeconfigPath, namespace: "default" });
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromString(simulator.kubeconfigYaml);
+  const stopSidecars = driver.close;
+  const harness: Harness = Object.assign(driver, {
     simulator,
-    dir,
-    kubeconfigPath,
-    address,
-    get sidecar() {
-      return sidecar;
-    },
-    async startSidecar(flags = {}) {
-      const config = loadConfig(
-        {
-          listen: address,
-          templates,
-          instance: INSTANCE,
-          "lease-duration": "3",
-          "renew-deadline": "2",
-          "retry-period": "0.5",
-          ...options.flags,
-          ...flags,
-        },
-        {},
-      );
-      const kubeConfig = new KubeConfig();
-      kubeConfig.loadFromString(simulator.kubeconfigYaml);
-      sidecar = await startSidecar(
-        { ...config, templates: config.templates ?? templates, namespace: "default" },
-        kubeConfig,
-        options.logs
-          ? pino(
-              { level: "debug" },
-              { write: (line: string) => options.logs?.push(JSON.parse(line)) },
-            )
-          : pino({ level: process.env.HOSTFACTORY_TEST_LOG ?? "silent" }),
-      );
-      return sidecar;
-    },
-    spawnSidecar(args = [], listen = address) {
-      const child = spawn(
-        process.execPath,
-        [
-          SIDECAR_MAIN,
-          ...["--kubeconfig", kubeconfigPath, "--listen", listen, "--templates", templates],
-          ...["--instance", INSTANCE, "--namespace", "default", "--log-level", "warn"],
-          ...["--lease-duration", "2", "--renew-deadline", "1.5", "--retry-period", "0.5"],
-          ...args,
-        ],
-        { stdio: ["ignore", "ignore", "inherit"] },
-      );
-      children.add(child);
-      child.on("exit", () => children.delete(child));
-      return child;
-    },
-    async stopSidecar() {
-      await sidecar?.stop();
-      sidecar = undefined;
-    },
-    script(operation, input, env = {}) {
-      const file = join(dir, `input-${inputs++}.json`);
-      writeFileSync(file, typeof input === "string" ? input : JSON.stringify(input));
-      return runScript(operation, ["-f", file], { HOSTFACTORY_ADDRESS: address, ...env });
-    },
+    truth: createGroundTruth(kubeConfig, "default", INSTANCE),
     pods() {
       return simulator.store
         .list("pods", "default")
@@ -152,12 +197,11 @@ export async function startHarness(
     },
     configMapCount: () => simulator.store.count("configmaps", "default"),
     async close() {
-      for (const child of children) child.kill("SIGKILL");
-      await sidecar?.stop();
+      await stopSidecars();
       await simulator.close();
       rmSync(dir, { recursive: true, force: true });
     },
-  };
+  });
   if (options.sidecar !== false) await harness.startSidecar();
   return harness;
 }
