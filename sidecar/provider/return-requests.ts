@@ -35,16 +35,18 @@ function candidate(
   if (pod.phase === "Failed" || pod.phase === "Succeeded") {
     return { gracePeriod: 0, reason: `the pod has stopped: ${pod.reason || pod.phase}` };
   }
+  // A NotReady node's kubelet cannot stop the pod gracefully, so the taint eviction controller's
+  // deletion deadline is no time left: the host is lost already.
+  const node = pod.nodeName ? context.node(pod.nodeName) : undefined;
+  if (node && !node.ready) {
+    return { gracePeriod: 0, reason: `its node ${node.name} is NotReady` };
+  }
   if (pod.deletingAt !== undefined) {
     const left = Math.max(0, Math.ceil((pod.deletingAt - context.now) / 1000));
     return { gracePeriod: left, reason: "the pod is being deleted" };
   }
   if (pod.disrupted) {
     return { gracePeriod: 0, reason: `the pod is being disrupted: ${pod.reason || "eviction"}` };
-  }
-  const node = pod.nodeName ? context.node(pod.nodeName) : undefined;
-  if (node && !node.ready) {
-    return { gracePeriod: 0, reason: `its node ${node.name} is NotReady` };
   }
   if (node?.leaving) {
     // Removal drains the node: the pod gets its termination grace period, no more.

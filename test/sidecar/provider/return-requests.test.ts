@@ -82,6 +82,12 @@ test("with nodes watched, machines on a NotReady node or a node being removed ar
     gracePeriod: 0,
     reason: "its node lost is NotReady",
   });
+  const evictedFromLost = pod({ nodeName: "lost", deletingAt: T0 + 30_000, disrupted: true });
+  assert.deepEqual(
+    returnCandidates(machine, context(evictedFromLost))[0]?.gracePeriod,
+    0,
+    "a pod evicted from a NotReady node has no time left: nothing can stop it gracefully",
+  );
   const removing = returnCandidates(machine, context(on("scaling")))[0];
   assert.equal(removing?.gracePeriod, 45, "a drain gives the pod its termination grace period");
   assert.match(removing?.reason ?? "", /autoscaler is removing the node \(scaling\)/);
