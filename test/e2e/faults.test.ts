@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { afterEach, test } from "node:test";
 import { SEED_ENV, testSeed } from "../tools/seed.ts";
+import { accepted, finalStatus } from "./_requests.ts";
 import { type Harness, startHarness, waitFor } from "./harness.ts";
 
 let h: Harness | undefined;
@@ -11,42 +12,6 @@ afterEach(async () => {
   await h?.close();
   h = undefined;
 });
-
-type RequestAnswer = {
-  status: string;
-  message: string;
-  machines: { name: string; result: string; message: string }[];
-};
-
-async function finalStatus(
-  harness: Harness,
-  requestId: string,
-  timeoutMs = 60_000,
-): Promise<RequestAnswer> {
-  return waitFor(
-    `request ${requestId} to finish`,
-    async () => {
-      const result = await harness.script("getRequestStatus", { requests: [{ requestId }] });
-      const [request] = (result.json?.requests ?? []) as RequestAnswer[];
-      return result.code === 0 && request?.status !== "running" && request;
-    },
-    timeoutMs,
-    250,
-  );
-}
-
-async function accepted(harness: Harness, operation: string, input: unknown): Promise<string> {
-  // A script may answer exit 1 (sidecar could not reach the API in time): HostFactory retries.
-  return waitFor(
-    `${operation} to be accepted`,
-    async () => {
-      const result = await harness.script(operation, input);
-      return result.code === 0 && String(result.json?.requestId);
-    },
-    60_000,
-    200,
-  );
-}
 
 test("with 10% of API calls failing (500, 503, 429 with Retry-After), every request completes correctly", async (t) => {
   const seed = testSeed();
