@@ -9,6 +9,8 @@ import { after, before, describe, test } from "node:test";
 import { assertCreatedOnce } from "./_restart-suite.ts";
 import { type E2eHarness, waitFor } from "./harness.ts";
 
+/** How long three sidecar processes starting at once may take to serve, on a loaded machine. */
+const SERVE_TIMEOUT_MS = 60_000;
 /** The harness's spawned sidecars hold the Lease this long. */
 const LEASE_DURATION_S = 2;
 
@@ -37,6 +39,7 @@ export function failoverSuite(title: string, open: () => Promise<E2eHarness>): v
           await waitFor(
             `replica ${address} to serve`,
             async () => (await call(address, "getAvailableTemplates", {})).code === 0,
+            SERVE_TIMEOUT_MS,
           );
         }
         const holder = () => h.truth.leaseHolder();
