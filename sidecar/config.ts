@@ -8,6 +8,12 @@ import { checkPodNamePrefix } from "./provider/naming.ts";
 import { DEFAULT_PENDING_TIMEOUT_SECONDS } from "./provider/templates.ts";
 
 export const DEFAULT_LISTEN = "unix:///tmp/hostfactory-k8s.sock";
+/**
+ * The example templates at their maxNumber (50 × 1 CPU/2Gi, 10 × 4 CPUs/16Gi) need 90 CPUs and
+ * 260Gi; 16 nodes of 8 CPUs and 32Gi hold them with room for the scheduler's spreading, while
+ * compute-huge (64 CPUs) still fits no node, as its example means.
+ */
+export const DEFAULT_SIMULATED_NODES = 16;
 
 type Kind = "string" | "integer" | "number" | "boolean";
 interface OptionSpec {
@@ -104,6 +110,13 @@ export const OPTIONS = {
     env: "HOSTFACTORY_SIMULATE",
     default: false,
     description: "run against a built-in simulated cluster, with the example templates",
+  },
+  simulateNodes: {
+    kind: "integer",
+    env: "HOSTFACTORY_SIMULATE_NODES",
+    default: DEFAULT_SIMULATED_NODES,
+    description:
+      "nodes of the simulated cluster (8 CPUs, 32Gi each); the default fits every example template's maxNumber at once",
   },
   qps: {
     kind: "number",

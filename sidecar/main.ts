@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // `hostfactory-sidecar`: serves the HostFactory provider API and owns everything Kubernetes.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import { defineCommand, runMain } from "citty";
@@ -12,9 +14,9 @@ const EXAMPLES = join(import.meta.dirname, "..", "examples");
 /** Exit code for a configuration the sidecar cannot start with. */
 const EXIT_BAD_CONFIG = 2;
 
-function banner(address: string, kubeconfig: string): string {
+function banner(address: string, kubeconfig: string, nodes: number): string {
   return `
-hostfactory-k8s is serving on ${address}, against a simulated cluster.
+hostfactory-k8s is serving on ${address}, against a simulated cluster of ${nodes} nodes.
   kubectl:  kubectl --kubeconfig ${kubeconfig} get pods -w
   try:      scripts/getAvailableTemplates.sh -f examples/requests/getAvailableTemplates.json
             scripts/requestMachines.sh -f examples/requests/requestMachines.json
@@ -44,10 +46,15 @@ const main = defineCommand({
     let namespace = config.namespace;
     let kubeconfigPath = config.kubeconfig ?? "";
     if (config.simulate) {
-      const { createSimulator } = await import("./simulator/index.ts");
-      const simulator = await createSimulator({});
-      stops.push(() => simulator.close());
-      kubeconfigPath = await simulator.writeKubeconfig();
+      const { createSimulator, defaultNodes } = await import("./simulator/index.ts");
+      const simulator = await createSimulator({ nodes: defaultNodes(config.simulateNodes) });
+      // The kubeconfig lives as long as the simulated cluster it points at.
+      const kubeconfigDir = await mkdtemp(join(tmpdir(), "hostfactory-simulate-"));
+      stops.push(async () => {
+        await simulator.close();
+        await rm(kubeconfigDir, { recursive: true, force: true });
+      });
+      kubeconfigPath = await simulator.writeKubeconfig(join(kubeconfigDir, "kubeconfig"));
       kubeConfig = new KubeConfig();
       kubeConfig.loadFromString(simulator.kubeconfigYaml);
     } else {
@@ -79,7 +86,8 @@ const main = defineCommand({
       process.exit(EXIT_BAD_CONFIG);
     }
     stops.unshift(() => sidecar.stop());
-    if (config.simulate) process.stderr.write(banner(sidecar.address, kubeconfigPath));
+    if (config.simulate)
+      process.stderr.write(banner(sidecar.address, kubeconfigPath, config.simulateNodes));
 
     let stopping = false;
     const shutdown = async (signal: string) => {

@@ -20,7 +20,7 @@ export type {
   RestartOptions,
 } from "./faults.ts";
 export type { ContainerExit } from "./kubelet.ts";
-export type { NodeSpec } from "./node-factory.ts";
+export { defaultNodes, type NodeSpec } from "./node-factory.ts";
 export type { KubeObject, Node, ObjectMeta, Pod, Status, Taint } from "./object-types.ts";
 export type { DeleteOptions, ListQuery, ListResult, RestApi } from "./rest-api.ts";
 export {

@@ -2,7 +2,7 @@
 // Options: --port N (default DEFAULT_STANDALONE_PORT; 0 for an ephemeral one), --nodes N, --seed N,
 // --kubeconfig PATH. Runs until SIGINT or SIGTERM.
 import { parseArgs } from "node:util";
-import { createSimulator } from "./index.ts";
+import { createSimulator, defaultNodes } from "./index.ts";
 
 /** A fixed default port, so a kubeconfig written once keeps working across runs. */
 const DEFAULT_STANDALONE_PORT = 8443;
@@ -30,12 +30,7 @@ const nodeCount = Number(values.nodes);
 const port = Number(values.port);
 const simulator = await createSimulator({
   port,
-  nodes: Array.from({ length: nodeCount }, (_, index) => ({
-    name: `node-${index + 1}`,
-    cpu: "8",
-    memory: "32Gi",
-    pods: 110,
-  })),
+  nodes: defaultNodes(nodeCount),
   ...(values.seed === undefined ? {} : { seed: Number(values.seed) }),
 }).catch((error: NodeJS.ErrnoException) => {
   const why =

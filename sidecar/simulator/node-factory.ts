@@ -20,6 +20,11 @@ export interface NodeSpec {
 export const DEFAULT_NODE_CPU = "8";
 export const DEFAULT_NODE_MEMORY = "32Gi";
 export const DEFAULT_NODE_PODS = 110;
+/** `count` default nodes named node-1 … node-<count>. */
+export function defaultNodes(count: number): NodeSpec[] {
+  return Array.from({ length: count }, (_, index) => ({ name: `node-${index + 1}` }));
+}
+
 /** The kubelet version simulated nodes report. */
 export const KUBELET_VERSION = "v1.33.0";
 /** Pod CIDRs are 10.<n>.0.0/16 for n in 1..MAX_NODE_CIDRS. */

@@ -13,7 +13,7 @@ import { createGarbageCollector } from "./garbage-collector.ts";
 import { kubeconfigYaml } from "./kubeconfig.ts";
 import { createKubelets } from "./kubelet.ts";
 import { createNamespaceController } from "./namespace-controller.ts";
-import type { NodeSpec } from "./node-factory.ts";
+import { defaultNodes, type NodeSpec } from "./node-factory.ts";
 import { createNodeLifecycle } from "./node-lifecycle.ts";
 import { createNodeUsage } from "./node-usage.ts";
 import { createRandomStreams } from "./random.ts";
@@ -62,12 +62,7 @@ export const DEFAULT_POD_START_JITTER_MS = 100;
 export const DEFAULT_HISTORY_WINDOW = 10_000;
 export const DEFAULT_BOOKMARK_INTERVAL_MS = 10_000;
 export const DEFAULT_TOLERATION_SECONDS = 300;
-export const DEFAULT_NODES: readonly NodeSpec[] = ["node-1", "node-2", "node-3"].map((name) => ({
-  name,
-  cpu: "8",
-  memory: "32Gi",
-  pods: 110,
-}));
+export const DEFAULT_NODES: readonly NodeSpec[] = defaultNodes(3);
 /** Namespaces every cluster has. */
 const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
 
