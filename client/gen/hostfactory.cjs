@@ -37,6 +37,428 @@ var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__ge
   mod
 ));
 
+// node_modules/citty/dist/_chunks/libs/scule.mjs
+function isUppercase(char = "") {
+  if (NUMBER_CHAR_RE.test(char)) return;
+  return char !== char.toLowerCase();
+}
+function splitByCase(str, separators) {
+  const splitters = separators ?? STR_SPLITTERS;
+  const parts = [];
+  if (!str || typeof str !== "string") return parts;
+  let buff = "";
+  let previousUpper;
+  let previousSplitter;
+  for (const char of str) {
+    const isSplitter = splitters.includes(char);
+    if (isSplitter === true) {
+      parts.push(buff);
+      buff = "";
+      previousUpper = void 0;
+      continue;
+    }
+    const isUpper = isUppercase(char);
+    if (previousSplitter === false) {
+      if (previousUpper === false && isUpper === true) {
+        parts.push(buff);
+        buff = char;
+        previousUpper = isUpper;
+        continue;
+      }
+      if (previousUpper === true && isUpper === false && buff.length > 1) {
+        const lastChar = buff.at(-1);
+        parts.push(buff.slice(0, Math.max(0, buff.length - 1)));
+        buff = lastChar + char;
+        previousUpper = isUpper;
+        continue;
+      }
+    }
+    buff += char;
+    previousUpper = isUpper;
+    previousSplitter = isSplitter;
+  }
+  parts.push(buff);
+  return parts;
+}
+function upperFirst(str) {
+  return str ? str[0].toUpperCase() + str.slice(1) : "";
+}
+function lowerFirst(str) {
+  return str ? str[0].toLowerCase() + str.slice(1) : "";
+}
+function pascalCase(str, opts) {
+  return str ? (Array.isArray(str) ? str : splitByCase(str)).map((p) => upperFirst(opts?.normalize ? p.toLowerCase() : p)).join("") : "";
+}
+function camelCase(str, opts) {
+  return lowerFirst(pascalCase(str || "", opts));
+}
+function kebabCase(str, joiner) {
+  return str ? (Array.isArray(str) ? str : splitByCase(str)).map((p) => p.toLowerCase()).join(joiner ?? "-") : "";
+}
+function snakeCase(str) {
+  return kebabCase(str || "", "_");
+}
+var NUMBER_CHAR_RE, STR_SPLITTERS;
+var init_scule = __esm({
+  "node_modules/citty/dist/_chunks/libs/scule.mjs"() {
+    NUMBER_CHAR_RE = /\d/;
+    STR_SPLITTERS = [
+      "-",
+      "_",
+      "/",
+      "."
+    ];
+  }
+});
+
+// node_modules/citty/dist/index.mjs
+function toArray(val) {
+  if (Array.isArray(val)) return val;
+  return val === void 0 ? [] : [val];
+}
+function formatLineColumns(lines, linePrefix = "") {
+  const maxLength = [];
+  for (const line of lines) for (const [i, element] of line.entries()) maxLength[i] = Math.max(maxLength[i] || 0, element.length);
+  return lines.map((l) => l.map((c, i) => linePrefix + c[i === 0 ? "padStart" : "padEnd"](maxLength[i])).join("  ")).join("\n");
+}
+function resolveValue(input) {
+  return typeof input === "function" ? input() : input;
+}
+function parseRawArgs(args = [], opts = {}) {
+  const booleans = new Set(opts.boolean || []);
+  const strings = new Set(opts.string || []);
+  const aliasMap = opts.alias || {};
+  const defaults = opts.default || {};
+  const aliasToMain = /* @__PURE__ */ new Map();
+  const mainToAliases = /* @__PURE__ */ new Map();
+  for (const [key, value] of Object.entries(aliasMap)) {
+    const targets = value;
+    for (const target of targets) {
+      aliasToMain.set(key, target);
+      if (!mainToAliases.has(target)) mainToAliases.set(target, []);
+      mainToAliases.get(target).push(key);
+      aliasToMain.set(target, key);
+      if (!mainToAliases.has(key)) mainToAliases.set(key, []);
+      mainToAliases.get(key).push(target);
+    }
+  }
+  const options = {};
+  function getType(name) {
+    if (booleans.has(name)) return "boolean";
+    const aliases = mainToAliases.get(name) || [];
+    for (const alias of aliases) if (booleans.has(alias)) return "boolean";
+    return "string";
+  }
+  function isStringType(name) {
+    if (strings.has(name)) return true;
+    const aliases = mainToAliases.get(name) || [];
+    for (const alias of aliases) if (strings.has(alias)) return true;
+    return false;
+  }
+  const allOptions = /* @__PURE__ */ new Set([
+    ...booleans,
+    ...strings,
+    ...Object.keys(aliasMap),
+    ...Object.values(aliasMap).flat(),
+    ...Object.keys(defaults)
+  ]);
+  for (const name of allOptions) if (!options[name]) options[name] = {
+    type: getType(name),
+    default: defaults[name]
+  };
+  for (const [alias, main2] of aliasToMain.entries()) if (alias.length === 1 && options[main2] && !options[main2].short) options[main2].short = alias;
+  const processedArgs = [];
+  const negatedFlags = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") {
+      processedArgs.push(...args.slice(i));
+      break;
+    }
+    if (arg.startsWith("--no-")) {
+      const flagName = arg.slice(5);
+      negatedFlags[flagName] = true;
+      continue;
+    }
+    processedArgs.push(arg);
+  }
+  let parsed;
+  try {
+    parsed = (0, import_node_util.parseArgs)({
+      args: processedArgs,
+      options: Object.keys(options).length > 0 ? options : void 0,
+      allowPositionals: true,
+      strict: false
+    });
+  } catch {
+    parsed = {
+      values: {},
+      positionals: processedArgs
+    };
+  }
+  const out = { _: [] };
+  out._ = parsed.positionals;
+  for (const [key, value] of Object.entries(parsed.values)) {
+    let coerced = value;
+    if (getType(key) === "boolean" && typeof value === "string") coerced = value !== "false";
+    else if (isStringType(key) && typeof value === "boolean") coerced = "";
+    out[key] = coerced;
+  }
+  for (const [name] of Object.entries(negatedFlags)) {
+    out[name] = false;
+    const mainName = aliasToMain.get(name);
+    if (mainName) out[mainName] = false;
+    const aliases = mainToAliases.get(name);
+    if (aliases) for (const alias of aliases) out[alias] = false;
+  }
+  for (const [alias, main2] of aliasToMain.entries()) {
+    if (out[alias] !== void 0 && out[main2] === void 0) out[main2] = out[alias];
+    if (out[main2] !== void 0 && out[alias] === void 0) out[alias] = out[main2];
+    if (out[alias] !== out[main2] && defaults[main2] === out[main2]) out[main2] = out[alias];
+  }
+  return out;
+}
+function parseArgs(rawArgs, argsDef) {
+  const parseOptions = {
+    boolean: [],
+    string: [],
+    alias: {},
+    default: {}
+  };
+  const args = resolveArgs(argsDef);
+  for (const arg of args) {
+    if (arg.type === "positional") continue;
+    if (arg.type === "string" || arg.type === "enum") parseOptions.string.push(arg.name);
+    else if (arg.type === "boolean") parseOptions.boolean.push(arg.name);
+    if (arg.default !== void 0) parseOptions.default[arg.name] = arg.default;
+    if (arg.alias) parseOptions.alias[arg.name] = arg.alias;
+    const camelName = camelCase(arg.name);
+    const kebabName = kebabCase(arg.name);
+    if (camelName !== arg.name || kebabName !== arg.name) {
+      const existingAliases = toArray(parseOptions.alias[arg.name] || []);
+      if (camelName !== arg.name && !existingAliases.includes(camelName)) existingAliases.push(camelName);
+      if (kebabName !== arg.name && !existingAliases.includes(kebabName)) existingAliases.push(kebabName);
+      if (existingAliases.length > 0) parseOptions.alias[arg.name] = existingAliases;
+    }
+  }
+  const parsed = parseRawArgs(rawArgs, parseOptions);
+  const [...positionalArguments] = parsed._;
+  const parsedArgsProxy = new Proxy(parsed, { get(target, prop) {
+    return target[prop] ?? target[camelCase(prop)] ?? target[kebabCase(prop)];
+  } });
+  for (const [, arg] of args.entries()) if (arg.type === "positional") {
+    const nextPositionalArgument = positionalArguments.shift();
+    if (nextPositionalArgument !== void 0) parsedArgsProxy[arg.name] = nextPositionalArgument;
+    else if (arg.default === void 0 && arg.required !== false) throw new CLIError(`Missing required positional argument: ${arg.name.toUpperCase()}`, "EARG");
+    else parsedArgsProxy[arg.name] = arg.default;
+  } else if (arg.type === "enum") {
+    const argument = parsedArgsProxy[arg.name];
+    const options = arg.options || [];
+    if (argument !== void 0 && options.length > 0 && !options.includes(argument)) throw new CLIError(`Invalid value for argument: ${cyan(`--${arg.name}`)} (${cyan(argument)}). Expected one of: ${options.map((o) => cyan(o)).join(", ")}.`, "EARG");
+  } else if (arg.required && parsedArgsProxy[arg.name] === void 0) throw new CLIError(`Missing required argument: --${arg.name}`, "EARG");
+  return parsedArgsProxy;
+}
+function resolveArgs(argsDef) {
+  const args = [];
+  for (const [name, argDef] of Object.entries(argsDef || {})) args.push({
+    ...argDef,
+    name,
+    alias: toArray(argDef.alias)
+  });
+  return args;
+}
+async function resolvePlugins(plugins) {
+  return Promise.all(plugins.map((p) => resolveValue(p)));
+}
+function defineCommand(def) {
+  return def;
+}
+async function runCommand(cmd, opts) {
+  const cmdArgs = await resolveValue(cmd.args || {});
+  const parsedArgs = parseArgs(opts.rawArgs, cmdArgs);
+  const context = {
+    rawArgs: opts.rawArgs,
+    args: parsedArgs,
+    data: opts.data,
+    cmd
+  };
+  const plugins = await resolvePlugins(cmd.plugins ?? []);
+  let result;
+  let runError;
+  try {
+    for (const plugin of plugins) await plugin.setup?.(context);
+    if (typeof cmd.setup === "function") await cmd.setup(context);
+    const subCommands = await resolveValue(cmd.subCommands);
+    if (subCommands && Object.keys(subCommands).length > 0) {
+      const subCommandArgIndex = findSubCommandIndex(opts.rawArgs, cmdArgs);
+      const explicitName = opts.rawArgs[subCommandArgIndex];
+      if (explicitName) {
+        const subCommand = await _findSubCommand(subCommands, explicitName);
+        if (!subCommand) throw new CLIError(`Unknown command ${cyan(explicitName)}`, "E_UNKNOWN_COMMAND");
+        await runCommand(subCommand, { rawArgs: opts.rawArgs.slice(subCommandArgIndex + 1) });
+      } else {
+        const defaultSubCommand = await resolveValue(cmd.default);
+        if (defaultSubCommand) {
+          if (cmd.run) throw new CLIError(`Cannot specify both 'run' and 'default' on the same command.`, "E_DEFAULT_CONFLICT");
+          const subCommand = await _findSubCommand(subCommands, defaultSubCommand);
+          if (!subCommand) throw new CLIError(`Default sub command ${cyan(defaultSubCommand)} not found in subCommands.`, "E_UNKNOWN_COMMAND");
+          await runCommand(subCommand, { rawArgs: opts.rawArgs });
+        } else if (!cmd.run) throw new CLIError(`No command specified.`, "E_NO_COMMAND");
+      }
+    }
+    if (typeof cmd.run === "function") result = await cmd.run(context);
+  } catch (error) {
+    runError = error;
+  }
+  const cleanupErrors = [];
+  if (typeof cmd.cleanup === "function") try {
+    await cmd.cleanup(context);
+  } catch (error) {
+    cleanupErrors.push(error);
+  }
+  for (const plugin of [...plugins].reverse()) try {
+    await plugin.cleanup?.(context);
+  } catch (error) {
+    cleanupErrors.push(error);
+  }
+  if (runError) throw runError;
+  if (cleanupErrors.length === 1) throw cleanupErrors[0];
+  if (cleanupErrors.length > 1) throw new Error("Multiple cleanup errors", { cause: cleanupErrors });
+  return { result };
+}
+async function _findSubCommand(subCommands, name) {
+  if (name in subCommands) return resolveValue(subCommands[name]);
+  for (const sub of Object.values(subCommands)) {
+    const resolved = await resolveValue(sub);
+    const meta = await resolveValue(resolved?.meta);
+    if (meta?.alias) {
+      if (toArray(meta.alias).includes(name)) return resolved;
+    }
+  }
+}
+function findSubCommandIndex(rawArgs, argsDef) {
+  for (let i = 0; i < rawArgs.length; i++) {
+    const arg = rawArgs[i];
+    if (arg === "--") return -1;
+    if (arg.startsWith("-")) {
+      if (!arg.includes("=") && _isValueFlag(arg, argsDef)) i++;
+      continue;
+    }
+    return i;
+  }
+  return -1;
+}
+function _isValueFlag(flag, argsDef) {
+  const name = flag.replace(/^-{1,2}/, "");
+  const normalized = camelCase(name);
+  for (const [key, def] of Object.entries(argsDef)) {
+    if (def.type !== "string" && def.type !== "enum") continue;
+    if (normalized === camelCase(key)) return true;
+    if ((Array.isArray(def.alias) ? def.alias : def.alias ? [def.alias] : []).includes(name)) return true;
+  }
+  return false;
+}
+async function renderUsage(cmd, parent) {
+  const cmdMeta = await resolveValue(cmd.meta || {});
+  const cmdArgs = resolveArgs(await resolveValue(cmd.args || {}));
+  const parentMeta = await resolveValue(parent?.meta || {});
+  const commandName = `${parentMeta.name ? `${parentMeta.name} ` : ""}` + (cmdMeta.name || process.argv[1]);
+  const argLines = [];
+  const posLines = [];
+  const commandsLines = [];
+  const usageLine = [];
+  for (const arg of cmdArgs) if (arg.type === "positional") {
+    const name = arg.name.toUpperCase();
+    const isRequired = arg.required !== false && arg.default === void 0;
+    posLines.push([cyan(name + renderValueHint(arg)), renderDescription(arg, isRequired)]);
+    usageLine.push(isRequired ? `<${name}>` : `[${name}]`);
+  } else {
+    const isRequired = arg.required === true && arg.default === void 0;
+    const argStr = [...(arg.alias || []).map((a) => `-${a}`), `--${arg.name}`].join(", ") + renderValueHint(arg);
+    argLines.push([cyan(argStr), renderDescription(arg, isRequired)]);
+    if (arg.type === "boolean" && (arg.default === true || arg.negativeDescription) && !negativePrefixRe.test(arg.name)) {
+      const negativeArgStr = [...(arg.alias || []).map((a) => `--no-${a}`), `--no-${arg.name}`].join(", ");
+      argLines.push([cyan(negativeArgStr), [arg.negativeDescription, isRequired ? gray("(Required)") : ""].filter(Boolean).join(" ")]);
+    }
+    if (isRequired) usageLine.push(`--${arg.name}` + renderValueHint(arg));
+  }
+  if (cmd.subCommands) {
+    const commandNames = [];
+    const subCommands = await resolveValue(cmd.subCommands);
+    for (const [name, sub] of Object.entries(subCommands)) {
+      const meta = await resolveValue((await resolveValue(sub))?.meta);
+      if (meta?.hidden) continue;
+      const aliases = toArray(meta?.alias);
+      const label = [name, ...aliases].join(", ");
+      commandsLines.push([cyan(label), meta?.description || ""]);
+      commandNames.push(name, ...aliases);
+    }
+    usageLine.push(commandNames.join("|"));
+  }
+  const usageLines = [];
+  const version = cmdMeta.version || parentMeta.version;
+  usageLines.push(gray(`${cmdMeta.description} (${commandName + (version ? ` v${version}` : "")})`), "");
+  const hasOptions = argLines.length > 0 || posLines.length > 0;
+  usageLines.push(`${underline(bold("USAGE"))} ${cyan(`${commandName}${hasOptions ? " [OPTIONS]" : ""} ${usageLine.join(" ")}`)}`, "");
+  if (posLines.length > 0) {
+    usageLines.push(underline(bold("ARGUMENTS")), "");
+    usageLines.push(formatLineColumns(posLines, "  "));
+    usageLines.push("");
+  }
+  if (argLines.length > 0) {
+    usageLines.push(underline(bold("OPTIONS")), "");
+    usageLines.push(formatLineColumns(argLines, "  "));
+    usageLines.push("");
+  }
+  if (commandsLines.length > 0) {
+    usageLines.push(underline(bold("COMMANDS")), "");
+    usageLines.push(formatLineColumns(commandsLines, "  "));
+    usageLines.push("", `Use ${cyan(`${commandName} <command> --help`)} for more information about a command.`);
+  }
+  return usageLines.filter((l) => typeof l === "string").join("\n");
+}
+function renderValueHint(arg) {
+  const valueHint = arg.valueHint ? `=<${arg.valueHint}>` : "";
+  const fallbackValueHint = valueHint || `=<${snakeCase(arg.name)}>`;
+  if (!arg.type || arg.type === "positional" || arg.type === "boolean") return valueHint;
+  if (arg.type === "enum" && arg.options?.length) return `=<${arg.options.join("|")}>`;
+  return fallbackValueHint;
+}
+function renderDescription(arg, required) {
+  const requiredHint = required ? gray("(Required)") : "";
+  const defaultHint = arg.default === void 0 ? "" : gray(`(Default: ${arg.default})`);
+  return [
+    arg.description,
+    requiredHint,
+    defaultHint
+  ].filter(Boolean).join(" ");
+}
+var import_node_util, CLIError, noColor, _c, bold, cyan, gray, underline, negativePrefixRe;
+var init_dist = __esm({
+  "node_modules/citty/dist/index.mjs"() {
+    init_scule();
+    import_node_util = require("node:util");
+    CLIError = class extends Error {
+      code;
+      constructor(message, code) {
+        super(message);
+        this.name = "CLIError";
+        this.code = code;
+      }
+    };
+    noColor = /* @__PURE__ */ (() => {
+      const env = globalThis.process?.env ?? {};
+      return env.NO_COLOR === "1" || env.TERM === "dumb" || env.TEST || env.CI;
+    })();
+    _c = (c, r = 39) => (t) => noColor ? t : `\x1B[${c}m${t}\x1B[${r}m`;
+    bold = /* @__PURE__ */ _c(1, 22);
+    cyan = /* @__PURE__ */ _c(36);
+    gray = /* @__PURE__ */ _c(90);
+    underline = /* @__PURE__ */ _c(4, 24);
+    negativePrefixRe = /^no[-A-Z]/;
+  }
+});
+
 // client/errors.ts
 function invalidInput(message, options) {
   return new ClientError("invalid_input", message, options);
@@ -105,7 +527,7 @@ var init_address = __esm({
 
 // client/settings.ts
 function loadSettings(flags, env) {
-  const path = env.HF_PROVIDER_CONFDIR ? (0, import_node_path.resolve)(env.HF_PROVIDER_CONFDIR, CONFIG_FILE_NAME) : "";
+  const path = env.HF_PROVIDER_CONFDIR ? (0, import_node_path2.resolve)(env.HF_PROVIDER_CONFDIR, CONFIG_FILE_NAME) : "";
   const config = path ? readConfigFile(path) : void 0;
   return resolveSettings(flags, env, config && { path, config });
 }
@@ -157,7 +579,7 @@ function resolveSettings(flags, env, file) {
 function readConfigFile(path) {
   let text;
   try {
-    text = (0, import_node_fs.readFileSync)(path, "utf8");
+    text = (0, import_node_fs2.readFileSync)(path, "utf8");
   } catch (error) {
     if (error.code === "ENOENT") return void 0;
     throw invalidInput(`cannot read config file ${path}: ${error.message}`);
@@ -188,7 +610,7 @@ function checkConfig(value, path) {
   };
   const file = (v, name) => {
     const text = string(v, name);
-    return text === void 0 ? void 0 : (0, import_node_path.resolve)((0, import_node_path.dirname)(path), text);
+    return text === void 0 ? void 0 : (0, import_node_path2.resolve)((0, import_node_path2.dirname)(path), text);
   };
   const root2 = object(value, "the document", CONFIG_KEYS);
   const config = { address: string(root2.address, "address") };
@@ -229,12 +651,12 @@ function firstOf(candidates, fallback) {
     "default"
   ];
 }
-var import_node_fs, import_node_path, DEFAULT_ADDRESS, CONFIG_FILE_NAME, DEFAULT_TIMEOUT_SECONDS, ACTION_TIMEOUT_SHARE, ADDRESS_ENV, TIMEOUT_ENV, CONFIG_KEYS, TLS_KEYS;
+var import_node_fs2, import_node_path2, DEFAULT_ADDRESS, CONFIG_FILE_NAME, DEFAULT_TIMEOUT_SECONDS, ACTION_TIMEOUT_SHARE, ADDRESS_ENV, TIMEOUT_ENV, CONFIG_KEYS, TLS_KEYS;
 var init_settings = __esm({
   "client/settings.ts"() {
     "use strict";
-    import_node_fs = require("node:fs");
-    import_node_path = require("node:path");
+    import_node_fs2 = require("node:fs");
+    import_node_path2 = require("node:path");
     init_address();
     init_errors();
     DEFAULT_ADDRESS = "unix:///tmp/hostfactory-k8s.sock";
@@ -4072,7 +4494,7 @@ function readTlsFile(tls, key) {
   const path = tls[key];
   if (path === void 0) return void 0;
   try {
-    return (0, import_node_fs2.readFileSync)(path);
+    return (0, import_node_fs3.readFileSync)(path);
   } catch (error) {
     throw invalidInput(`cannot read tls.${key} file ${path}: ${error.message}`);
   }
@@ -4085,11 +4507,11 @@ function fromCallError(error, settings, where) {
   const message = error.code === GRPC_STATUS.UNAVAILABLE ? `the hostfactory-k8s sidecar is not reachable at ${settings.addressText}: is it running?` : error.code === GRPC_STATUS.DEADLINE_EXCEEDED ? `the hostfactory-k8s sidecar at ${settings.addressText} did not answer within ${settings.timeoutMs / 1e3}s` : `the hostfactory-k8s sidecar at ${settings.addressText} failed: ${error.details}`;
   return new ClientError("sidecar_failed", message, { detail, cause: error });
 }
-var import_node_fs2, import_node_net, INVALID_REQUEST_CODES, MAX_RESPONSE_BYTES, UNIX_AUTHORITY;
+var import_node_fs3, import_node_net, INVALID_REQUEST_CODES, MAX_RESPONSE_BYTES, UNIX_AUTHORITY;
 var init_connect = __esm({
   "client/connect.ts"() {
     "use strict";
-    import_node_fs2 = require("node:fs");
+    import_node_fs3 = require("node:fs");
     import_node_net = require("node:net");
     init_provider();
     init_errors();
@@ -4326,7 +4748,7 @@ async function runOperation(name, options, env, warn) {
   const source = options.file === "-" ? "stdin" : `input file ${options.file}`;
   let inputText;
   try {
-    inputText = options.file === "-" ? await (await import("node:stream/consumers")).text(process.stdin) : (0, import_node_fs3.readFileSync)(options.file, "utf8");
+    inputText = options.file === "-" ? await (await import("node:stream/consumers")).text(process.stdin) : (0, import_node_fs4.readFileSync)(options.file, "utf8");
   } catch (error) {
     throw invalidInput(`cannot read ${source}: ${error.message}`, { cause: error });
   }
@@ -4341,11 +4763,11 @@ async function runOperation(name, options, env, warn) {
   for (const warning of settings.warnings) warn(warning);
   return call(connectSidecar(settings));
 }
-var import_node_fs3, OPERATIONS;
+var import_node_fs4, OPERATIONS;
 var init_operations = __esm({
   "client/operations.ts"() {
     "use strict";
-    import_node_fs3 = require("node:fs");
+    import_node_fs4 = require("node:fs");
     init_connect();
     init_errors();
     init_settings();
@@ -4394,17 +4816,17 @@ async function install(options) {
   }
   const address = options.address ?? DEFAULT_ADDRESS;
   parseAddress(address, "--address");
-  const hfConfdir = (0, import_node_path2.resolve)(options.hfConfdir);
+  const hfConfdir = (0, import_node_path3.resolve)(options.hfConfdir);
   if (!await isDirectory(hfConfdir)) {
     throw invalidInput(`--hf-confdir ${hfConfdir} is not a directory (HostFactory's HF_CONFDIR)`);
   }
-  const confDir = (0, import_node_path2.join)(hfConfdir, "providers", options.provider);
-  const scriptsDir = (0, import_node_path2.resolve)(options.scriptsDir ?? (0, import_node_path2.join)(confDir, "scripts"));
+  const confDir = (0, import_node_path3.join)(hfConfdir, "providers", options.provider);
+  const scriptsDir = (0, import_node_path3.resolve)(options.scriptsDir ?? (0, import_node_path3.join)(confDir, "scripts"));
   const report = [];
   report.push(await writeScripts(scriptsDir));
   report.push(
     await upsertEntry(
-      (0, import_node_path2.join)(hfConfdir, "providerplugins", "hostProviderPlugins.json"),
+      (0, import_node_path3.join)(hfConfdir, "providerplugins", "hostProviderPlugins.json"),
       "providerplugins",
       {
         name: options.plugin,
@@ -4414,7 +4836,7 @@ async function install(options) {
     )
   );
   report.push(
-    await upsertEntry((0, import_node_path2.join)(hfConfdir, "providers", "hostProviders.json"), "providers", {
+    await upsertEntry((0, import_node_path3.join)(hfConfdir, "providers", "hostProviders.json"), "providers", {
       name: options.provider,
       enabled: 1,
       plugin: options.plugin,
@@ -4425,7 +4847,7 @@ async function install(options) {
   );
   report.push(
     await writeIfAbsent(
-      (0, import_node_path2.join)(confDir, CONFIG_FILE_NAME),
+      (0, import_node_path3.join)(confDir, CONFIG_FILE_NAME),
       `${JSON.stringify({ address, timeoutSeconds: DEFAULT_TIMEOUT_SECONDS }, null, 2)}
 `
     )
@@ -4437,12 +4859,12 @@ async function writeScripts(scriptsDir) {
   await (0, import_promises.mkdir)(scriptsDir, { recursive: true });
   const scripts = (await (0, import_promises.readdir)(SCRIPTS_SOURCE)).filter((name) => name.endsWith(".sh")).sort();
   for (const script of scripts) {
-    const target = (0, import_node_path2.join)(scriptsDir, script);
-    await (0, import_promises.copyFile)((0, import_node_path2.join)(SCRIPTS_SOURCE, script), target);
+    const target = (0, import_node_path3.join)(scriptsDir, script);
+    await (0, import_promises.copyFile)((0, import_node_path3.join)(SCRIPTS_SOURCE, script), target);
     await (0, import_promises.chmod)(target, 493);
   }
   await (0, import_promises.writeFile)(
-    (0, import_node_path2.join)(scriptsDir, CLIENT_LOCATION_FILE),
+    (0, import_node_path3.join)(scriptsDir, CLIENT_LOCATION_FILE),
     [
       "# Written by `hostfactory install`: where the scripts beside this file find the client and",
       "# Node.js. Variables set in HostFactory's environment take precedence.",
@@ -4466,7 +4888,7 @@ async function upsertEntry(path, listKey, entry) {
       return `${path}: ${what} already up to date`;
     list[index] = merged;
   }
-  await (0, import_promises.mkdir)((0, import_node_path2.dirname)(path), { recursive: true });
+  await (0, import_promises.mkdir)((0, import_node_path3.dirname)(path), { recursive: true });
   await (0, import_promises.writeFile)(path, `${JSON.stringify(document, null, JSON_INDENT)}
 `);
   return `${path}: ${index === -1 ? "added" : "updated"} ${what}`;
@@ -4496,7 +4918,7 @@ async function readRegistration(path, listKey) {
   return object;
 }
 async function copyTemplates(option, confDir) {
-  const source = (0, import_node_path2.resolve)(option ?? EXAMPLE_TEMPLATES);
+  const source = (0, import_node_path3.resolve)(option ?? EXAMPLE_TEMPLATES);
   let text;
   try {
     text = await (0, import_promises.readFile)(source, "utf8");
@@ -4511,18 +4933,18 @@ async function copyTemplates(option, confDir) {
   } catch (error) {
     throw invalidInput(`--templates ${source} is not valid JSON: ${error.message}`);
   }
-  const podSpecFiles = (Array.isArray(templates) ? templates : []).map((template) => template?.podSpecFile).filter((file) => typeof file === "string" && !(0, import_node_path2.isAbsolute)(file)).map(import_node_path2.normalize).filter((file) => !file.startsWith(".."));
-  const report = [await writeIfAbsent((0, import_node_path2.join)(confDir, (0, import_node_path2.basename)(source)), text)];
+  const podSpecFiles = (Array.isArray(templates) ? templates : []).map((template) => template?.podSpecFile).filter((file) => typeof file === "string" && !(0, import_node_path3.isAbsolute)(file)).map(import_node_path3.normalize).filter((file) => !file.startsWith(".."));
+  const report = [await writeIfAbsent((0, import_node_path3.join)(confDir, (0, import_node_path3.basename)(source)), text)];
   for (const file of podSpecFiles) {
-    const podSpec = await (0, import_promises.readFile)((0, import_node_path2.join)((0, import_node_path2.dirname)(source), file)).catch((error) => {
+    const podSpec = await (0, import_promises.readFile)((0, import_node_path3.join)((0, import_node_path3.dirname)(source), file)).catch((error) => {
       throw invalidInput(`--templates ${source} names pod spec file ${file}: ${error.message}`);
     });
-    report.push(await writeIfAbsent((0, import_node_path2.join)(confDir, file), podSpec));
+    report.push(await writeIfAbsent((0, import_node_path3.join)(confDir, file), podSpec));
   }
   return report;
 }
 async function writeIfAbsent(path, content) {
-  await (0, import_promises.mkdir)((0, import_node_path2.dirname)(path), { recursive: true });
+  await (0, import_promises.mkdir)((0, import_node_path3.dirname)(path), { recursive: true });
   try {
     await (0, import_promises.writeFile)(path, content, { flag: "wx" });
   } catch (error) {
@@ -4537,527 +4959,39 @@ async function isDirectory(path) {
 function shellQuote(text) {
   return `'${text.replaceAll("'", `'\\''`)}'`;
 }
-var import_node_fs4, import_promises, import_node_path2, CLIENT_LOCATION_FILE, ROOT, SCRIPTS_SOURCE, BUNDLE_FILE, CLIENT_ENTRY, EXAMPLE_TEMPLATES, NAME, JSON_INDENT;
+var import_node_fs5, import_promises, import_node_path3, CLIENT_LOCATION_FILE, ROOT, SCRIPTS_SOURCE, BUNDLE_FILE, CLIENT_ENTRY, EXAMPLE_TEMPLATES, NAME, JSON_INDENT;
 var init_install = __esm({
   "client/install.ts"() {
     "use strict";
-    import_node_fs4 = require("node:fs");
+    import_node_fs5 = require("node:fs");
     import_promises = require("node:fs/promises");
-    import_node_path2 = require("node:path");
+    import_node_path3 = require("node:path");
     init_address();
     init_errors();
     init_settings();
     CLIENT_LOCATION_FILE = "hostfactory-k8s.env";
     ROOT = (() => {
-      for (let dir = __dirname; ; dir = (0, import_node_path2.dirname)(dir)) {
-        if ((0, import_node_fs4.existsSync)((0, import_node_path2.join)(dir, "scripts", "_run-client.sh"))) return dir;
-        if ((0, import_node_path2.dirname)(dir) === dir) throw new Error(`no scripts/ above ${__dirname}`);
+      for (let dir = __dirname; ; dir = (0, import_node_path3.dirname)(dir)) {
+        if ((0, import_node_fs5.existsSync)((0, import_node_path3.join)(dir, "scripts", "_run-client.sh"))) return dir;
+        if ((0, import_node_path3.dirname)(dir) === dir) throw new Error(`no scripts/ above ${__dirname}`);
       }
     })();
-    SCRIPTS_SOURCE = (0, import_node_path2.join)(ROOT, "scripts");
-    BUNDLE_FILE = (0, import_node_path2.join)("client", "gen", "hostfactory.cjs");
-    CLIENT_ENTRY = [(0, import_node_path2.join)(ROOT, BUNDLE_FILE), (0, import_node_path2.join)(ROOT, "client", "main.ts")].find(
-      (file) => (0, import_node_fs4.existsSync)(file)
+    SCRIPTS_SOURCE = (0, import_node_path3.join)(ROOT, "scripts");
+    BUNDLE_FILE = (0, import_node_path3.join)("client", "gen", "hostfactory.cjs");
+    CLIENT_ENTRY = [(0, import_node_path3.join)(ROOT, BUNDLE_FILE), (0, import_node_path3.join)(ROOT, "client", "main.ts")].find(
+      (file) => (0, import_node_fs5.existsSync)(file)
     );
-    EXAMPLE_TEMPLATES = (0, import_node_path2.join)(ROOT, "examples", "templates.json");
+    EXAMPLE_TEMPLATES = (0, import_node_path3.join)(ROOT, "examples", "templates.json");
     NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
     JSON_INDENT = 4;
   }
 });
 
-// node_modules/citty/dist/_chunks/libs/scule.mjs
-var NUMBER_CHAR_RE = /\d/;
-var STR_SPLITTERS = [
-  "-",
-  "_",
-  "/",
-  "."
-];
-function isUppercase(char = "") {
-  if (NUMBER_CHAR_RE.test(char)) return;
-  return char !== char.toLowerCase();
-}
-function splitByCase(str, separators) {
-  const splitters = separators ?? STR_SPLITTERS;
-  const parts = [];
-  if (!str || typeof str !== "string") return parts;
-  let buff = "";
-  let previousUpper;
-  let previousSplitter;
-  for (const char of str) {
-    const isSplitter = splitters.includes(char);
-    if (isSplitter === true) {
-      parts.push(buff);
-      buff = "";
-      previousUpper = void 0;
-      continue;
-    }
-    const isUpper = isUppercase(char);
-    if (previousSplitter === false) {
-      if (previousUpper === false && isUpper === true) {
-        parts.push(buff);
-        buff = char;
-        previousUpper = isUpper;
-        continue;
-      }
-      if (previousUpper === true && isUpper === false && buff.length > 1) {
-        const lastChar = buff.at(-1);
-        parts.push(buff.slice(0, Math.max(0, buff.length - 1)));
-        buff = lastChar + char;
-        previousUpper = isUpper;
-        continue;
-      }
-    }
-    buff += char;
-    previousUpper = isUpper;
-    previousSplitter = isSplitter;
-  }
-  parts.push(buff);
-  return parts;
-}
-function upperFirst(str) {
-  return str ? str[0].toUpperCase() + str.slice(1) : "";
-}
-function lowerFirst(str) {
-  return str ? str[0].toLowerCase() + str.slice(1) : "";
-}
-function pascalCase(str, opts) {
-  return str ? (Array.isArray(str) ? str : splitByCase(str)).map((p) => upperFirst(opts?.normalize ? p.toLowerCase() : p)).join("") : "";
-}
-function camelCase(str, opts) {
-  return lowerFirst(pascalCase(str || "", opts));
-}
-function kebabCase(str, joiner) {
-  return str ? (Array.isArray(str) ? str : splitByCase(str)).map((p) => p.toLowerCase()).join(joiner ?? "-") : "";
-}
-function snakeCase(str) {
-  return kebabCase(str || "", "_");
-}
-
-// node_modules/citty/dist/index.mjs
-var import_node_util = require("node:util");
-function toArray(val) {
-  if (Array.isArray(val)) return val;
-  return val === void 0 ? [] : [val];
-}
-function formatLineColumns(lines, linePrefix = "") {
-  const maxLength = [];
-  for (const line of lines) for (const [i, element] of line.entries()) maxLength[i] = Math.max(maxLength[i] || 0, element.length);
-  return lines.map((l) => l.map((c, i) => linePrefix + c[i === 0 ? "padStart" : "padEnd"](maxLength[i])).join("  ")).join("\n");
-}
-function resolveValue(input) {
-  return typeof input === "function" ? input() : input;
-}
-var CLIError = class extends Error {
-  code;
-  constructor(message, code) {
-    super(message);
-    this.name = "CLIError";
-    this.code = code;
-  }
-};
-function parseRawArgs(args = [], opts = {}) {
-  const booleans = new Set(opts.boolean || []);
-  const strings = new Set(opts.string || []);
-  const aliasMap = opts.alias || {};
-  const defaults = opts.default || {};
-  const aliasToMain = /* @__PURE__ */ new Map();
-  const mainToAliases = /* @__PURE__ */ new Map();
-  for (const [key, value] of Object.entries(aliasMap)) {
-    const targets = value;
-    for (const target of targets) {
-      aliasToMain.set(key, target);
-      if (!mainToAliases.has(target)) mainToAliases.set(target, []);
-      mainToAliases.get(target).push(key);
-      aliasToMain.set(target, key);
-      if (!mainToAliases.has(key)) mainToAliases.set(key, []);
-      mainToAliases.get(key).push(target);
-    }
-  }
-  const options = {};
-  function getType(name) {
-    if (booleans.has(name)) return "boolean";
-    const aliases = mainToAliases.get(name) || [];
-    for (const alias of aliases) if (booleans.has(alias)) return "boolean";
-    return "string";
-  }
-  function isStringType(name) {
-    if (strings.has(name)) return true;
-    const aliases = mainToAliases.get(name) || [];
-    for (const alias of aliases) if (strings.has(alias)) return true;
-    return false;
-  }
-  const allOptions = /* @__PURE__ */ new Set([
-    ...booleans,
-    ...strings,
-    ...Object.keys(aliasMap),
-    ...Object.values(aliasMap).flat(),
-    ...Object.keys(defaults)
-  ]);
-  for (const name of allOptions) if (!options[name]) options[name] = {
-    type: getType(name),
-    default: defaults[name]
-  };
-  for (const [alias, main2] of aliasToMain.entries()) if (alias.length === 1 && options[main2] && !options[main2].short) options[main2].short = alias;
-  const processedArgs = [];
-  const negatedFlags = {};
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === "--") {
-      processedArgs.push(...args.slice(i));
-      break;
-    }
-    if (arg.startsWith("--no-")) {
-      const flagName = arg.slice(5);
-      negatedFlags[flagName] = true;
-      continue;
-    }
-    processedArgs.push(arg);
-  }
-  let parsed;
-  try {
-    parsed = (0, import_node_util.parseArgs)({
-      args: processedArgs,
-      options: Object.keys(options).length > 0 ? options : void 0,
-      allowPositionals: true,
-      strict: false
-    });
-  } catch {
-    parsed = {
-      values: {},
-      positionals: processedArgs
-    };
-  }
-  const out = { _: [] };
-  out._ = parsed.positionals;
-  for (const [key, value] of Object.entries(parsed.values)) {
-    let coerced = value;
-    if (getType(key) === "boolean" && typeof value === "string") coerced = value !== "false";
-    else if (isStringType(key) && typeof value === "boolean") coerced = "";
-    out[key] = coerced;
-  }
-  for (const [name] of Object.entries(negatedFlags)) {
-    out[name] = false;
-    const mainName = aliasToMain.get(name);
-    if (mainName) out[mainName] = false;
-    const aliases = mainToAliases.get(name);
-    if (aliases) for (const alias of aliases) out[alias] = false;
-  }
-  for (const [alias, main2] of aliasToMain.entries()) {
-    if (out[alias] !== void 0 && out[main2] === void 0) out[main2] = out[alias];
-    if (out[main2] !== void 0 && out[alias] === void 0) out[alias] = out[main2];
-    if (out[alias] !== out[main2] && defaults[main2] === out[main2]) out[main2] = out[alias];
-  }
-  return out;
-}
-var noColor = /* @__PURE__ */ (() => {
-  const env = globalThis.process?.env ?? {};
-  return env.NO_COLOR === "1" || env.TERM === "dumb" || env.TEST || env.CI;
-})();
-var _c = (c, r = 39) => (t) => noColor ? t : `\x1B[${c}m${t}\x1B[${r}m`;
-var bold = /* @__PURE__ */ _c(1, 22);
-var cyan = /* @__PURE__ */ _c(36);
-var gray = /* @__PURE__ */ _c(90);
-var underline = /* @__PURE__ */ _c(4, 24);
-function parseArgs(rawArgs, argsDef) {
-  const parseOptions = {
-    boolean: [],
-    string: [],
-    alias: {},
-    default: {}
-  };
-  const args = resolveArgs(argsDef);
-  for (const arg of args) {
-    if (arg.type === "positional") continue;
-    if (arg.type === "string" || arg.type === "enum") parseOptions.string.push(arg.name);
-    else if (arg.type === "boolean") parseOptions.boolean.push(arg.name);
-    if (arg.default !== void 0) parseOptions.default[arg.name] = arg.default;
-    if (arg.alias) parseOptions.alias[arg.name] = arg.alias;
-    const camelName = camelCase(arg.name);
-    const kebabName = kebabCase(arg.name);
-    if (camelName !== arg.name || kebabName !== arg.name) {
-      const existingAliases = toArray(parseOptions.alias[arg.name] || []);
-      if (camelName !== arg.name && !existingAliases.includes(camelName)) existingAliases.push(camelName);
-      if (kebabName !== arg.name && !existingAliases.includes(kebabName)) existingAliases.push(kebabName);
-      if (existingAliases.length > 0) parseOptions.alias[arg.name] = existingAliases;
-    }
-  }
-  const parsed = parseRawArgs(rawArgs, parseOptions);
-  const [...positionalArguments] = parsed._;
-  const parsedArgsProxy = new Proxy(parsed, { get(target, prop) {
-    return target[prop] ?? target[camelCase(prop)] ?? target[kebabCase(prop)];
-  } });
-  for (const [, arg] of args.entries()) if (arg.type === "positional") {
-    const nextPositionalArgument = positionalArguments.shift();
-    if (nextPositionalArgument !== void 0) parsedArgsProxy[arg.name] = nextPositionalArgument;
-    else if (arg.default === void 0 && arg.required !== false) throw new CLIError(`Missing required positional argument: ${arg.name.toUpperCase()}`, "EARG");
-    else parsedArgsProxy[arg.name] = arg.default;
-  } else if (arg.type === "enum") {
-    const argument = parsedArgsProxy[arg.name];
-    const options = arg.options || [];
-    if (argument !== void 0 && options.length > 0 && !options.includes(argument)) throw new CLIError(`Invalid value for argument: ${cyan(`--${arg.name}`)} (${cyan(argument)}). Expected one of: ${options.map((o) => cyan(o)).join(", ")}.`, "EARG");
-  } else if (arg.required && parsedArgsProxy[arg.name] === void 0) throw new CLIError(`Missing required argument: --${arg.name}`, "EARG");
-  return parsedArgsProxy;
-}
-function resolveArgs(argsDef) {
-  const args = [];
-  for (const [name, argDef] of Object.entries(argsDef || {})) args.push({
-    ...argDef,
-    name,
-    alias: toArray(argDef.alias)
-  });
-  return args;
-}
-async function resolvePlugins(plugins) {
-  return Promise.all(plugins.map((p) => resolveValue(p)));
-}
-function defineCommand(def) {
-  return def;
-}
-async function runCommand(cmd, opts) {
-  const cmdArgs = await resolveValue(cmd.args || {});
-  const parsedArgs = parseArgs(opts.rawArgs, cmdArgs);
-  const context = {
-    rawArgs: opts.rawArgs,
-    args: parsedArgs,
-    data: opts.data,
-    cmd
-  };
-  const plugins = await resolvePlugins(cmd.plugins ?? []);
-  let result;
-  let runError;
-  try {
-    for (const plugin of plugins) await plugin.setup?.(context);
-    if (typeof cmd.setup === "function") await cmd.setup(context);
-    const subCommands = await resolveValue(cmd.subCommands);
-    if (subCommands && Object.keys(subCommands).length > 0) {
-      const subCommandArgIndex = findSubCommandIndex(opts.rawArgs, cmdArgs);
-      const explicitName = opts.rawArgs[subCommandArgIndex];
-      if (explicitName) {
-        const subCommand = await _findSubCommand(subCommands, explicitName);
-        if (!subCommand) throw new CLIError(`Unknown command ${cyan(explicitName)}`, "E_UNKNOWN_COMMAND");
-        await runCommand(subCommand, { rawArgs: opts.rawArgs.slice(subCommandArgIndex + 1) });
-      } else {
-        const defaultSubCommand = await resolveValue(cmd.default);
-        if (defaultSubCommand) {
-          if (cmd.run) throw new CLIError(`Cannot specify both 'run' and 'default' on the same command.`, "E_DEFAULT_CONFLICT");
-          const subCommand = await _findSubCommand(subCommands, defaultSubCommand);
-          if (!subCommand) throw new CLIError(`Default sub command ${cyan(defaultSubCommand)} not found in subCommands.`, "E_UNKNOWN_COMMAND");
-          await runCommand(subCommand, { rawArgs: opts.rawArgs });
-        } else if (!cmd.run) throw new CLIError(`No command specified.`, "E_NO_COMMAND");
-      }
-    }
-    if (typeof cmd.run === "function") result = await cmd.run(context);
-  } catch (error) {
-    runError = error;
-  }
-  const cleanupErrors = [];
-  if (typeof cmd.cleanup === "function") try {
-    await cmd.cleanup(context);
-  } catch (error) {
-    cleanupErrors.push(error);
-  }
-  for (const plugin of [...plugins].reverse()) try {
-    await plugin.cleanup?.(context);
-  } catch (error) {
-    cleanupErrors.push(error);
-  }
-  if (runError) throw runError;
-  if (cleanupErrors.length === 1) throw cleanupErrors[0];
-  if (cleanupErrors.length > 1) throw new Error("Multiple cleanup errors", { cause: cleanupErrors });
-  return { result };
-}
-async function _findSubCommand(subCommands, name) {
-  if (name in subCommands) return resolveValue(subCommands[name]);
-  for (const sub of Object.values(subCommands)) {
-    const resolved = await resolveValue(sub);
-    const meta = await resolveValue(resolved?.meta);
-    if (meta?.alias) {
-      if (toArray(meta.alias).includes(name)) return resolved;
-    }
-  }
-}
-function findSubCommandIndex(rawArgs, argsDef) {
-  for (let i = 0; i < rawArgs.length; i++) {
-    const arg = rawArgs[i];
-    if (arg === "--") return -1;
-    if (arg.startsWith("-")) {
-      if (!arg.includes("=") && _isValueFlag(arg, argsDef)) i++;
-      continue;
-    }
-    return i;
-  }
-  return -1;
-}
-function _isValueFlag(flag, argsDef) {
-  const name = flag.replace(/^-{1,2}/, "");
-  const normalized = camelCase(name);
-  for (const [key, def] of Object.entries(argsDef)) {
-    if (def.type !== "string" && def.type !== "enum") continue;
-    if (normalized === camelCase(key)) return true;
-    if ((Array.isArray(def.alias) ? def.alias : def.alias ? [def.alias] : []).includes(name)) return true;
-  }
-  return false;
-}
-var negativePrefixRe = /^no[-A-Z]/;
-async function renderUsage(cmd, parent) {
-  const cmdMeta = await resolveValue(cmd.meta || {});
-  const cmdArgs = resolveArgs(await resolveValue(cmd.args || {}));
-  const parentMeta = await resolveValue(parent?.meta || {});
-  const commandName = `${parentMeta.name ? `${parentMeta.name} ` : ""}` + (cmdMeta.name || process.argv[1]);
-  const argLines = [];
-  const posLines = [];
-  const commandsLines = [];
-  const usageLine = [];
-  for (const arg of cmdArgs) if (arg.type === "positional") {
-    const name = arg.name.toUpperCase();
-    const isRequired = arg.required !== false && arg.default === void 0;
-    posLines.push([cyan(name + renderValueHint(arg)), renderDescription(arg, isRequired)]);
-    usageLine.push(isRequired ? `<${name}>` : `[${name}]`);
-  } else {
-    const isRequired = arg.required === true && arg.default === void 0;
-    const argStr = [...(arg.alias || []).map((a) => `-${a}`), `--${arg.name}`].join(", ") + renderValueHint(arg);
-    argLines.push([cyan(argStr), renderDescription(arg, isRequired)]);
-    if (arg.type === "boolean" && (arg.default === true || arg.negativeDescription) && !negativePrefixRe.test(arg.name)) {
-      const negativeArgStr = [...(arg.alias || []).map((a) => `--no-${a}`), `--no-${arg.name}`].join(", ");
-      argLines.push([cyan(negativeArgStr), [arg.negativeDescription, isRequired ? gray("(Required)") : ""].filter(Boolean).join(" ")]);
-    }
-    if (isRequired) usageLine.push(`--${arg.name}` + renderValueHint(arg));
-  }
-  if (cmd.subCommands) {
-    const commandNames = [];
-    const subCommands = await resolveValue(cmd.subCommands);
-    for (const [name, sub] of Object.entries(subCommands)) {
-      const meta = await resolveValue((await resolveValue(sub))?.meta);
-      if (meta?.hidden) continue;
-      const aliases = toArray(meta?.alias);
-      const label = [name, ...aliases].join(", ");
-      commandsLines.push([cyan(label), meta?.description || ""]);
-      commandNames.push(name, ...aliases);
-    }
-    usageLine.push(commandNames.join("|"));
-  }
-  const usageLines = [];
-  const version = cmdMeta.version || parentMeta.version;
-  usageLines.push(gray(`${cmdMeta.description} (${commandName + (version ? ` v${version}` : "")})`), "");
-  const hasOptions = argLines.length > 0 || posLines.length > 0;
-  usageLines.push(`${underline(bold("USAGE"))} ${cyan(`${commandName}${hasOptions ? " [OPTIONS]" : ""} ${usageLine.join(" ")}`)}`, "");
-  if (posLines.length > 0) {
-    usageLines.push(underline(bold("ARGUMENTS")), "");
-    usageLines.push(formatLineColumns(posLines, "  "));
-    usageLines.push("");
-  }
-  if (argLines.length > 0) {
-    usageLines.push(underline(bold("OPTIONS")), "");
-    usageLines.push(formatLineColumns(argLines, "  "));
-    usageLines.push("");
-  }
-  if (commandsLines.length > 0) {
-    usageLines.push(underline(bold("COMMANDS")), "");
-    usageLines.push(formatLineColumns(commandsLines, "  "));
-    usageLines.push("", `Use ${cyan(`${commandName} <command> --help`)} for more information about a command.`);
-  }
-  return usageLines.filter((l) => typeof l === "string").join("\n");
-}
-function renderValueHint(arg) {
-  const valueHint = arg.valueHint ? `=<${arg.valueHint}>` : "";
-  const fallbackValueHint = valueHint || `=<${snakeCase(arg.name)}>`;
-  if (!arg.type || arg.type === "positional" || arg.type === "boolean") return valueHint;
-  if (arg.type === "enum" && arg.options?.length) return `=<${arg.options.join("|")}>`;
-  return fallbackValueHint;
-}
-function renderDescription(arg, required) {
-  const requiredHint = required ? gray("(Required)") : "";
-  const defaultHint = arg.default === void 0 ? "" : gray(`(Default: ${arg.default})`);
-  return [
-    arg.description,
-    requiredHint,
-    defaultHint
-  ].filter(Boolean).join(" ");
-}
-
 // client/cli.ts
-init_errors();
-init_settings();
-var OPERATION_COMMANDS = {
-  getAvailableTemplates: {
-    alias: "get-available-templates",
-    description: "List the templates HostFactory can request machines from."
-  },
-  requestMachines: {
-    alias: "request-machines",
-    description: "Request machines of one template; answers with the request id."
-  },
-  requestReturnMachines: {
-    alias: "request-return-machines",
-    description: "Return machines; answers with the return request's id."
-  },
-  getRequestStatus: {
-    alias: "get-request-status",
-    description: "Report the status of create and return requests and of their machines."
-  },
-  getReturnRequests: {
-    alias: "get-return-requests",
-    description: "Of the machines HostFactory holds, list those the cluster took or will take away."
-  }
-};
-var operationArgs = {
-  file: {
-    type: "string",
-    alias: "f",
-    valueHint: "FILE",
-    description: "HostFactory's input file (JSON); - reads stdin. Required."
-  },
-  address: {
-    type: "string",
-    valueHint: "ADDRESS",
-    description: `The sidecar: unix:///path/to.sock, host:port or dns:host:port. Else $${ADDRESS_ENV}, else "address" in $HF_PROVIDER_CONFDIR/${CONFIG_FILE_NAME}, else ${DEFAULT_ADDRESS}.`
-  },
-  timeout: {
-    type: "string",
-    valueHint: "SECONDS",
-    description: `How long to wait for the sidecar. Else $${TIMEOUT_ENV}, else "timeoutSeconds" in the config file, else ${DEFAULT_TIMEOUT_SECONDS}; never more than ${ACTION_TIMEOUT_SHARE * 100}% of $HF_PROVIDER_ACTION_TIMEOUT.`
-  },
-  insecure: {
-    type: "boolean",
-    description: 'Allow plain TCP without TLS (or "insecure": true in the config file). TLS is configured under "tls" in the config file.'
-  }
-};
-var installArgs = {
-  "hf-confdir": {
-    type: "string",
-    required: true,
-    valueHint: "DIR",
-    description: "HostFactory's conf dir ($HF_CONFDIR, usually $HF_TOP/conf)."
-  },
-  provider: {
-    type: "string",
-    required: true,
-    valueHint: "NAME",
-    description: "The provider instance's name (hostProviders.json)."
-  },
-  plugin: {
-    type: "string",
-    default: "k8s",
-    valueHint: "NAME",
-    description: "The provider plugin's name (hostProviderPlugins.json)."
-  },
-  "scripts-dir": {
-    type: "string",
-    valueHint: "DIR",
-    description: "Where to write the scripts. Default: <hf-confdir>/providers/<provider>/scripts."
-  },
-  templates: {
-    type: "string",
-    valueHint: "FILE",
-    description: "Templates to start the provider with. Default: this project's examples/templates.json."
-  },
-  address: {
-    type: "string",
-    valueHint: "ADDRESS",
-    description: `The sidecar's address for the starter ${CONFIG_FILE_NAME}. Default: ${DEFAULT_ADDRESS}.`
-  }
-};
+var cli_exports = {};
+__export(cli_exports, {
+  main: () => main
+});
 function operationCommand(name) {
   const { alias, description } = OPERATION_COMMANDS[name];
   return defineCommand({
@@ -5086,43 +5020,6 @@ function plainInputFile(rest) {
     return void 0;
   return file === "-" || !file.startsWith("-") ? file : void 0;
 }
-var installCommand = defineCommand({
-  meta: {
-    name: "install",
-    description: "Register this provider with HostFactory: write the scripts, add the plugin and provider entries (keeping the others), and a starter client config and templates when absent."
-  },
-  args: installArgs,
-  async run({ args }) {
-    checkArguments(args, installArgs);
-    const { install: install2 } = await Promise.resolve().then(() => (init_install(), install_exports));
-    const report = await install2({
-      hfConfdir: args["hf-confdir"],
-      provider: args.provider,
-      plugin: args.plugin,
-      scriptsDir: args["scripts-dir"],
-      templates: args.templates,
-      address: args.address
-    });
-    return `${report.join("\n")}
-`;
-  }
-});
-var COMMANDS = {
-  ...Object.fromEntries(
-    Object.keys(OPERATION_COMMANDS).map((name) => [
-      name,
-      operationCommand(name)
-    ])
-  ),
-  install: installCommand
-};
-var root = defineCommand({
-  meta: {
-    name: "hostfactory",
-    description: "IBM Spectrum Symphony HostFactory provider for Kubernetes: the client HostFactory's scripts run"
-  },
-  subCommands: COMMANDS
-});
 async function main(argv) {
   const [name, ...rest] = argv;
   const key = Object.entries(OPERATION_COMMANDS).find(([, c]) => c.alias === name)?.[0] ?? name;
@@ -5204,8 +5101,175 @@ function checkArguments(args, defs) {
     );
   }
 }
+var OPERATION_COMMANDS, operationArgs, installArgs, installCommand, COMMANDS, root;
+var init_cli = __esm({
+  "client/cli.ts"() {
+    "use strict";
+    init_dist();
+    init_errors();
+    init_settings();
+    OPERATION_COMMANDS = {
+      getAvailableTemplates: {
+        alias: "get-available-templates",
+        description: "List the templates HostFactory can request machines from."
+      },
+      requestMachines: {
+        alias: "request-machines",
+        description: "Request machines of one template; answers with the request id."
+      },
+      requestReturnMachines: {
+        alias: "request-return-machines",
+        description: "Return machines; answers with the return request's id."
+      },
+      getRequestStatus: {
+        alias: "get-request-status",
+        description: "Report the status of create and return requests and of their machines."
+      },
+      getReturnRequests: {
+        alias: "get-return-requests",
+        description: "Of the machines HostFactory holds, list those the cluster took or will take away."
+      }
+    };
+    operationArgs = {
+      file: {
+        type: "string",
+        alias: "f",
+        valueHint: "FILE",
+        description: "HostFactory's input file (JSON); - reads stdin. Required."
+      },
+      address: {
+        type: "string",
+        valueHint: "ADDRESS",
+        description: `The sidecar: unix:///path/to.sock, host:port or dns:host:port. Else $${ADDRESS_ENV}, else "address" in $HF_PROVIDER_CONFDIR/${CONFIG_FILE_NAME}, else ${DEFAULT_ADDRESS}.`
+      },
+      timeout: {
+        type: "string",
+        valueHint: "SECONDS",
+        description: `How long to wait for the sidecar. Else $${TIMEOUT_ENV}, else "timeoutSeconds" in the config file, else ${DEFAULT_TIMEOUT_SECONDS}; never more than ${ACTION_TIMEOUT_SHARE * 100}% of $HF_PROVIDER_ACTION_TIMEOUT.`
+      },
+      insecure: {
+        type: "boolean",
+        description: 'Allow plain TCP without TLS (or "insecure": true in the config file). TLS is configured under "tls" in the config file.'
+      }
+    };
+    installArgs = {
+      "hf-confdir": {
+        type: "string",
+        required: true,
+        valueHint: "DIR",
+        description: "HostFactory's conf dir ($HF_CONFDIR, usually $HF_TOP/conf)."
+      },
+      provider: {
+        type: "string",
+        required: true,
+        valueHint: "NAME",
+        description: "The provider instance's name (hostProviders.json)."
+      },
+      plugin: {
+        type: "string",
+        default: "k8s",
+        valueHint: "NAME",
+        description: "The provider plugin's name (hostProviderPlugins.json)."
+      },
+      "scripts-dir": {
+        type: "string",
+        valueHint: "DIR",
+        description: "Where to write the scripts. Default: <hf-confdir>/providers/<provider>/scripts."
+      },
+      templates: {
+        type: "string",
+        valueHint: "FILE",
+        description: "Templates to start the provider with. Default: this project's examples/templates.json."
+      },
+      address: {
+        type: "string",
+        valueHint: "ADDRESS",
+        description: `The sidecar's address for the starter ${CONFIG_FILE_NAME}. Default: ${DEFAULT_ADDRESS}.`
+      }
+    };
+    installCommand = defineCommand({
+      meta: {
+        name: "install",
+        description: "Register this provider with HostFactory: write the scripts, add the plugin and provider entries (keeping the others), and a starter client config and templates when absent."
+      },
+      args: installArgs,
+      async run({ args }) {
+        checkArguments(args, installArgs);
+        const { install: install2 } = await Promise.resolve().then(() => (init_install(), install_exports));
+        const report = await install2({
+          hfConfdir: args["hf-confdir"],
+          provider: args.provider,
+          plugin: args.plugin,
+          scriptsDir: args["scripts-dir"],
+          templates: args.templates,
+          address: args.address
+        });
+        return `${report.join("\n")}
+`;
+      }
+    });
+    COMMANDS = {
+      ...Object.fromEntries(
+        Object.keys(OPERATION_COMMANDS).map((name) => [
+          name,
+          operationCommand(name)
+        ])
+      ),
+      install: installCommand
+    };
+    root = defineCommand({
+      meta: {
+        name: "hostfactory",
+        description: "IBM Spectrum Symphony HostFactory provider for Kubernetes: the client HostFactory's scripts run"
+      },
+      subCommands: COMMANDS
+    });
+  }
+});
+
+// client/runtime.ts
+var import_node_fs = require("node:fs");
+var import_node_path = require("node:path");
+var MINIMUM_NODE = "22.18";
+function runtimeProblem(versions, execPath) {
+  if ("deno" in versions) return void 0;
+  const [major = 0, minor = 0] = versions.node.split(".").map(Number);
+  const [needMajor = 0, needMinor = 0] = MINIMUM_NODE.split(".").map(Number);
+  if (major > needMajor || major === needMajor && minor >= needMinor) return void 0;
+  return `hostfactory-k8s needs Node.js ${MINIMUM_NODE} or newer, and ${execPath} is ${versions.node}: set HOSTFACTORY_NODE (or PATH) to a newer node, such as the hostfactory-k8s image's /usr/local/bin/node or one from https://nodejs.org`;
+}
+function missingDependency(error, from) {
+  const { code, message } = error ?? {};
+  if (code !== "ERR_MODULE_NOT_FOUND" && code !== "MODULE_NOT_FOUND") return void 0;
+  const name = /Cannot find (?:package|module) '([^'./][^']*)'/.exec(String(message))?.[1];
+  if (name === void 0) return void 0;
+  let root2 = from;
+  while (!(0, import_node_fs.existsSync)((0, import_node_path.join)(root2, "package.json")) && (0, import_node_path.dirname)(root2) !== root2) root2 = (0, import_node_path.dirname)(root2);
+  return `the package ${name} is not installed: run npm ci in ${root2}`;
+}
 
 // client/main.ts
-void main(process.argv.slice(2)).then((code) => {
-  process.exitCode = code;
-});
+var EXIT_SETUP = 2;
+function refuse(message) {
+  process.stdout.write(`${JSON.stringify({ message })}
+`);
+  process.stderr.write(
+    `${(/* @__PURE__ */ new Date()).toISOString()} hostfactory[${process.pid}] error: ${message}
+`
+  );
+  process.exitCode = EXIT_SETUP;
+}
+var problem2 = runtimeProblem(process.versions, process.execPath);
+if (problem2 !== void 0) refuse(problem2);
+else {
+  void Promise.resolve().then(() => (init_cli(), cli_exports)).then(({ main: main2 }) => main2(process.argv.slice(2))).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error) => {
+      const missing = missingDependency(error, __dirname);
+      if (missing === void 0) throw error;
+      refuse(missing);
+    }
+  );
+}
