@@ -30,6 +30,8 @@ const EXAMPLE_TEMPLATES = join(ROOT, "examples", "templates.json");
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 /** IBM's own registration files are indented by four spaces. */
 const JSON_INDENT = 4;
+/** Our own client config, as the docs show it. */
+const CONFIG_INDENT = 2;
 
 export interface InstallOptions {
   /** HostFactory's conf dir (HF_CONFDIR). */
@@ -56,17 +58,18 @@ export async function install(options: InstallOptions): Promise<string[]> {
       throw invalidInput(`${option} ${JSON.stringify(value)}: use letters, digits, _, . and -`);
     }
   }
-  const address = options.address ?? DEFAULT_ADDRESS;
-  parseAddress(address, "--address");
+  if (options.address !== undefined) parseAddress(options.address, "--address");
   const hfConfdir = resolve(options.hfConfdir);
   if (!(await isDirectory(hfConfdir))) {
     throw invalidInput(`--hf-confdir ${hfConfdir} is not a directory (HostFactory's HF_CONFDIR)`);
   }
   const confDir = join(hfConfdir, "providers", options.provider);
   const scriptsDir = resolve(options.scriptsDir ?? join(confDir, "scripts"));
+  // Read before anything is written: a config file that cannot be updated changes nothing.
+  const clientConfig = await planClientConfig(join(confDir, CONFIG_FILE_NAME), options.address);
   const report: string[] = [];
 
-  report.push(await writeScripts(scriptsDir));
+  report.push(await writeScripts(scriptsDir, confDir));
   report.push(
     await upsertEntry(
       join(hfConfdir, "providerplugins", "hostProviderPlugins.json"),
@@ -88,17 +91,56 @@ export async function install(options: InstallOptions): Promise<string[]> {
       logPath: `\${HF_LOGDIR}/`,
     }),
   );
-  report.push(
-    await writeIfAbsent(
-      join(confDir, CONFIG_FILE_NAME),
-      `${JSON.stringify({ address, timeoutSeconds: DEFAULT_TIMEOUT_SECONDS }, null, 2)}\n`,
-    ),
-  );
+  report.push(await clientConfig());
   report.push(...(await copyTemplates(options.templates, confDir)));
   return report;
 }
 
-async function writeScripts(scriptsDir: string): Promise<string> {
+/**
+ * The client config: written when absent; when present, only its address changes, and only when
+ * --address is given (HostFactory's NOTES tell operators to re-run install with a new address).
+ * Resolves to the write, which resolves to the report line.
+ */
+async function planClientConfig(
+  path: string,
+  address: string | undefined,
+): Promise<() => Promise<string>> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    const starter = {
+      address: address ?? DEFAULT_ADDRESS,
+      timeoutSeconds: DEFAULT_TIMEOUT_SECONDS,
+    };
+    return () => writeIfAbsent(path, `${JSON.stringify(starter, null, CONFIG_INDENT)}\n`);
+  }
+  if (address === undefined) {
+    return async () => `${path}: kept (already there; --address changes its address)`;
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    throw invalidInput(
+      `${path} is not valid JSON (${(error as Error).message}); fix it or remove it, then install again`,
+    );
+  }
+  if (typeof document !== "object" || document === null || Array.isArray(document)) {
+    throw invalidInput(`${path} must hold a JSON object; fix it or remove it, then install again`);
+  }
+  const config = document as Record<string, unknown>;
+  const before = config.address;
+  if (before === address) return async () => `${path}: address already ${address}`;
+  return async () => {
+    await writeFile(path, `${JSON.stringify({ ...config, address }, null, CONFIG_INDENT)}\n`);
+    const was = typeof before === "string" ? `from ${before} ` : "";
+    return `${path}: address changed ${was}to ${address} (its other settings kept)`;
+  };
+}
+
+async function writeScripts(scriptsDir: string, confDir: string): Promise<string> {
   await mkdir(scriptsDir, { recursive: true });
   const scripts = (await readdir(SCRIPTS_SOURCE)).filter((name) => name.endsWith(".sh")).sort();
   for (const script of scripts) {
@@ -113,6 +155,9 @@ async function writeScripts(scriptsDir: string): Promise<string> {
       "# Node.js. Variables set in HostFactory's environment take precedence.",
       `[ -n "\${HOSTFACTORY_CLI:-}" ] || HOSTFACTORY_CLI=${shellQuote(CLIENT_ENTRY)}`,
       `[ -n "\${HOSTFACTORY_NODE:-}" ] || HOSTFACTORY_NODE=${shellQuote(process.execPath)}`,
+      "# The provider's conf dir, for a script run by hand (HostFactory sets it for its calls).",
+      `[ -n "\${HF_PROVIDER_CONFDIR:-}" ] || HF_PROVIDER_CONFDIR=${shellQuote(confDir)}`,
+      "export HF_PROVIDER_CONFDIR",
       "",
     ].join("\n"),
   );

@@ -4814,16 +4814,16 @@ async function install(options) {
       throw invalidInput(`${option} ${JSON.stringify(value)}: use letters, digits, _, . and -`);
     }
   }
-  const address = options.address ?? DEFAULT_ADDRESS;
-  parseAddress(address, "--address");
+  if (options.address !== void 0) parseAddress(options.address, "--address");
   const hfConfdir = (0, import_node_path3.resolve)(options.hfConfdir);
   if (!await isDirectory(hfConfdir)) {
     throw invalidInput(`--hf-confdir ${hfConfdir} is not a directory (HostFactory's HF_CONFDIR)`);
   }
   const confDir = (0, import_node_path3.join)(hfConfdir, "providers", options.provider);
   const scriptsDir = (0, import_node_path3.resolve)(options.scriptsDir ?? (0, import_node_path3.join)(confDir, "scripts"));
+  const clientConfig = await planClientConfig((0, import_node_path3.join)(confDir, CONFIG_FILE_NAME), options.address);
   const report = [];
-  report.push(await writeScripts(scriptsDir));
+  report.push(await writeScripts(scriptsDir, confDir));
   report.push(
     await upsertEntry(
       (0, import_node_path3.join)(hfConfdir, "providerplugins", "hostProviderPlugins.json"),
@@ -4845,17 +4845,48 @@ async function install(options) {
       logPath: `\${HF_LOGDIR}/`
     })
   );
-  report.push(
-    await writeIfAbsent(
-      (0, import_node_path3.join)(confDir, CONFIG_FILE_NAME),
-      `${JSON.stringify({ address, timeoutSeconds: DEFAULT_TIMEOUT_SECONDS }, null, 2)}
-`
-    )
-  );
+  report.push(await clientConfig());
   report.push(...await copyTemplates(options.templates, confDir));
   return report;
 }
-async function writeScripts(scriptsDir) {
+async function planClientConfig(path, address) {
+  let text;
+  try {
+    text = await (0, import_promises.readFile)(path, "utf8");
+  } catch (error) {
+    if (error.code !== "ENOENT") throw error;
+    const starter = {
+      address: address ?? DEFAULT_ADDRESS,
+      timeoutSeconds: DEFAULT_TIMEOUT_SECONDS
+    };
+    return () => writeIfAbsent(path, `${JSON.stringify(starter, null, CONFIG_INDENT)}
+`);
+  }
+  if (address === void 0) {
+    return async () => `${path}: kept (already there; --address changes its address)`;
+  }
+  let document;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    throw invalidInput(
+      `${path} is not valid JSON (${error.message}); fix it or remove it, then install again`
+    );
+  }
+  if (typeof document !== "object" || document === null || Array.isArray(document)) {
+    throw invalidInput(`${path} must hold a JSON object; fix it or remove it, then install again`);
+  }
+  const config = document;
+  const before = config.address;
+  if (before === address) return async () => `${path}: address already ${address}`;
+  return async () => {
+    await (0, import_promises.writeFile)(path, `${JSON.stringify({ ...config, address }, null, CONFIG_INDENT)}
+`);
+    const was = typeof before === "string" ? `from ${before} ` : "";
+    return `${path}: address changed ${was}to ${address} (its other settings kept)`;
+  };
+}
+async function writeScripts(scriptsDir, confDir) {
   await (0, import_promises.mkdir)(scriptsDir, { recursive: true });
   const scripts = (await (0, import_promises.readdir)(SCRIPTS_SOURCE)).filter((name) => name.endsWith(".sh")).sort();
   for (const script of scripts) {
@@ -4870,6 +4901,9 @@ async function writeScripts(scriptsDir) {
       "# Node.js. Variables set in HostFactory's environment take precedence.",
       `[ -n "\${HOSTFACTORY_CLI:-}" ] || HOSTFACTORY_CLI=${shellQuote(CLIENT_ENTRY)}`,
       `[ -n "\${HOSTFACTORY_NODE:-}" ] || HOSTFACTORY_NODE=${shellQuote(process.execPath)}`,
+      "# The provider's conf dir, for a script run by hand (HostFactory sets it for its calls).",
+      `[ -n "\${HF_PROVIDER_CONFDIR:-}" ] || HF_PROVIDER_CONFDIR=${shellQuote(confDir)}`,
+      "export HF_PROVIDER_CONFDIR",
       ""
     ].join("\n")
   );
@@ -4959,7 +4993,7 @@ async function isDirectory(path) {
 function shellQuote(text) {
   return `'${text.replaceAll("'", `'\\''`)}'`;
 }
-var import_node_fs5, import_promises, import_node_path3, CLIENT_LOCATION_FILE, ROOT, SCRIPTS_SOURCE, BUNDLE_FILE, CLIENT_ENTRY, EXAMPLE_TEMPLATES, NAME, JSON_INDENT;
+var import_node_fs5, import_promises, import_node_path3, CLIENT_LOCATION_FILE, ROOT, SCRIPTS_SOURCE, BUNDLE_FILE, CLIENT_ENTRY, EXAMPLE_TEMPLATES, NAME, JSON_INDENT, CONFIG_INDENT;
 var init_install = __esm({
   "client/install.ts"() {
     "use strict";
@@ -4984,6 +5018,7 @@ var init_install = __esm({
     EXAMPLE_TEMPLATES = (0, import_node_path3.join)(ROOT, "examples", "templates.json");
     NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
     JSON_INDENT = 4;
+    CONFIG_INDENT = 2;
   }
 });
 

@@ -1,9 +1,17 @@
 // `hostfactory install` run as a child process into a throwaway HF_CONFDIR, and the scripts it
 // installs run from there.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { runClient, runScript, stdoutJson } from "./run-cli.ts";
@@ -156,7 +164,7 @@ describe("hostfactory install", { concurrency: true }, () => {
     Object.assign(providers.providers[0] ?? {}, { enabled: 0, workPath: "/old/", note: "mine" });
     writeJson(providersFile, providers);
     const config = join(confdir, "providers", "k8sinst", "hostfactory-k8s.json");
-    writeFileSync(config, '{"address": "unix:///operator.sock"}');
+    writeFileSync(config, '{"address": "unix:///operator.sock", "timeoutSeconds": 30}');
 
     const scriptsDir = join(root, `elsewhere-${confdirs}`);
     const result = await install(
@@ -179,8 +187,47 @@ describe("hostfactory install", { concurrency: true }, () => {
       providerplugins: Record<string, unknown>[];
     };
     assert.equal(plugins.providerplugins[1]?.scriptPath, `${scriptsDir}/`);
-    assert.equal(readFileSync(config, "utf8"), '{"address": "unix:///operator.sock"}');
+    assert.deepEqual(readJson(config), { address: "unix:///second.sock", timeoutSeconds: 30 });
     assert.match(result.stdout, /updated provider k8sinst/);
+    assert.match(
+      result.stdout,
+      /hostfactory-k8s.json: address changed from unix:\/\/\/operator.sock to unix:\/\/\/second.sock \(its other settings kept\)/,
+    );
+
+    const kept = await install(confdir, "--scripts-dir", scriptsDir);
+    assert.equal(kept.code, 0, kept.stderr);
+    assert.match(
+      kept.stdout,
+      /hostfactory-k8s.json: kept \(already there; --address changes its address\)/,
+    );
+    assert.equal(
+      (readJson(config) as { address: string }).address,
+      "unix:///second.sock",
+      "no --address, no change",
+    );
+    const same = await install(
+      confdir,
+      "--scripts-dir",
+      scriptsDir,
+      "--address",
+      "unix:///second.sock",
+    );
+    assert.match(same.stdout, /hostfactory-k8s.json: address already unix:\/\/\/second.sock/);
+  });
+
+  test("a client config it cannot update is refused before anything is written", async () => {
+    const confdir = hfConfdir();
+    const config = join(confdir, "providers", "k8sinst", "hostfactory-k8s.json");
+    mkdirSync(dirname(config), { recursive: true });
+    writeFileSync(config, '{"address": ');
+    const result = await install(confdir, "--address", "unix:///new.sock");
+    assert.equal(result.code, 2);
+    assert.match(
+      (stdoutJson(result) as { message: string }).message,
+      /hostfactory-k8s.json is not valid JSON .*fix it or remove it/,
+    );
+    assert.ok(!existsSync(join(confdir, "providers", "k8sinst", "scripts")), "no scripts written");
+    assert.equal(readFileSync(config, "utf8"), '{"address": ');
   });
 
   test("into an empty conf dir, it creates the registration files", async () => {
@@ -200,21 +247,26 @@ describe("hostfactory install", { concurrency: true }, () => {
     });
   });
 
-  test("the installed scripts find the client and the sidecar from where they were copied", async () => {
-    const confdir = hfConfdir();
-    assert.equal((await install(confdir, "--address", stub.address)).code, 0);
-    const provider = join(confdir, "providers", "k8sinst");
-    const result = await runScript(
-      join(provider, "scripts", "requestMachines.sh"),
-      ["-f", fileURLToPath(new URL("requestMachines.input.json", FIXTURES))],
-      { cwd: root, env: { HF_PROVIDER_CONFDIR: provider, PATH: "/usr/bin:/bin" } },
-    );
-    assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(stdoutJson(result), {
-      requestId: "req-5b2k9x7d1a",
-      message: "Request for 3 machines of template compute-4cpu accepted.",
+  for (const [how, env] of [
+    ["as HostFactory runs them", (provider: string) => ({ HF_PROVIDER_CONFDIR: provider })],
+    ["by hand, without HF_PROVIDER_CONFDIR", () => ({})],
+  ] as const) {
+    test(`the installed scripts find the client and the sidecar from where they were copied, ${how}`, async () => {
+      const confdir = hfConfdir();
+      assert.equal((await install(confdir, "--address", stub.address)).code, 0);
+      const provider = join(confdir, "providers", "k8sinst");
+      const result = await runScript(
+        join(provider, "scripts", "requestMachines.sh"),
+        ["-f", fileURLToPath(new URL("requestMachines.input.json", FIXTURES))],
+        { cwd: root, env: { ...env(provider), PATH: "/usr/bin:/bin" } },
+      );
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(stdoutJson(result), {
+        requestId: "req-5b2k9x7d1a",
+        message: "Request for 3 machines of template compute-4cpu accepted.",
+      });
     });
-  });
+  }
 
   const refusals: [string, () => string[], RegExp][] = [
     [
