@@ -9,7 +9,14 @@ import {
   runCommand,
   type SubCommandsDef,
 } from "citty";
-import { ClientError, EXIT_CODES_HELP, ExitCode, exitCodeOf, invalidInput } from "./errors.ts";
+import {
+  ALL_EXIT_CODES_HELP,
+  ClientError,
+  EXIT_CODES_HELP,
+  ExitCode,
+  exitCodeOf,
+  invalidInput,
+} from "./errors.ts";
 import type { OperationName } from "./operations.ts";
 import {
   ACTION_TIMEOUT_SHARE,
@@ -19,6 +26,7 @@ import {
   DEFAULT_TIMEOUT_SECONDS,
   TIMEOUT_ENV,
 } from "./settings.ts";
+import { forStream } from "./terminal.ts";
 
 const OPERATION_COMMANDS: Record<OperationName, { alias: string; description: string }> = {
   getAvailableTemplates: {
@@ -199,8 +207,9 @@ export async function main(argv: string[]): Promise<number> {
 
   if (name === undefined || (command === undefined && wantsHelp)) {
     const all = { ...root, subCommands: { ...COMMANDS, ...admin?.ADMIN_COMMAND_DEFS } };
-    const usage = `${await renderUsage(all)}\n\n${EXIT_CODES_HELP}\n`;
-    (wantsHelp ? process.stdout : process.stderr).write(usage);
+    const usage = `${await renderUsage(all)}\n\n${ALL_EXIT_CODES_HELP}\n`;
+    const stream = wantsHelp ? process.stdout : process.stderr;
+    stream.write(forStream(usage, stream));
     return wantsHelp ? ExitCode.SUCCESS : ExitCode.INVALID;
   }
   if (command === undefined) {
@@ -212,7 +221,8 @@ export async function main(argv: string[]): Promise<number> {
     );
   }
   if (wantsHelp) {
-    process.stdout.write(`${await renderUsage(command, root)}\n\n${EXIT_CODES_HELP}\n`);
+    const usage = `${await renderUsage(command, root)}\n\n${EXIT_CODES_HELP}\n`;
+    process.stdout.write(forStream(usage, process.stdout));
     return ExitCode.SUCCESS;
   }
   try {

@@ -12,14 +12,26 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
-/** The exit codes as `--help` and the README state them. */
+const EXIT_CODE_LINES = `  0  success: the answer is the JSON document on stdout
+  1  the sidecar is unreachable, did not answer in time, or failed: HostFactory retries later
+  2  invalid input, command line or configuration (found here or by the sidecar): fix it first`;
+const FAILURE_OUTPUT = `  On failure stdout holds {"message": "..."} and stderr the details.`;
+
+/** The exit codes of the HostFactory operations and install, as `--help` states them. */
 export const EXIT_CODES_HELP = `EXIT CODES
 
-  0  success: the answer is the JSON document on stdout
-  1  the sidecar is unreachable, did not answer in time, or failed: HostFactory retries later
-  2  invalid input, command line or configuration (found here or by the sidecar): fix it first
+${EXIT_CODE_LINES}
 
-  On failure stdout holds {"message": "..."} and stderr the details.`;
+${FAILURE_OUTPUT}`;
+
+/** Every exit code of every command, for the top-level help (3 is the admin commands' own). */
+export const ALL_EXIT_CODES_HELP = `EXIT CODES
+
+${EXIT_CODE_LINES}
+  3  the command worked and found a problem: a doctor check failed, templates validate found the
+     file invalid, the request watch followed ended complete_with_error, render --dry-run refused
+
+${FAILURE_OUTPUT}`;
 
 export type ClientErrorCode =
   /** Input, command line or configuration is wrong (exit 2). */

@@ -244,13 +244,30 @@ export function createAdminHandlers(
       };
     }),
 
-    listMachines: unary("ListMachines", ({ requestId, templateId }) => {
+    listMachines: unary("ListMachines", async ({ requestId, templateId }) => {
+      if (requestId) checkRequestId(requestId);
       requireSynced();
       const machines = [...state.pods()]
         .filter((pod) => !requestId || pod.requestId === requestId)
         .filter((pod) => !templateId || pod.templateId === templateId)
         .sort((a, b) => a.createdAt - b.createdAt || a.name.localeCompare(b.name))
         .map(machineInfo);
+      // A filter that names nothing the provider knows is a mistake, not "no machines".
+      if (machines.length === 0) {
+        if (requestId && !state.record(requestId) && !(await context.records.read(requestId))) {
+          throw new ProviderError(
+            "not-found",
+            `request '${excerpt(requestId)}' has no record and no machines (never made, or removed after its retention)`,
+          );
+        }
+        if (templateId && !templates.get(templateId)) {
+          const known = templates.templates.map((t) => t.templateId).join(", ");
+          throw new ProviderError(
+            "not-found",
+            `template '${excerpt(templateId)}' not found and has no machines; available: ${known}`,
+          );
+        }
+      }
       return { machines };
     }),
 

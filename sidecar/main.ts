@@ -4,13 +4,15 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
-import { defineCommand, runMain } from "citty";
+import { defineCommand, renderUsage, runMain } from "citty";
 import { pino } from "pino";
 import { type Sidecar, startSidecar } from "./app.ts";
 import { type Config, ConfigError, configArgs, loadConfig } from "./config.ts";
 import { loadKubeConfig } from "./kube/client.ts";
 
 const EXAMPLES = join(import.meta.dirname, "..", "examples");
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escape sequences start with ESC
+const ANSI_ESCAPE = /\u001b\[[0-9;?]*[A-Za-z]/g;
 /** Exit code for a configuration the sidecar cannot start with. */
 const EXIT_BAD_CONFIG = 2;
 
@@ -102,4 +104,11 @@ const main = defineCommand({
   },
 });
 
-await runMain(main);
+// citty colours --help whatever stdout is; logs, pipes and NO_COLOR get plain text.
+const colour = process.stdout.isTTY && !process.env.NO_COLOR && process.env.TERM !== "dumb";
+await runMain(main, {
+  async showUsage(command, parent) {
+    const usage = await renderUsage(command, parent);
+    process.stdout.write(`${colour ? usage : usage.replace(ANSI_ESCAPE, "")}\n`);
+  },
+});

@@ -5,6 +5,7 @@
 import { type ArgsDef, type CommandDef, type ParsedArgs, parseArgs, renderUsage } from "citty";
 import { ClientError, ExitCode, exitCodeOf, invalidInput } from "../errors.ts";
 import { loadSettings, type Settings } from "../settings.ts";
+import { forStream } from "../terminal.ts";
 import type { SidecarAdmin } from "./sidecar-admin.ts";
 
 /** Exit codes of the admin commands: the client's, and one for "the answer is: not healthy". */
@@ -239,7 +240,8 @@ export async function runAdminCommand(
   const found = COMMANDS[name];
   if (!found) throw new Error(`no admin command ${name}`);
   if (argv.some((arg) => arg === "--help" || arg === "-h")) {
-    io.stdout.write(`${await renderUsage(found.def)}\n\n${ADMIN_EXIT_CODES_HELP}\n`);
+    const usage = `${await renderUsage(found.def)}\n\n${ADMIN_EXIT_CODES_HELP}\n`;
+    io.stdout.write(forStream(usage, io.stdout, io.env));
     return AdminExit.SUCCESS;
   }
   const json = argv.includes("--json");

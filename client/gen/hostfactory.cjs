@@ -466,7 +466,7 @@ function invalidInput(message, options) {
 function exitCodeOf(error) {
   return error instanceof ClientError && error.code === "invalid_input" ? ExitCode.INVALID : ExitCode.RETRY;
 }
-var ExitCode, EXIT_CODES_HELP, ClientError;
+var ExitCode, EXIT_CODE_LINES, FAILURE_OUTPUT, EXIT_CODES_HELP, ALL_EXIT_CODES_HELP, ClientError;
 var init_errors = __esm({
   "client/errors.ts"() {
     "use strict";
@@ -478,13 +478,22 @@ var init_errors = __esm({
       /** The input, the command line or the configuration is wrong; retrying will not help. */
       INVALID: 2
     };
+    EXIT_CODE_LINES = `  0  success: the answer is the JSON document on stdout
+  1  the sidecar is unreachable, did not answer in time, or failed: HostFactory retries later
+  2  invalid input, command line or configuration (found here or by the sidecar): fix it first`;
+    FAILURE_OUTPUT = `  On failure stdout holds {"message": "..."} and stderr the details.`;
     EXIT_CODES_HELP = `EXIT CODES
 
-  0  success: the answer is the JSON document on stdout
-  1  the sidecar is unreachable, did not answer in time, or failed: HostFactory retries later
-  2  invalid input, command line or configuration (found here or by the sidecar): fix it first
+${EXIT_CODE_LINES}
 
-  On failure stdout holds {"message": "..."} and stderr the details.`;
+${FAILURE_OUTPUT}`;
+    ALL_EXIT_CODES_HELP = `EXIT CODES
+
+${EXIT_CODE_LINES}
+  3  the command worked and found a problem: a doctor check failed, templates validate found the
+     file invalid, the request watch followed ended complete_with_error, render --dry-run refused
+
+${FAILURE_OUTPUT}`;
     ClientError = class extends Error {
       name = "ClientError";
       code;
@@ -667,6 +676,21 @@ var init_settings = __esm({
     TIMEOUT_ENV = "HOSTFACTORY_TIMEOUT_SECONDS";
     CONFIG_KEYS = ["address", "timeoutSeconds", "insecure", "tls"];
     TLS_KEYS = ["ca", "cert", "key", "serverName"];
+  }
+});
+
+// client/terminal.ts
+function colourAllowed(stream, env) {
+  return Boolean(stream.isTTY) && !env.NO_COLOR && env.TERM !== "dumb";
+}
+function forStream(text, stream, env = process.env) {
+  return colourAllowed(stream, env) ? text : text.replace(ANSI_ESCAPE, "");
+}
+var ANSI_ESCAPE;
+var init_terminal = __esm({
+  "client/terminal.ts"() {
+    "use strict";
+    ANSI_ESCAPE = /\u001b\[[0-9;?]*[A-Za-z]/g;
   }
 });
 
@@ -5068,9 +5092,10 @@ async function main(argv) {
     const all = { ...root, subCommands: { ...COMMANDS, ...admin?.ADMIN_COMMAND_DEFS } };
     const usage = `${await renderUsage(all)}
 
-${EXIT_CODES_HELP}
+${ALL_EXIT_CODES_HELP}
 `;
-    (wantsHelp ? process.stdout : process.stderr).write(usage);
+    const stream = wantsHelp ? process.stdout : process.stderr;
+    stream.write(forStream(usage, stream));
     return wantsHelp ? ExitCode.SUCCESS : ExitCode.INVALID;
   }
   if (command === void 0) {
@@ -5082,10 +5107,11 @@ ${EXIT_CODES_HELP}
     );
   }
   if (wantsHelp) {
-    process.stdout.write(`${await renderUsage(command, root)}
+    const usage = `${await renderUsage(command, root)}
 
 ${EXIT_CODES_HELP}
-`);
+`;
+    process.stdout.write(forStream(usage, process.stdout));
     return ExitCode.SUCCESS;
   }
   try {
@@ -5143,6 +5169,7 @@ var init_cli = __esm({
     init_dist();
     init_errors();
     init_settings();
+    init_terminal();
     OPERATION_COMMANDS = {
       getAvailableTemplates: {
         alias: "get-available-templates",

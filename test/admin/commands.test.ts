@@ -120,6 +120,25 @@ describe("requests, request and machines", () => {
       "No machines.\n",
     );
   });
+
+  test("machines naming a request or template the provider does not know is an error, exit 2", async () => {
+    const malformed = await run(["machines", "--request", "req-nope"]);
+    assert.equal(malformed.code, 2, malformed.stdout);
+    assert.match(malformed.stderr, /^hostfactory machines: 'req-nope' is not a request id/);
+    const request = await run(["machines", "--request", "req-0000000000"]);
+    assert.equal(request.code, 2, request.stdout);
+    assert.equal(request.stdout, "");
+    assert.match(
+      request.stderr,
+      /^hostfactory machines: request 'req-0000000000' has no record and no machines/,
+    );
+    const template = await run(["machines", "--template", "compute-nope", "--json"]);
+    assert.equal(template.code, 2, template.stdout);
+    assert.match(
+      String(template.json?.message),
+      /template 'compute-nope' not found .*available: compute-small/,
+    );
+  });
 });
 
 describe("watch", () => {
