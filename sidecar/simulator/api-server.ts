@@ -38,6 +38,12 @@ import {
 
 /** Request bodies above this are refused with 413, as the API server's limit is 3 MiB. */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
+/**
+ * Bodies are decoded as JSON only (no YAML, no protobuf). kubectl's typed generators (`kubectl
+ * create namespace`, `create configmap`, …) send protobuf; manifests given with -f go as JSON.
+ */
+const PROTOBUF_HINT =
+  "the simulator decodes JSON bodies only; `kubectl create namespace|configmap|…` send protobuf, so write the object as a manifest and use `kubectl create -f` or `kubectl apply -f`";
 
 /** Answers the simulator's own admin paths (under /simulator/); see admin-endpoint.ts. */
 export type AdminHandler = (
@@ -345,11 +351,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       text.trim() !== "" &&
       contentType !== "application/json"
     ) {
-      throw unsupportedMediaType(contentType, [
-        "application/json",
-        "application/yaml",
-        "application/vnd.kubernetes.protobuf",
-      ]);
+      throw unsupportedMediaType(contentType, ["application/json"], PROTOBUF_HINT);
     }
     switch (verb) {
       case "get":

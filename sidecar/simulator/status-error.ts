@@ -118,13 +118,15 @@ export function gone(message: string): StatusError {
   return new StatusError(failure(410, "Expired", message));
 }
 
-export function unsupportedMediaType(contentType: string, accepted: string[]): StatusError {
+/** `hint`, when given, says what to do instead; it follows the API server's own wording. */
+export function unsupportedMediaType(
+  contentType: string,
+  accepted: string[],
+  hint?: string,
+): StatusError {
+  const supported = `${contentType} is unsupported media type, supported types: [${accepted.join(", ")}]`;
   return new StatusError(
-    failure(
-      415,
-      "UnsupportedMediaType",
-      `${contentType} is unsupported media type, supported types: [${accepted.join(", ")}]`,
-    ),
+    failure(415, "UnsupportedMediaType", hint ? `${supported} (${hint})` : supported),
   );
 }
 

@@ -81,6 +81,24 @@ describe("kubectl", { skip }, () => {
     assert.equal(image.stdout, "nginx:1.28");
   });
 
+  test("create namespace (protobuf) is refused with what the simulator accepts, and the way it offers works", async () => {
+    const refused = await kubectl("create", "namespace", "team-a");
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /supported types: \[application\/json\]/);
+    assert.doesNotMatch(
+      refused.stderr,
+      /supported types: \[[^\]]*protobuf/,
+      "protobuf is not listed",
+    );
+    const match = /use `kubectl create -f` or `kubectl apply -f`/.exec(refused.stderr);
+    assert.ok(match, refused.stderr);
+    const file = join(dir, "namespace.yaml");
+    writeFileSync(file, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n");
+    const created = await kubectl("create", "-f", file);
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stdout, /namespace\/team-a created/);
+  });
+
   test("get pods -A prints the namespace and the pod's status", async () => {
     await waitFor(
       () =>
