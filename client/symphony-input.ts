@@ -12,8 +12,11 @@ import type {
 } from "../proto/gen/hostfactory/v1/provider.ts";
 import { type ClientError, invalidInput } from "./errors.ts";
 
-/** machine_count is an int32 in the contract. */
-const MAX_MACHINE_COUNT = 2_147_483_647;
+/**
+ * The most machines a request may ask for, as provider.proto states for machine_count: the
+ * sidecar never accepts more (its --max-request-machines may be set lower, and it says so).
+ */
+export const MAX_MACHINE_COUNT = 10_000;
 
 type JsonObject = Record<string, unknown>;
 

@@ -200,7 +200,12 @@ export async function startSidecar(
     namespace: config.namespace,
     clusterDomain: config.clusterDomain,
   };
-  const service = createProviderService(settings, state, templates, recordApi);
+  const service = createProviderService(
+    { ...settings, maxRequestMachines: config.maxRequestMachines },
+    state,
+    templates,
+    recordApi,
+  );
   const reconciler = createReconciler(
     {
       ...settings,

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { loadYaml } from "@kubernetes/client-node";
 import { DEFAULT_MAX_RETRY_DELAY_MS } from "./controller/failure-backoff.ts";
 import { JITTER_FACTOR } from "./kube/leader-election.ts";
+import { MAX_MACHINES_PER_REQUEST } from "./provider/model.ts";
 import { checkPodNamePrefix } from "./provider/naming.ts";
 import { DEFAULT_PENDING_TIMEOUT_SECONDS } from "./provider/templates.ts";
 
@@ -178,6 +179,12 @@ export const OPTIONS = {
     description:
       "seconds, at most, between tries of a pod create or delete that keeps failing (the delay doubles from 10 ms up to this)",
   },
+  maxRequestMachines: {
+    kind: "integer",
+    env: "HOSTFACTORY_MAX_REQUEST_MACHINES",
+    default: MAX_MACHINES_PER_REQUEST,
+    description: `most machines one requestMachines may ask for, at most ${MAX_MACHINES_PER_REQUEST} (a request's record must stay under Kubernetes' 1 MiB object limit)`,
+  },
   recordRetention: {
     kind: "integer",
     env: "HOSTFACTORY_RECORD_RETENTION",
@@ -351,6 +358,11 @@ function check(config: Config): void {
     if (value !== undefined && !/^[^/]*:\d+$/.test(value)) {
       throw new ConfigError(`${name}: expected host:port (e.g. 0.0.0.0:9090), found '${value}'`);
     }
+  }
+  if (config.maxRequestMachines > MAX_MACHINES_PER_REQUEST) {
+    throw new ConfigError(
+      `max-request-machines: at most ${MAX_MACHINES_PER_REQUEST} (a request's record must stay under Kubernetes' 1 MiB object limit), found ${config.maxRequestMachines}`,
+    );
   }
   if (config.orphanPolicy !== "report" && config.orphanPolicy !== "delete") {
     throw new ConfigError(

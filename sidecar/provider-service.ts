@@ -47,6 +47,8 @@ export interface ProviderSettings {
   podNamePrefix: string;
   namespace: string;
   clusterDomain: string;
+  /** Most machines one requestMachines may ask for; default (and at most) MAX_MACHINES_PER_REQUEST. */
+  maxRequestMachines?: number;
 }
 
 export interface TemplateAvailability {
@@ -187,10 +189,11 @@ export function createProviderService(
           `rc_account is ${rcAccount.length} characters long; at most ${MAX_RC_ACCOUNT_LENGTH} are kept`,
         );
       }
-      if (machineCount > MAX_MACHINES_PER_REQUEST) {
+      const limit = settings.maxRequestMachines ?? MAX_MACHINES_PER_REQUEST;
+      if (machineCount > limit) {
         throw new ProviderError(
           "invalid-argument",
-          `machineCount ${machineCount} is over the limit of ${MAX_MACHINES_PER_REQUEST} machines per request`,
+          `machineCount ${machineCount} is over the limit of ${limit} machines per request (the sidecar's --max-request-machines)`,
         );
       }
       const available = availability(templateId, template.maxNumber);

@@ -4653,7 +4653,7 @@ var init_symphony_input = __esm({
   "client/symphony-input.ts"() {
     "use strict";
     init_errors();
-    MAX_MACHINE_COUNT = 2147483647;
+    MAX_MACHINE_COUNT = 1e4;
     MAX_SHOWN_CHARS = 60;
   }
 });

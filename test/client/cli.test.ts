@@ -176,12 +176,12 @@ describe("invalid input: exit 2, a message naming the problem, and no call made"
       "machineCount 0",
       ["requestMachines"],
       '{"template": {"templateId": "t", "machineCount": 0}}',
-      /template\.machineCount must be a whole number from 1 to 2147483647; found the number 0/,
+      /template\.machineCount must be a whole number from 1 to 10000; found the number 0/,
     ],
     [
-      "machineCount over int32",
+      "machineCount over the per-request limit",
       ["requestMachines"],
-      '{"template": {"templateId": "t", "machineCount": 2147483648}}',
+      '{"template": {"templateId": "t", "machineCount": 10001}}',
       /template\.machineCount must be/,
     ],
     [

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { ClientError } from "../../client/errors.ts";
 import {
+  MAX_MACHINE_COUNT,
   parseInputJson,
   toGetAvailableTemplatesRequest,
   toGetRequestStatusRequest,
@@ -10,6 +11,7 @@ import {
   toRequestMachinesRequest,
   toRequestReturnMachinesRequest,
 } from "../../client/symphony-input.ts";
+import { MAX_MACHINES_PER_REQUEST } from "../../sidecar/provider/model.ts";
 import { FIXTURES, SAMPLE_REQUESTS } from "./sample-responses.ts";
 
 const fixture = (name: string) => parseInputJson(readFileSync(new URL(name, FIXTURES), "utf8"));
@@ -69,9 +71,10 @@ describe("what real HostFactory writes is accepted", () => {
     assert.deepEqual(toGetReturnRequestsRequest({ machines: [] }), { machines: [] });
     assert.deepEqual(toGetReturnRequestsRequest({}), { machines: [] });
   });
-  test("machineCount at the int32 limit", () => {
-    const input = { template: { templateId: "t", machineCount: 2_147_483_647 } };
-    assert.equal(toRequestMachinesRequest(input).machineCount, 2_147_483_647);
+  test("machineCount at the per-request limit, which is the sidecar's own", () => {
+    assert.equal(MAX_MACHINE_COUNT, MAX_MACHINES_PER_REQUEST);
+    const input = { template: { templateId: "t", machineCount: 10_000 } };
+    assert.equal(toRequestMachinesRequest(input).machineCount, 10_000);
   });
 });
 
@@ -95,11 +98,11 @@ describe("wrong input is rejected with the field, what was expected and what was
       () => toRequestMachinesRequest({ template: { templateId: " ", machineCount: 1 } }),
       /template\.templateId must be a non-empty string; found the string " "/,
     ],
-    ...[0, -1, 1.5, 2_147_483_648].map((count): [string, () => unknown, RegExp] => [
+    ...[0, -1, 1.5, 10_001, 2_147_483_648].map((count): [string, () => unknown, RegExp] => [
       `machineCount ${count}`,
       () => toRequestMachinesRequest({ template: { templateId: "t", machineCount: count } }),
       new RegExp(
-        `template\\.machineCount must be a whole number from 1 to 2147483647; found the number ${count}`,
+        `template\\.machineCount must be a whole number from 1 to 10000; found the number ${count}`,
       ),
     ]),
     [

@@ -96,3 +96,15 @@ test("the README's configuration table lists every option", () => {
     assert.ok(readme.includes(spec.env), `README documents ${spec.env}`);
   }
 });
+
+test("max-request-machines may lower the per-request limit, never raise it past 10,000", () => {
+  assert.equal(loadConfig({ simulate: true }, {}).maxRequestMachines, 10_000);
+  assert.equal(
+    loadConfig({ simulate: true, "max-request-machines": "500" }, {}).maxRequestMachines,
+    500,
+  );
+  assert.throws(
+    () => loadConfig({ simulate: true }, { HOSTFACTORY_MAX_REQUEST_MACHINES: "10001" }),
+    /max-request-machines: at most 10000 .*1 MiB.*found 10001/,
+  );
+});

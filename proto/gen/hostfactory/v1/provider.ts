@@ -367,7 +367,10 @@ export interface Attribute {
 export interface RequestMachinesRequest {
   /** The template to create machines from. */
   templateId: string;
-  /** How many machines; at least 1. */
+  /**
+   * How many machines: at least 1, at most 10,000, and at most the sidecar's
+   * --max-request-machines when set lower (more is INVALID_ARGUMENT).
+   */
   machineCount: number;
   /**
    * HostFactory's `rc_account` (the Symphony consumer the machines are for), if sent; kept on
