@@ -94,18 +94,76 @@ function podTemplate(value: unknown, where: string, problems: string[]): PodTemp
     problems.push(`${where}: spec.containers must list at least one container`);
     return undefined;
   }
+  const names = new Set<string>();
   containers.forEach((container, i) => {
     if (!isObject(container) || typeof container.name !== "string" || !container.name) {
       problems.push(`${where}: spec.containers[${i}] needs a name`);
-    } else if (typeof container.image !== "string" || !container.image) {
+      return;
+    }
+    if (!isDnsLabel(container.name)) {
+      problems.push(
+        `${where}: container name '${container.name}' is not a DNS-1123 label (at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit), which the API server requires`,
+      );
+    } else if (names.has(container.name)) {
+      problems.push(`${where}: container name '${container.name}' is used twice`);
+    }
+    names.add(container.name);
+    if (typeof container.image !== "string" || !container.image) {
       problems.push(`${where}: container '${container.name}' needs an image`);
     }
+    resourceProblems(container.resources, `${where}: container '${container.name}'`, problems);
   });
   return {
     labels: stringMap(metadata.labels, `${where}: metadata.labels`, problems),
     annotations: stringMap(metadata.annotations, `${where}: metadata.annotations`, problems),
     spec,
   };
+}
+
+/**
+ * The checks of a container's resources that the API server makes and that are certain offline:
+ * every amount a quantity, none negative, no request above its limit.
+ */
+function resourceProblems(value: unknown, where: string, problems: string[]): void {
+  if (value === undefined) return;
+  if (!isObject(value)) {
+    problems.push(`${where}: resources must be an object with requests and limits`);
+    return;
+  }
+  const amounts: Record<"requests" | "limits", Map<string, number>> = {
+    requests: new Map(),
+    limits: new Map(),
+  };
+  for (const kind of ["requests", "limits"] as const) {
+    const entries = value[kind];
+    if (entries === undefined) continue;
+    if (!isObject(entries)) {
+      problems.push(`${where}: resources.${kind} must map resource names to quantities`);
+      continue;
+    }
+    for (const [resource, quantity] of Object.entries(entries)) {
+      const amount =
+        (typeof quantity === "string" && quantity === quantity.trim()) ||
+        typeof quantity === "number"
+          ? parseQuantity(quantity)
+          : undefined;
+      if (amount === undefined) {
+        problems.push(
+          `${where}: resources.${kind}.${resource} ${JSON.stringify(quantity)} is not a quantity (like "500m", "2", "4Gi")`,
+        );
+      } else if (amount < 0) {
+        problems.push(`${where}: resources.${kind}.${resource} must not be negative`);
+      } else amounts[kind].set(resource, amount);
+    }
+  }
+  for (const [resource, request] of amounts.requests) {
+    const limit = amounts.limits.get(resource);
+    if (limit !== undefined && request > limit) {
+      problems.push(
+        `${where}: resources.requests.${resource} must be less than or equal to its limit`,
+      );
+    }
+  }
 }
 
 /** Sum of one resource's requests (falling back to limits, as Kubernetes does) over containers. */

@@ -260,6 +260,25 @@ describe("templates", () => {
         "template 'no-pod'.podSpecFile",
       ],
     );
+    writeFileSync(
+      file,
+      JSON.stringify({
+        templates: [
+          {
+            templateId: "named",
+            maxNumber: 1,
+            attributes: { ncpus: ["Numeric", "1"], nram: ["Numeric", "1024"] },
+            podSpec: { containers: [{ name: "Bad_Name", image: "i" }] },
+          },
+        ],
+      }),
+    );
+    const refused = await admin(["templates", "validate", file]);
+    assert.equal(refused.code, 3, refused.stdout);
+    assert.match(
+      refused.stdout + refused.stderr,
+      /container name 'Bad_Name' is not a DNS-1123 label/,
+    );
   });
 
   test("templates render prints the Pod as YAML; --dry-run has the API server judge it", async () => {

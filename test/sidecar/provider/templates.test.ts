@@ -124,3 +124,50 @@ test("an empty or shapeless document is refused: HostFactory needs at least one 
   assert.match(problemsOf({ templates: [] })[0] ?? "", /at least one/);
   assert.match(problemsOf([])[0] ?? "", /expected \{"templates"/);
 });
+
+test("what the API server would refuse of a pod spec is refused here, where it is certain offline", () => {
+  const pod = (container: Record<string, unknown>, more: Record<string, unknown>[] = []) => ({
+    templates: [
+      {
+        templateId: "t",
+        maxNumber: 1,
+        podSpec: { containers: [{ image: "i", ...container }, ...more] },
+      },
+    ],
+  });
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ name: "Bad_Name" }, /container name 'Bad_Name' is not a DNS-1123 label/],
+    [{ name: "-leading" }, /container name '-leading' is not a DNS-1123 label/],
+    [{ name: "x".repeat(64) }, /is not a DNS-1123 label/],
+    [
+      { name: "c", resources: { requests: { cpu: "lots" } } },
+      /container 'c': resources.requests.cpu "lots" is not a quantity/,
+    ],
+    [
+      { name: "c", resources: { limits: { memory: " 2Gi" } } },
+      /resources.limits.memory " 2Gi" is not a quantity/,
+    ],
+    [
+      { name: "c", resources: { requests: { cpu: "-1" } } },
+      /resources.requests.cpu must not be negative/,
+    ],
+    [
+      { name: "c", resources: { requests: { memory: "4Gi" }, limits: { memory: "2Gi" } } },
+      /resources.requests.memory must be less than or equal to its limit/,
+    ],
+    [{ name: "c", resources: { requests: ["cpu"] } }, /resources.requests must map/],
+  ];
+  for (const [container, pattern] of cases) {
+    const problems = problemsOf(pod(container));
+    assert.ok(
+      problems.some((p) => pattern.test(p)),
+      `${pattern} not in:\n${problems.join("\n")}`,
+    );
+  }
+  assert.match(
+    problemsOf(pod({ name: "twin" }, [{ name: "twin", image: "i" }])).join("\n"),
+    /container name 'twin' is used twice/,
+  );
+  const fine = { requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: 1, memory: "1Gi" } };
+  assert.equal(parseTemplates(pod({ name: "compute-1", resources: fine }), noFiles).length, 1);
+});
