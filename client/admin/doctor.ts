@@ -65,7 +65,7 @@ async function sidecarChecks(context: AdminContext, results: Results): Promise<v
       error.message,
       `start the sidecar, or point --address, $HOSTFACTORY_ADDRESS or "address" in $HF_PROVIDER_CONFDIR/${CONFIG_FILE_NAME} at it`,
     );
-    for (const check of ["health", "caches", "leader", "permissions", "templates"]) {
+    for (const check of ["cluster", "health", "caches", "leader", "permissions", "templates"]) {
       add(check, "skip", "the sidecar is not reachable");
     }
     return;
@@ -75,6 +75,8 @@ async function sidecarChecks(context: AdminContext, results: Results): Promise<v
     "ok",
     `${where}: instance ${status.instance} in namespace ${status.namespace}, replica ${status.identity}`,
   );
+  // Root causes first: what stops pods being created at all explains the failures below it.
+  const rootCause = await clusterCheck(context, status, add);
 
   const health = await Promise.all([sidecar.health(""), sidecar.health(PROVIDER_SERVICE)]);
   if (health.every((h) => h === "SERVING")) add("health", "ok", "SERVING");
@@ -108,10 +110,16 @@ async function sidecarChecks(context: AdminContext, results: Results): Promise<v
       "leader",
       "fail",
       `no replica holds Lease ${status.leaseName}: no pod is created or deleted`,
-      "check the sidecar's log for Lease errors, and its permissions on leases below",
+      rootCause
+        ? `fix the cluster check above first (${rootCause}): the Lease lives in the same namespace`
+        : "check the sidecar's log for Lease errors, and its permissions on leases below",
     );
   }
 
+  if (rootCause === KUBE_API_UNREACHABLE) {
+    add("permissions", "skip", "access reviews need the Kubernetes API (see the cluster check)");
+    return templatesCheck(status, add);
+  }
   const { checks } = await sidecar.call("checkPermissions", {});
   const denied = checks.filter((c) => !c.allowed);
   for (const c of denied) {
@@ -131,6 +139,13 @@ async function sidecarChecks(context: AdminContext, results: Results): Promise<v
     add("permissions", "ok", `all ${checks.length} calls the sidecar makes are allowed`);
   }
 
+  templatesCheck(status, add);
+}
+
+function templatesCheck(
+  status: GetStatusResponse,
+  add: (check: string, status: CheckStatus, message: string, fix?: string) => void,
+): void {
   if (status.templatesError) {
     add(
       "templates",
@@ -145,6 +160,123 @@ async function sidecarChecks(context: AdminContext, results: Results): Promise<v
       `${plural(status.templateCount, "template")} from ${status.templatesFile}`,
     );
   }
+}
+
+const KUBE_API_UNREACHABLE = "Kubernetes API unreachable";
+/** Root causes a dry-run create of a pod reveals, in the order doctor looks for them. */
+const ROOT_CAUSES: {
+  cause: string;
+  pattern: RegExp;
+  message: (namespace: string, refusal: string) => string;
+  fix: (namespace: string) => string;
+}[] = [
+  {
+    cause: "namespace missing",
+    pattern: /namespaces? "[^"]*" not found/,
+    message: (namespace) =>
+      `namespace ${namespace} does not exist: no pod, record or Lease can be created in it`,
+    fix: (namespace) =>
+      `create it (kubectl create namespace ${namespace}), or give the sidecar the namespace its pods belong in (--namespace, HOSTFACTORY_NAMESPACE, the Helm release's namespace)`,
+  },
+  {
+    cause: "quota",
+    pattern: /exceeded quota/,
+    message: (namespace, refusal) =>
+      `a ResourceQuota in namespace ${namespace} refuses a pod: ${refusal}`,
+    fix: (namespace) =>
+      `raise the quota (kubectl -n ${namespace} describe resourcequota shows what is used and allowed), or lower the templates' maxNumber or resource requests`,
+  },
+  {
+    cause: "RBAC",
+    pattern: /forbidden: User .* cannot create resource "pods"/,
+    message: (namespace, refusal) =>
+      `the sidecar's identity may not create pods in namespace ${namespace}: ${refusal}`,
+    fix: () =>
+      `grant the sidecar's identity a Role rule: apiGroups [""], resources ["pods"], verbs ["create"] (the Helm chart's Role has it)`,
+  },
+  {
+    cause: KUBE_API_UNREACHABLE,
+    pattern:
+      /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|certificate|socket hang up|fetch failed/i,
+    message: (_namespace, refusal) =>
+      `the sidecar cannot reach the Kubernetes API it is configured for: ${refusal}`,
+    fix: () =>
+      "check the sidecar's kubeconfig and its current context (--kubeconfig, KUBECONFIG; in a Pod, its service account): it names the API server and the credentials",
+  },
+];
+
+/**
+ * Has the API server judge a pod of the first template as the sidecar would create it (dry run:
+ * nothing is created), which finds what stops every create at once: a missing namespace, a
+ * quota, RBAC, an unreachable or wrong cluster, an admission policy. Resolves to the root cause
+ * found, if any.
+ */
+async function clusterCheck(
+  context: AdminContext,
+  status: GetStatusResponse,
+  add: (check: string, status: CheckStatus, message: string, fix?: string) => void,
+): Promise<string | undefined> {
+  const sidecar = await context.sidecar();
+  let templateId: string | undefined;
+  let answer: { dryRunAccepted: boolean; dryRunError: string };
+  try {
+    templateId = (await sidecar.call("listTemplates", {})).templates[0]?.template?.templateId;
+    if (!templateId) {
+      add("cluster", "skip", "the sidecar has no templates to try a pod of");
+      return undefined;
+    }
+    answer = await sidecar.call("renderTemplate", {
+      templateId,
+      requestId: "",
+      machineIndex: 0,
+      rcAccount: "",
+      dryRun: true,
+    });
+  } catch (error) {
+    if (!(error instanceof ClientError)) throw error;
+    // Not serving yet (its caches are not synced): its access reviews say whether it reaches
+    // the API server at all.
+    const reviews = await sidecar.call("checkPermissions", {}).catch(() => undefined);
+    const apiError = reviews?.checks.find((check) => check.error)?.error;
+    const unreachable = ROOT_CAUSES.find((root) => root.cause === KUBE_API_UNREACHABLE);
+    if (unreachable && apiError && unreachable.pattern.test(apiError)) {
+      add(
+        `cluster: ${unreachable.cause}`,
+        "fail",
+        unreachable.message(status.namespace, apiError),
+        unreachable.fix(status.namespace),
+      );
+      return unreachable.cause;
+    }
+    add("cluster", "skip", `the sidecar cannot try a pod yet: ${error.message}`);
+    return undefined;
+  }
+  const { dryRunAccepted, dryRunError } = answer;
+  if (dryRunAccepted) {
+    add(
+      "cluster",
+      "ok",
+      `the API server accepts a pod of template ${templateId} in namespace ${status.namespace} (dry run: namespace, permission, quota and admission)`,
+    );
+    return undefined;
+  }
+  const found = ROOT_CAUSES.find((root) => root.pattern.test(dryRunError));
+  if (found) {
+    add(
+      `cluster: ${found.cause}`,
+      "fail",
+      found.message(status.namespace, dryRunError),
+      found.fix(status.namespace),
+    );
+    return found.cause;
+  }
+  add(
+    "cluster",
+    "fail",
+    `the API server refuses a pod of template ${templateId} in namespace ${status.namespace}: ${dryRunError}`,
+    `see the refusal: an admission policy or webhook, or the template's pod spec (hostfactory templates render ${templateId} --dry-run)`,
+  );
+  return "pods refused";
 }
 
 async function templatesFileCheck(file: string, results: Results): Promise<void> {

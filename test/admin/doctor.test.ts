@@ -1,11 +1,13 @@
 // `hostfactory doctor` against the simulated cluster: all well, then one seeded misconfiguration
 // of each kind it checks, each reported with what to fix.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { install } from "../../client/install.ts";
+import { REPO } from "../client/run-cli.ts";
 import { type Harness, startHarness, TEST_TEMPLATES, waitFor } from "../e2e/harness.ts";
 import { admin } from "./_run-admin.ts";
 
@@ -42,6 +44,7 @@ describe("the sidecar's side", () => {
       checks.map((c) => `${c.status} ${c.check}`),
       [
         "ok sidecar reachable",
+        "ok cluster",
         "ok health",
         "ok caches",
         "ok leader",
@@ -62,9 +65,102 @@ describe("the sidecar's side", () => {
     assert.equal(reachable?.status, "fail");
     assert.match(reachable?.message ?? "", /not reachable at unix:\/\/.*nobody\.sock/);
     assert.match(reachable?.fix ?? "", /HOSTFACTORY_ADDRESS/);
-    for (const name of ["health", "caches", "leader", "permissions", "templates"]) {
+    for (const name of ["cluster", "health", "caches", "leader", "permissions", "templates"]) {
       assert.equal(find(checks, name)[0]?.status, "skip", name);
     }
+  });
+
+  test("root causes come first: a quota that refuses pods, with what to do", async () => {
+    const lift = h.simulator.faults.injectErrors({
+      verbs: ["create"],
+      resources: ["pods"],
+      code: 403,
+      message:
+        'pods "hf-req-example000-0" is forbidden: exceeded quota: compute, requested: cpu=100m, used: cpu=8, limited: cpu=8',
+    });
+    try {
+      const { code, checks } = await doctor();
+      assert.equal(code, 3);
+      assert.deepEqual(
+        checks.slice(0, 2).map((c) => `${c.status} ${c.check}`),
+        ["ok sidecar reachable", "fail cluster: quota"],
+      );
+      assert.match(
+        checks[1]?.message ?? "",
+        /a ResourceQuota in namespace default refuses a pod: .*exceeded quota: compute/,
+      );
+      assert.match(checks[1]?.fix ?? "", /kubectl -n default describe resourcequota/);
+    } finally {
+      lift();
+    }
+  });
+
+  test("root causes come first: the sidecar may not create pods (RBAC)", async () => {
+    const lift = h.simulator.authorization.deny({ verbs: ["create"], resources: ["pods"] });
+    try {
+      const { code, checks } = await doctor();
+      assert.equal(code, 3);
+      assert.equal(`${checks[1]?.status} ${checks[1]?.check}`, "fail cluster: RBAC");
+      assert.match(checks[1]?.message ?? "", /may not create pods in namespace default/);
+      assert.match(checks[1]?.fix ?? "", /resources \["pods"\], verbs \["create"\]/);
+    } finally {
+      lift();
+    }
+  });
+
+  /** A sidecar of its own, started as an operator would, with `args` for what is misconfigured. */
+  async function misconfigured(name: string, args: string[]) {
+    const address = `unix://${join(dir, `${name}.sock`)}`;
+    const child = spawn(
+      process.execPath,
+      [
+        join(REPO, "sidecar", "main.ts"),
+        ...["--listen", address, "--templates", TEST_TEMPLATES, "--instance", name],
+        ...["--log-level", "silent", ...args],
+      ],
+      { stdio: "ignore" },
+    );
+    try {
+      return await waitFor(
+        "the sidecar to answer",
+        async () => {
+          const answer = await doctor([], address);
+          return find(answer.checks, "sidecar reachable")[0]?.status === "ok" && answer;
+        },
+        30_000,
+        250,
+      );
+    } finally {
+      child.kill("SIGKILL");
+    }
+  }
+
+  test("root causes come first: the namespace does not exist", async () => {
+    const { code, checks } = await misconfigured("nons", [
+      ...["--kubeconfig", h.kubeconfigPath, "--namespace", "hf-missing"],
+    ]);
+    assert.equal(code, 3);
+    assert.equal(`${checks[1]?.status} ${checks[1]?.check}`, "fail cluster: namespace missing");
+    assert.match(checks[1]?.message ?? "", /namespace hf-missing does not exist/);
+    assert.match(checks[1]?.fix ?? "", /kubectl create namespace hf-missing/);
+    const [leader] = find(checks, "leader");
+    if (leader?.status === "fail") assert.match(leader.fix ?? "", /cluster check above first/);
+  });
+
+  test("root causes come first: a kubeconfig whose context points at no API server", async () => {
+    const kubeconfig = join(dir, "wrong-context.kubeconfig");
+    writeFileSync(
+      kubeconfig,
+      readFileSync(h.kubeconfigPath, "utf8").replace(/server: \S+/, "server: http://127.0.0.1:9"),
+    );
+    const { code, checks } = await misconfigured("nocluster", ["--kubeconfig", kubeconfig]);
+    assert.equal(code, 3);
+    assert.equal(
+      `${checks[1]?.status} ${checks[1]?.check}`,
+      "fail cluster: Kubernetes API unreachable",
+      JSON.stringify(checks[1]),
+    );
+    assert.match(checks[1]?.fix ?? "", /kubeconfig and its current context/);
   });
 
   test("a missing permission fails, a missing optional one warns, each with the rule to grant", async () => {
