@@ -87,18 +87,19 @@ async function returnAll(context: BenchContext, run: number): Promise<number> {
 }
 
 /**
- * Sidecar CPU seconds from requestMachines until every pod is Ready and the sidecar has had a
- * tick to record it. Readiness is asked of the simulator, not the sidecar: polling the sidecar
+ * Sidecar CPU seconds, and reconciler passes, from requestMachines until every pod is Ready and
+ * the sidecar has had a tick to record it. Readiness is asked of the simulator, not the sidecar: polling the sidecar
  * would add CPU that grows with the burst's duration for a reason other than the controller.
  */
 async function burstCpu(
   context: BenchContext,
   name: string,
   limits: { qps: number; burst: number },
-): Promise<number> {
+): Promise<{ cpu: number; passes: number }> {
   const machines = context.smoke ? 20 : 500;
   return withCluster(context, name, limits, async (cluster) => {
     const before = await cluster.sidecar.call("cpu");
+    const passesBefore = (await cluster.sidecar.call("stats")).reconciler.passes;
     const requestId = await cluster.requestMachines(machines);
     for (;;) {
       const { ready } = await cluster.simulator.call("podTimes", { requestId });
@@ -106,7 +107,9 @@ async function burstCpu(
       await sleep(POLL_INTERVAL_MS);
     }
     await sleep(RESYNC_INTERVAL_MS);
-    return ((await cluster.sidecar.call("cpu")) - before) / 1e6;
+    const cpu = ((await cluster.sidecar.call("cpu")) - before) / 1e6;
+    const passes = (await cluster.sidecar.call("stats")).reconciler.passes - passesBefore;
+    return { cpu, passes };
   });
 }
 
@@ -145,18 +148,44 @@ export async function benchController(context: BenchContext): Promise<Figure[]> 
     unit: "s",
     values: [],
   };
+  const throttledPasses: Figure = {
+    section: burst,
+    name: `reconciler passes, at the default rate limit (${DEFAULT_QPS} QPS)`,
+    unit: "passes",
+    values: [],
+  };
+  const unthrottledPasses: Figure = {
+    section: burst,
+    name: "reconciler passes, unthrottled",
+    unit: "passes",
+    values: [],
+  };
   for (let run = 0; run < context.runs; run++) {
     const calls = await failingCreates(context, run);
     firstMinute.values.push(calls.first);
     backedOff.values.push(calls.later);
     context.log(`${failing}: run ${run + 1}: ${calls.later.toFixed(1)} calls/machine/minute`);
     deletes.values.push(await returnAll(context, run));
-    throttled.values.push(
-      await burstCpu(context, `throttled-${run}`, { qps: DEFAULT_QPS, burst: DEFAULT_BURST }),
-    );
-    unthrottled.values.push(
-      await burstCpu(context, `unthrottled-${run}`, { qps: UNTHROTTLED_QPS, burst: DEFAULT_BURST }),
-    );
+    const slow = await burstCpu(context, `throttled-${run}`, {
+      qps: DEFAULT_QPS,
+      burst: DEFAULT_BURST,
+    });
+    const fast = await burstCpu(context, `unthrottled-${run}`, {
+      qps: UNTHROTTLED_QPS,
+      burst: DEFAULT_BURST,
+    });
+    throttled.values.push(slow.cpu);
+    unthrottled.values.push(fast.cpu);
+    throttledPasses.values.push(slow.passes);
+    unthrottledPasses.values.push(fast.passes);
   }
-  return [firstMinute, backedOff, deletes, throttled, unthrottled];
+  return [
+    firstMinute,
+    backedOff,
+    deletes,
+    throttled,
+    unthrottled,
+    throttledPasses,
+    unthrottledPasses,
+  ];
 }

@@ -1,8 +1,9 @@
 // Carries out the plan (sidecar/provider/plan.ts) while this replica leads: creates and deletes
 // pods with expectations, so a lagging watch never causes a second call about the same pod;
 // retries failed calls per pod with backoff, so a broken API server is not flooded; records
-// findings; forgets expired records. A pass triggered by cache changes (debounced) plans only the
-// requests those changes touched; a steady tick plans everything, to drive timeouts and expiry.
+// findings; forgets expired records. A pass triggered by cache changes (debounced, longer while
+// the calls in flight are at their cap) plans only the requests those changes touched; a steady
+// tick plans everything, to drive timeouts and expiry.
 import type { Logger } from "pino";
 import type { ClusterState } from "./cluster-state.ts";
 import { createExpectations } from "./controller/expectations.ts";
@@ -20,6 +21,13 @@ import type { TemplatesSource } from "./templates-source.ts";
 export const RESYNC_INTERVAL_MS = 1_000;
 /** Changes arriving this close together share one pass. */
 const DEBOUNCE_MS = 20;
+/**
+ * Changes arriving this close together share one pass while at least half the outstanding calls
+ * allowed are still unanswered: such a pass has little room to send anything new, and what it
+ * would record can wait this long, so a burst held back by the rate limit is not re-planned on
+ * every event (CPU that grew with throttling).
+ */
+const BUSY_DEBOUNCE_MS = 250;
 /**
  * Creates and deletes the reconciler has handed to the rate limiter and not yet seen answered.
  * The limiter serves in arrival order, so this keeps a burst of thousands from queueing ahead
@@ -497,10 +505,13 @@ export function createReconciler(
 
   function trigger() {
     if (stopped || debounce) return;
-    debounce = setTimeout(() => {
-      debounce = undefined;
-      void pass();
-    }, DEBOUNCE_MS);
+    debounce = setTimeout(
+      () => {
+        debounce = undefined;
+        void pass();
+      },
+      outstanding >= MAX_OUTSTANDING_CALLS / 2 ? BUSY_DEBOUNCE_MS : DEBOUNCE_MS,
+    );
   }
 
   return {

@@ -203,3 +203,25 @@ test("an orphan pod is reported, then deleted once after its grace period", asyn
     [["delete", orphan]],
   );
 });
+
+test("while many calls are outstanding, a stream of cache events does not make a pass each", async (t) => {
+  const cluster = createFakeCluster([template({ maxNumber: 1_000 })]);
+  // Creates that are never answered, as when the rate limiter holds a long queue.
+  cluster.writer.create = () => new Promise(() => {});
+  cluster.records.set(createRecord({ machineCount: 200 }));
+  const other = "req-bbbbbbbbbb";
+  cluster.records.set(createRecord({ requestId: other, settled: true }));
+  cluster.pods.set(pod({ name: machineName(0, other), requestId: other, phase: "Pending" }));
+  const reconciler = startReconciler(t, cluster);
+  await advance(t, 100);
+  const passes = reconciler.stats.passes;
+  // A hundred events a second for a second, each touching a request.
+  for (let i = 0; i < 100; i++) {
+    const current = cluster.pods.get(machineName(0, other));
+    cluster.pods.set({ ...(current as NonNullable<typeof current>), reason: `event ${i}` });
+    await advance(t, 10, 10);
+  }
+  const during = reconciler.stats.passes - passes;
+  t.diagnostic(`passes in one second of events at the cap: ${during}`);
+  assert.ok(during <= 6, `${during} passes`);
+});
