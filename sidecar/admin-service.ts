@@ -38,6 +38,8 @@ import type { RequestStatus as StatusView } from "./provider/request-status.ts";
 import type { ProviderService, RecordStore } from "./provider-service.ts";
 import type { TemplatesSource } from "./templates-source.ts";
 
+/** Kubernetes' own limit on an object, and so on a Pod worth sending to the API server. */
+const MAX_DRY_RUN_POD_BYTES = 1024 * 1024;
 /** RenderTemplate's request id when none is given: a valid create id that is plainly a sample. */
 export const EXAMPLE_REQUEST_ID = "req-example000";
 
@@ -328,6 +330,26 @@ export function createAdminHandlers(
         dryRunAccepted: request.dryRun && refusal === undefined,
         dryRunError: refusal ?? "",
       };
+    }),
+
+    dryRunPod: unary("DryRunPod", async ({ podJson }) => {
+      if (podJson.length > MAX_DRY_RUN_POD_BYTES) {
+        throw invalid(`the Pod is ${podJson.length} bytes; at most ${MAX_DRY_RUN_POD_BYTES}`);
+      }
+      let pod: unknown;
+      try {
+        pod = JSON.parse(podJson);
+      } catch (error) {
+        throw invalid(`pod_json is not JSON: ${(error as Error).message}`);
+      }
+      if (typeof pod !== "object" || pod === null || Array.isArray(pod)) {
+        throw invalid("pod_json must be a Pod manifest (a JSON object)");
+      }
+      const manifest = pod as { metadata?: Record<string, unknown> };
+      // The sidecar's namespace, whatever the manifest says: the one its pods are created in.
+      const { namespace: _ignored, ...metadata } = manifest.metadata ?? {};
+      const refusal = await cluster.dryRunPod({ ...manifest, metadata });
+      return { accepted: refusal === undefined, error: refusal ?? "" };
     }),
 
     getStatus: unary("GetStatus", () => {

@@ -145,7 +145,8 @@ const COMMANDS: Record<string, AdminCommand> = {
       "rc-account": { type: "string", valueHint: "NAME", description: "render: an rc_account." },
       "dry-run": {
         type: "boolean",
-        description: "render: also have the API server validate and admit it (nothing is created).",
+        description:
+          "render, validate: also have the API server validate and admit the Pod(s), through the sidecar (nothing is created).",
       },
     },
     async () => (await import("./templates.ts")).templates,

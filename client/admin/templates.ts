@@ -20,15 +20,15 @@ const CHECK_TEMPLATES = fileURLToPath(
 const CHECK_TIMEOUT_MS = 30_000;
 
 export type Check =
-  | { valid: true; templates: { templateId: string }[] }
+  | { valid: true; templates: { templateId: string }[]; pods?: Record<string, object> }
   | { valid: false; problems: string[] };
 
-/** The offline check (doctor uses it too): every problem, or none. */
-export function validateTemplatesFile(file: string): Promise<Check> {
+/** The offline check (doctor uses it too): every problem, or none; `pods` adds sample Pods. */
+export function validateTemplatesFile(file: string, pods = false): Promise<Check> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      [CHECK_TEMPLATES, file],
+      [CHECK_TEMPLATES, file, ...(pods ? ["--pods"] : [])],
       { timeout: CHECK_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => {
         try {
@@ -92,11 +92,29 @@ async function list(context: AdminContext): Promise<number> {
   return AdminExit.SUCCESS;
 }
 
-async function validate(file: string, context: AdminContext): Promise<number> {
-  const check = await validateTemplatesFile(file);
-  context.print({ file, ...check }, () =>
+/**
+ * With --dry-run, a file valid offline is judged by the API server too: the sidecar has it
+ * validate and admit each template's Pod (schema, quota, policies, webhooks), creating nothing.
+ */
+async function validate(file: string, dryRun: boolean, context: AdminContext): Promise<number> {
+  const offline = await validateTemplatesFile(file, dryRun);
+  let check: Check = offline;
+  if (offline.valid && dryRun) {
+    const sidecar = await context.sidecar();
+    const problems: string[] = [];
+    for (const [templateId, pod] of Object.entries(offline.pods ?? {})) {
+      const verdict = await sidecar.call("dryRunPod", { podJson: JSON.stringify(pod) });
+      if (!verdict.accepted) {
+        problems.push(`template '${templateId}': the API server refuses its Pod: ${verdict.error}`);
+      }
+    }
+    if (problems.length > 0) check = { valid: false, problems };
+  }
+  const { pods: _pods, ...shown } = check as Check & { pods?: unknown };
+  const judged = dryRun ? " (offline, and by the API server in a dry run)" : "";
+  context.print({ file, ...shown }, () =>
     check.valid
-      ? `${file}: valid, ${check.templates.length} template${check.templates.length === 1 ? "" : "s"}: ${check.templates.map((t) => t.templateId).join(", ")}\n`
+      ? `${file}: valid${judged}, ${check.templates.length} template${check.templates.length === 1 ? "" : "s"}: ${check.templates.map((t) => t.templateId).join(", ")}\n`
       : `${file} is invalid:\n${check.problems.map((p) => `  - ${p}\n`).join("")}`,
   );
   return check.valid ? AdminExit.SUCCESS : AdminExit.PROBLEMS;
@@ -144,7 +162,7 @@ export const templates: Run = async (args, context) => {
       return list(context);
     case "validate":
       if (!target) throw invalidInput("which file? hostfactory templates validate FILE");
-      return validate(target, context);
+      return validate(target, args["dry-run"] === true, context);
     case "render":
       if (!target) throw invalidInput("which template? hostfactory templates render TEMPLATE_ID");
       return render(target, args, context);

@@ -281,6 +281,34 @@ describe("templates", () => {
     );
   });
 
+  test("templates validate --dry-run has the API server judge each template's Pod too", async () => {
+    const file = join(REPO, "examples", "templates.json");
+    const podsBefore = h.pods().length;
+    const good = await run(["templates", "validate", file, "--dry-run"]);
+    assert.equal(good.code, 0, good.stderr);
+    assert.match(good.stdout, /valid \(offline, and by the API server in a dry run\), 3 templates/);
+    const lift = h.simulator.faults.injectErrors({
+      verbs: ["create"],
+      resources: ["pods"],
+      code: 403,
+      message:
+        "pods is forbidden: exceeded quota: compute, requested: cpu=4, used: cpu=8, limited: cpu=8",
+    });
+    try {
+      const refused = await run(["templates", "validate", file, "--dry-run", "--json"]);
+      assert.equal(refused.code, 3, refused.stdout);
+      assert.equal(refused.json?.valid, false);
+      assert.match(
+        refused.json.problems[0],
+        /^template 'compute-small': the API server refuses its Pod: .*exceeded quota/,
+      );
+      assert.equal(refused.json.problems.length, 3);
+    } finally {
+      lift();
+    }
+    assert.equal(h.pods().length, podsBefore, "nothing was created");
+  });
+
   test("templates render prints the Pod as YAML; --dry-run has the API server judge it", async () => {
     const result = await run(["templates", "render", "compute-small", "--index", "3"]);
     assert.equal(result.code, 0, result.stderr);

@@ -298,6 +298,20 @@ export interface RenderTemplateResponse {
   dryRunError: string;
 }
 
+/** DryRunPodRequest carries one Pod. */
+export interface DryRunPodRequest {
+  /** The Pod manifest as JSON; its namespace is the sidecar's whatever it says. */
+  podJson: string;
+}
+
+/** DryRunPodResponse is the API server's verdict. */
+export interface DryRunPodResponse {
+  /** Whether the API server would create the Pod. */
+  accepted: boolean;
+  /** Why it would not; empty when accepted. */
+  error: string;
+}
+
 /** GetStatusRequest takes no parameters. */
 export interface GetStatusRequest {
 }
@@ -2287,6 +2301,164 @@ export const RenderTemplateResponse: MessageFns<RenderTemplateResponse> = {
   },
 };
 
+function createBaseDryRunPodRequest(): DryRunPodRequest {
+  return { podJson: "" };
+}
+
+export const DryRunPodRequest: MessageFns<DryRunPodRequest> = {
+  encode(message: DryRunPodRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.podJson !== "") {
+      writer.uint32(10).string(message.podJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DryRunPodRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDryRunPodRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.podJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DryRunPodRequest {
+    return {
+      podJson: isSet(object.podJson)
+        ? globalThis.String(object.podJson)
+        : isSet(object.pod_json)
+        ? globalThis.String(object.pod_json)
+        : "",
+    };
+  },
+
+  toJSON(message: DryRunPodRequest): unknown {
+    const obj: any = {};
+    if (message.podJson !== "") {
+      obj.podJson = message.podJson;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DryRunPodRequest>): DryRunPodRequest {
+    return DryRunPodRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DryRunPodRequest>): DryRunPodRequest {
+    const message = createBaseDryRunPodRequest();
+    message.podJson = object.podJson ?? "";
+    return message;
+  },
+};
+
+function createBaseDryRunPodResponse(): DryRunPodResponse {
+  return { accepted: false, error: "" };
+}
+
+export const DryRunPodResponse: MessageFns<DryRunPodResponse> = {
+  encode(message: DryRunPodResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.accepted !== false) {
+      writer.uint32(8).bool(message.accepted);
+    }
+    if (message.error !== "") {
+      writer.uint32(18).string(message.error);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DryRunPodResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDryRunPodResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.accepted = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DryRunPodResponse {
+    return {
+      accepted: isSet(object.accepted) ? globalThis.Boolean(object.accepted) : false,
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+    };
+  },
+
+  toJSON(message: DryRunPodResponse): unknown {
+    const obj: any = {};
+    if (message.accepted !== false) {
+      obj.accepted = message.accepted;
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DryRunPodResponse>): DryRunPodResponse {
+    return DryRunPodResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DryRunPodResponse>): DryRunPodResponse {
+    const message = createBaseDryRunPodResponse();
+    message.accepted = object.accepted ?? false;
+    message.error = object.error ?? "";
+    return message;
+  },
+};
+
 function createBaseGetStatusRequest(): GetStatusRequest {
   return {};
 }
@@ -3193,6 +3365,20 @@ export const AdminServiceService = {
       Buffer.from(RenderTemplateResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RenderTemplateResponse => RenderTemplateResponse.decode(value),
   },
+  /**
+   * DryRunPod has the API server validate and admit a Pod, as the sidecar's identity in its
+   * namespace, without creating it: `templates validate FILE --dry-run` sends the Pods of a
+   * templates file the sidecar does not use yet.
+   */
+  dryRunPod: {
+    path: "/hostfactory.v1.AdminService/DryRunPod" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DryRunPodRequest): Buffer => Buffer.from(DryRunPodRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DryRunPodRequest => DryRunPodRequest.decode(value),
+    responseSerialize: (value: DryRunPodResponse): Buffer => Buffer.from(DryRunPodResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DryRunPodResponse => DryRunPodResponse.decode(value),
+  },
   /** GetStatus reports this replica's state: who it is, who leads, its caches and templates. */
   getStatus: {
     path: "/hostfactory.v1.AdminService/GetStatus" as const,
@@ -3245,6 +3431,12 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
    * request id that is not a create request's.
    */
   renderTemplate: handleUnaryCall<RenderTemplateRequest, RenderTemplateResponse>;
+  /**
+   * DryRunPod has the API server validate and admit a Pod, as the sidecar's identity in its
+   * namespace, without creating it: `templates validate FILE --dry-run` sends the Pods of a
+   * templates file the sidecar does not use yet.
+   */
+  dryRunPod: handleUnaryCall<DryRunPodRequest, DryRunPodResponse>;
   /** GetStatus reports this replica's state: who it is, who leads, its caches and templates. */
   getStatus: handleUnaryCall<GetStatusRequest, GetStatusResponse>;
   /**
@@ -3348,6 +3540,26 @@ export interface AdminServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RenderTemplateResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * DryRunPod has the API server validate and admit a Pod, as the sidecar's identity in its
+   * namespace, without creating it: `templates validate FILE --dry-run` sends the Pods of a
+   * templates file the sidecar does not use yet.
+   */
+  dryRunPod(
+    request: DryRunPodRequest,
+    callback: (error: ServiceError | null, response: DryRunPodResponse) => void,
+  ): ClientUnaryCall;
+  dryRunPod(
+    request: DryRunPodRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DryRunPodResponse) => void,
+  ): ClientUnaryCall;
+  dryRunPod(
+    request: DryRunPodRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DryRunPodResponse) => void,
   ): ClientUnaryCall;
   /** GetStatus reports this replica's state: who it is, who leads, its caches and templates. */
   getStatus(
