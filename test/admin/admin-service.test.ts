@@ -287,6 +287,24 @@ describe("templates", () => {
     assert.equal(returnId.code, grpc.status.INVALID_ARGUMENT);
   });
 
+  test("DryRunPod: the API server's verdict on a Pod in the sidecar's namespace; bad input is INVALID_ARGUMENT", async () => {
+    const pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "dry-run-check", namespace: "elsewhere" },
+      spec: { containers: [{ name: "c", image: "i" }] },
+    };
+    const accepted = await call<{ accepted: boolean; error: string }>("dryRunPod", {
+      podJson: JSON.stringify(pod),
+    });
+    assert.deepEqual(accepted, { accepted: true, error: "" });
+    assert.equal(h.simulator.store.get("pods", "default", "dry-run-check"), undefined);
+    for (const podJson of ["{", "[]", "x".repeat(1024 * 1024 + 1)]) {
+      const refused = await failure(call("dryRunPod", { podJson }));
+      assert.equal(refused.code, grpc.status.INVALID_ARGUMENT, refused.details);
+    }
+  });
+
   test("a broken templates file is reported by ListTemplates and GetStatus, and the last good set stays", async () => {
     const good = readFileSync(templatesFile, "utf8");
     writeFileSync(templatesFile, '{"templates": [{"templateId": "x"}]}');
