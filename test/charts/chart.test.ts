@@ -1,9 +1,11 @@
 // The Helm chart over every value set CI covers: it lints, renders objects the Kubernetes API
 // knows, configures the sidecar only through options it has, and keeps its security promises.
 import assert from "node:assert/strict";
-import { describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import { OPTIONS } from "../../sidecar/config.ts";
-import { CHART, runHelm } from "./_helm.ts";
+import { controlPlaneUnavailable } from "../control-plane/index.ts";
+import { chartControlPlane } from "./_cluster.ts";
+import { CHART, helmUnavailable, runHelm } from "./_helm.ts";
 import {
   type Container,
   envOf,
@@ -35,12 +37,16 @@ const PROMETHEUS_PEERS = [
   },
 ];
 
-const rendered = new Map<ValueSet, Rendered>(
-  VALUE_SETS.map((valueSet) => [valueSet, render({ valueSet })]),
-);
+/** Why these suites skip, when they do. */
+const SKIP = helmUnavailable();
+
+const rendered = new Map<ValueSet, Rendered>();
 function renderedSet(valueSet: ValueSet): Rendered {
-  const result = rendered.get(valueSet);
-  assert.ok(result);
+  let result = rendered.get(valueSet);
+  if (!result) {
+    result = render({ valueSet });
+    rendered.set(valueSet, result);
+  }
   return result;
 }
 
@@ -58,7 +64,7 @@ function portsOf(container: Container): Record<string, number> {
   return Object.fromEntries((container.ports ?? []).map((p) => [p.name, p.containerPort]));
 }
 
-describe("helm lint", () => {
+describe("helm lint", { skip: SKIP }, () => {
   for (const valueSet of VALUE_SETS) {
     test(`${valueSet}: passes --strict`, () => {
       const result = runHelm(["lint", "--strict", CHART, ...valueArgs({ valueSet })]);
@@ -67,7 +73,7 @@ describe("helm lint", () => {
   }
 });
 
-describe("every value set", () => {
+describe("every value set", { skip: SKIP }, () => {
   for (const valueSet of VALUE_SETS) {
     describe(valueSet, () => {
       const { objects, one, all, deployment, sidecar } = renderedSet(valueSet);
@@ -171,7 +177,7 @@ describe("every value set", () => {
   }
 });
 
-describe("standalone over TLS (the default)", () => {
+describe("standalone over TLS (the default)", { skip: SKIP }, () => {
   const { one, sidecar, deployment } = renderedSet("default");
   const env = envOf(sidecar);
 
@@ -226,7 +232,7 @@ describe("standalone over TLS (the default)", () => {
   });
 });
 
-describe("plain TCP (grpc.insecure)", () => {
+describe("plain TCP (grpc.insecure)", { skip: SKIP }, () => {
   const { sidecar } = render({ set: { grpc: { insecure: true } } });
 
   test("serves without TLS only when told, and says so to the sidecar", () => {
@@ -237,7 +243,7 @@ describe("plain TCP (grpc.insecure)", () => {
   });
 });
 
-describe("ha", () => {
+describe("ha", { skip: SKIP }, () => {
   const { one, deployment } = renderedSet("ha");
 
   test("runs three replicas with a disruption budget", () => {
@@ -260,7 +266,7 @@ describe("ha", () => {
   });
 });
 
-describe("tls (mutual TLS, cert-manager)", () => {
+describe("tls (mutual TLS, cert-manager)", { skip: SKIP }, () => {
   const { one, sidecar, deployment } = renderedSet("tls");
 
   test("asks clients for certificates that chain to the CA of the TLS Secret", () => {
@@ -295,7 +301,7 @@ describe("tls (mutual TLS, cert-manager)", () => {
   });
 });
 
-describe("beside-hostfactory", () => {
+describe("beside-hostfactory", { skip: SKIP }, () => {
   const { one, all, deployment, sidecar } = renderedSet("beside-hostfactory");
   const pod = deployment.spec.template.spec;
   const hostfactory = pod.containers.find((c) => c.name === "hostfactory");
@@ -368,7 +374,7 @@ describe("beside-hostfactory", () => {
   });
 });
 
-describe("openshift", () => {
+describe("openshift", { skip: SKIP }, () => {
   const { deployment, sidecar } = renderedSet("openshift");
 
   test("leaves user, group and fsGroup to the SCC", () => {
@@ -381,7 +387,7 @@ describe("openshift", () => {
   });
 });
 
-describe("values that change the shape", () => {
+describe("values that change the shape", { skip: SKIP }, () => {
   test("one replica without leader election is replaced, never overlapped", () => {
     const { deployment, sidecar } = render({ set: { leaderElection: { enabled: false } } });
     assert.deepEqual(deployment.spec.strategy, { type: "Recreate" });
@@ -403,7 +409,7 @@ describe("values that change the shape", () => {
   });
 });
 
-describe("metrics", () => {
+describe("metrics", { skip: SKIP }, () => {
   test("turned off: no listener, port, Service or NetworkPolicy rule", () => {
     const { all, one, sidecar } = render({
       set: { metrics: { enabled: false }, networkPolicy: { enabled: true } },
@@ -465,7 +471,7 @@ describe("metrics", () => {
   });
 });
 
-describe("bindAddress", () => {
+describe("bindAddress", { skip: SKIP }, () => {
   test("an IPv6 address binds every listener; the metrics server takes it without brackets", () => {
     const env = envOf(render({ set: { bindAddress: "[::]" } }).sidecar);
     assert.equal(env.get("HOSTFACTORY_LISTEN"), "[::]:7070");
@@ -474,11 +480,19 @@ describe("bindAddress", () => {
   });
 });
 
-describe("NOTES.txt", () => {
+// Helm 3.15 and later reach for a cluster even for `install --dry-run=client` (helm/helm#13144),
+// and map every object to a served kind: the notes are rendered against the shared control plane.
+describe("NOTES.txt", { skip: SKIP ?? controlPlaneUnavailable() }, () => {
+  let kubeconfig: string;
+  before(async () => {
+    kubeconfig = (await chartControlPlane()).kubeconfigPath;
+  });
   const notes = (valueSet: ValueSet): string => {
     const result = runHelm([
       "install",
       "--dry-run=client",
+      "--kubeconfig",
+      kubeconfig,
       RELEASE,
       CHART,
       ...valueArgs({ valueSet }),

@@ -2,8 +2,8 @@
 // (TEST_ASSET_<NAME>, then a KUBEBUILDER_ASSETS folder), so a user with setup-envtest's binaries
 // needs no Go for those; whatever is left is built with `go build` from the pinned modules under
 // this folder into a cache outside the repository, keyed by those modules and the Go version, so
-// a warm machine builds nothing. As a CLI (`node test/control-plane/binaries.ts`) it builds what is
-// missing and prints where each binary is.
+// a warm machine builds nothing. As a CLI (`node test/control-plane/binaries.ts [name...]`) it
+// builds what is missing (of the named binaries, default all) and prints where each one is.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -192,23 +192,30 @@ export function resolveBinaries(env: NodeJS.ProcessEnv = process.env): Resolutio
   return { found, missing: stillMissing, go, cacheDir };
 }
 
-/** Why the binaries cannot be had on this machine, or undefined when they can. */
-export function binariesUnavailable(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  let resolution: Resolution;
+/** Why these binaries (default: all) cannot be had on this machine, or undefined when they can. */
+export function binariesUnavailable(
+  env: NodeJS.ProcessEnv = process.env,
+  names: readonly BinaryName[] = BINARIES,
+): string | undefined {
+  let missing: BinaryName[];
   try {
-    resolution = resolveBinaries(env);
+    const resolution = resolveBinaries(env);
+    if (resolution.go) return undefined;
+    missing = resolution.missing.filter((name) => names.includes(name));
   } catch (error) {
     return (error as Error).message;
   }
-  if (resolution.missing.length === 0 || resolution.go) return undefined;
+  if (missing.length === 0) return undefined;
   return (
-    `no Go toolchain on PATH to build ${resolution.missing.join(", ")}, and neither ` +
+    `no Go toolchain on PATH to build ${missing.join(", ")}, and neither ` +
     `KUBEBUILDER_ASSETS nor TEST_ASSET_* points at them`
   );
 }
 
 export interface EnsureOptions {
   env?: NodeJS.ProcessEnv;
+  /** The binaries wanted (default: all six). */
+  names?: readonly BinaryName[];
   /** Receives one line per build step (default: nothing is said). */
   log?: (line: string) => void;
 }
@@ -217,10 +224,13 @@ export interface EnsureOptions {
 export async function ensureBinaries(options: EnsureOptions = {}): Promise<BinaryPaths> {
   const env = options.env ?? process.env;
   const log = options.log ?? (() => {});
+  const wanted = options.names ?? BINARIES;
+  const missing = (resolution: Resolution) =>
+    resolution.missing.filter((name) => wanted.includes(name));
   let resolution = resolveBinaries(env);
-  if (resolution.missing.length === 0) return resolution.found as BinaryPaths;
+  if (missing(resolution).length === 0) return resolution.found as BinaryPaths;
   const { go, cacheDir } = resolution;
-  if (!go || !cacheDir) throw new Error(binariesUnavailable(env));
+  if (!go || !cacheDir) throw new Error(binariesUnavailable(env, wanted));
   mkdirSync(cacheDir, { recursive: true });
   const unlock = await lock(join(cacheDir, ".build-lock"), log);
   try {
@@ -228,7 +238,7 @@ export async function ensureBinaries(options: EnsureOptions = {}): Promise<Binar
     resolution = resolveBinaries(env);
     const versions = moduleVersions();
     const byModule = new Map<ModuleName, BinaryName[]>();
-    for (const name of resolution.missing) {
+    for (const name of missing(resolution)) {
       const { module } = SOURCES[name];
       byModule.set(module, [...(byModule.get(module) ?? []), name]);
     }
@@ -339,8 +349,14 @@ function run(
 
 if (import.meta.main) {
   try {
-    const paths = await ensureBinaries({ log: (line) => console.error(line) });
-    for (const name of BINARIES) console.log(`${name}\t${paths[name]}`);
+    const asked = process.argv.slice(2);
+    const unknown = asked.filter((name) => !(BINARIES as readonly string[]).includes(name));
+    if (unknown.length > 0) {
+      throw new Error(`unknown binary ${unknown.join(", ")}; choose from ${BINARIES.join(", ")}`);
+    }
+    const names = asked.length > 0 ? (asked as BinaryName[]) : BINARIES;
+    const paths = await ensureBinaries({ names, log: (line) => console.error(line) });
+    for (const name of names) console.log(`${name}\t${paths[name]}`);
   } catch (error) {
     console.error((error as Error).message);
     process.exitCode = 1;
