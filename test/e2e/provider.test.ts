@@ -2,4 +2,4 @@
 import { providerSuite } from "./_provider-suite.ts";
 import { startHarness } from "./harness.ts";
 
-providerSuite("the provider on the simulated cluster", () => startHarness());
+providerSuite("the provider on the simulated cluster", () => startHarness(), { slowStart: true });
