@@ -218,7 +218,8 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
       const signal = AbortSignal.any([stopping.signal, AbortSignal.timeout(Math.ceil(remaining))]);
       if (await tryAcquireOrRenew(signal)) return true;
       if (leader !== "" && leader !== identity) return false;
-      await wait(Math.min(retryPeriodMs, deadline - performance.now()));
+      // The attempt may have used up the time left: then the loop ends without a negative timer.
+      await wait(Math.max(0, Math.min(retryPeriodMs, deadline - performance.now())));
     }
     return true;
   };
