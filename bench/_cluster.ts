@@ -125,25 +125,64 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   );
   await simulator.call("latency", { delayMs: options.latencyMs });
   const { kubeconfig } = simulator.ready as { kubeconfig: string };
+  const provider = await startProvider({
+    ...options,
+    instance,
+    kubeconfig,
+    namespace: "default",
+    gone: () => simulator.exited,
+  }).catch(async (error) => {
+    await simulator.stop();
+    throw error;
+  });
+  return {
+    ...provider,
+    simulator,
+    async stop() {
+      await provider.stop();
+      await simulator.stop();
+    },
+  };
+}
+
+/** The sidecar, a gRPC client to it and HostFactory's side, against any API server. */
+export type Provider = Omit<Cluster, "simulator">;
+
+export interface ProviderOptions {
+  dir: string;
+  instance: string;
+  kubeconfig: string;
+  namespace: string;
+  qps: number;
+  burst: number;
+  /** Default: the sidecar's own (32). */
+  maxInFlight?: number;
+  sidecarFlags?: string[];
+  /** Says why waiting is pointless (the API server's process is gone), or undefined. */
+  gone?: () => string | undefined;
+}
+
+export async function startProvider(options: ProviderOptions): Promise<Provider> {
+  const { instance } = options;
+  mkdirSync(options.dir, { recursive: true });
   const sidecar = await forkChild<typeof SidecarHandlers>(
     join(BENCH, "_sidecar-process.ts"),
     [
       JSON.stringify({
-        kubeconfig,
+        kubeconfig: options.kubeconfig,
+        namespace: options.namespace,
         flags: {
           listen: `unix://${join(options.dir, "sidecar.sock")}`,
           templates: TEMPLATES,
           instance,
           qps: String(options.qps),
           burst: String(options.burst),
+          ...(options.maxInFlight ? { "max-in-flight": String(options.maxInFlight) } : {}),
         },
       }),
     ],
     ["--expose-gc", ...(options.sidecarFlags ?? [])],
-  ).catch(async (error) => {
-    await simulator.stop();
-    throw error;
-  });
+  );
   const { address } = sidecar.ready as { address: string };
   const client = new Client(address, credentials.createInsecure(), {
     "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
@@ -165,10 +204,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       );
     });
 
-  const cluster: Cluster = {
+  const provider: Provider = {
     instance,
     address,
-    simulator,
     sidecar,
     call,
     async requestMachines(count) {
@@ -182,7 +220,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     async waitSucceeded(requestIds, intervalMs = 100) {
       const deadline = performance.now() + WAIT_TIMEOUT_MS;
       for (;;) {
-        const gone = simulator.exited ?? sidecar.exited;
+        const gone = options.gone?.() ?? sidecar.exited;
         if (gone) throw new Error(`${gone} while waiting for machines`);
         if (performance.now() > deadline) {
           throw new Error(
@@ -218,8 +256,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     async stop() {
       client.close();
       await sidecar.stop();
-      await simulator.stop();
     },
   };
-  return cluster;
+  return provider;
 }

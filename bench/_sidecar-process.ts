@@ -13,9 +13,14 @@ import { createRecordApi } from "../sidecar/record-store.ts";
 import { createTemplatesSource } from "../sidecar/templates-source.ts";
 import { serveParent } from "./_ipc.ts";
 
-const { flags, kubeconfig } = JSON.parse(process.argv[2] ?? "{}") as {
+const {
+  flags,
+  kubeconfig,
+  namespace = "default",
+} = JSON.parse(process.argv[2] ?? "{}") as {
   flags: Record<string, string>;
   kubeconfig: string;
+  namespace?: string;
 };
 const config = loadConfig({ ...flags, "leader-elect": false }, {});
 const templatesFile = config.templates as string;
@@ -23,7 +28,7 @@ const templatesFile = config.templates as string;
 const { kubeConfig } = loadKubeConfig({ kubeconfig });
 const logger = pino({ level: "error" }, pino.destination(2));
 const sidecar = await startSidecar(
-  { ...config, templates: templatesFile, namespace: "default" },
+  { ...config, templates: templatesFile, namespace },
   kubeConfig,
   logger,
 );
@@ -33,7 +38,7 @@ const sidecar = await startSidecar(
 const settings = {
   instance: config.instance,
   podNamePrefix: config.podNamePrefix,
-  namespace: "default",
+  namespace,
   clusterDomain: config.clusterDomain,
 };
 const templates = createTemplatesSource(
@@ -44,7 +49,7 @@ const templates = createTemplatesSource(
 const records = createRecordApi(
   kubeConfig.makeApiClient(CoreV1Api),
   createRateLimiter(),
-  "default",
+  namespace,
 );
 const service = createProviderService(settings, sidecar.state, templates, records);
 const { getRequestStatus, getReturnRequests } = ProviderServiceService;

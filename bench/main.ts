@@ -1,10 +1,11 @@
-// `npm run bench`: the provider's performance against the API simulator, as one table (printed)
-// and a JSON file with the same numbers (bench/results/). `npm run bench:smoke` runs every
-// benchmark at a tiny size in seconds, so that CI keeps the benchmark code working.
+// `npm run bench`: the provider's performance against the API simulator and, when its binaries
+// can be had, the real control plane, as one table (printed) and a JSON file with the same numbers
+// (bench/results/). `npm run bench:smoke` runs every simulator benchmark at a tiny size in
+// seconds, so that CI keeps the benchmark code working.
 //
 // Options: --smoke, --runs N (default 3), --latency-ms N (simulated API latency, default 5),
 // --qps N and --burst N (the sidecar's API rate limit, default 200 and 100), --only NAMES
-// (comma-separated: round-trip, burst, at-scale, controller), --out FILE.
+// (comma-separated: round-trip, burst, at-scale, controller, control-plane), --out FILE.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { setPriority, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -13,6 +14,7 @@ import { runTimed, type TimedRun } from "./_cluster.ts";
 import { type Figure, machineDescription, renderTable, summarise } from "./_report.ts";
 import { benchAtScale } from "./at-scale.ts";
 import { benchBurst } from "./burst.ts";
+import { benchControlPlaneBurst } from "./control-plane-burst.ts";
 import { benchController } from "./controller.ts";
 import { benchScriptRoundTrip } from "./script-round-trip.ts";
 
@@ -36,6 +38,7 @@ const BENCHMARKS = {
   burst: benchBurst,
   "at-scale": benchAtScale,
   controller: benchController,
+  "control-plane": benchControlPlaneBurst,
 } satisfies Record<string, (context: BenchContext) => Promise<Figure[]>>;
 
 const { values } = parseArgs({
@@ -54,7 +57,11 @@ const positive = (name: string, text: string | undefined): number => {
   if (!(value >= 0) || !Number.isFinite(value)) throw new Error(`--${name} must be a number ≥ 0`);
   return value;
 };
-const only = values.only?.split(",") ?? Object.keys(BENCHMARKS);
+/** Too slow for a smoke run (it boots a control plane); `--smoke --only control-plane` runs it. */
+const NOT_IN_SMOKE = new Set(["control-plane"]);
+const only =
+  values.only?.split(",") ??
+  Object.keys(BENCHMARKS).filter((name) => !(values.smoke && NOT_IN_SMOKE.has(name)));
 for (const name of only) {
   if (!(name in BENCHMARKS)) throw new Error(`--only: unknown benchmark ${name}`);
 }
