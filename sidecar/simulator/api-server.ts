@@ -14,6 +14,7 @@ import {
   findResource,
   NAMESPACES,
   PODS,
+  RESOURCES,
   type ResourceInfo,
   SELF_SUBJECT_ACCESS_REVIEWS,
 } from "./resources.ts";
@@ -44,6 +45,9 @@ export const MAX_BODY_BYTES = 3 * 1024 * 1024;
  */
 const PROTOBUF_HINT =
   "the simulator decodes JSON bodies only; `kubectl create namespace|configmap|…` send protobuf, so write the object as a manifest and use `kubectl create -f` or `kubectl apply -f`";
+
+/** The body Go's http.NotFound writes, which the API server sends for paths no group serves. */
+const PAGE_NOT_FOUND = "404 page not found\n";
 
 /** Answers the simulator's own admin paths (under /simulator/); see admin-endpoint.ts. */
 export type AdminHandler = (
@@ -517,6 +521,13 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     return true;
   };
 
+  /** Whether the path is under a group version the simulator serves (/api/v1, /apis/g/v). */
+  const servesGroupVersion = (segments: string[]) =>
+    segments[0] === "api"
+      ? segments[1] === "v1"
+      : segments[0] === "apis" &&
+        RESOURCES.some((info) => info.group === segments[1] && info.version === segments[2]);
+
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     const parsed = new URL(request.url ?? "/", "http://simulator");
     const segments = parsed.pathname.split("/").filter(Boolean).map(decodeURIComponent);
@@ -536,7 +547,15 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     if (method === "GET" && serveDiscovery(segments, response)) return;
     const route =
       segments[0] === "api" || segments[0] === "apis" ? parseResourcePath(segments) : undefined;
-    if (!route || route === "discovery") throw pathNotFound();
+    if (!route || route === "discovery") {
+      if (!servesGroupVersion(segments)) {
+        // No API group answers this path: the API server's mux answers as Go's http.NotFound.
+        response.writeHead(404, { "Content-Type": "text/plain; charset=utf-8" });
+        response.end(PAGE_NOT_FOUND);
+        return;
+      }
+      throw pathNotFound();
+    }
     const verb = verbOf(method, route, parsed.searchParams);
     if (!verb || !route.info.verbs.includes(verb))
       throw methodNotAllowed("the server does not allow this method on the requested resource");
@@ -573,6 +592,14 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       }
       if (response.headersSent) {
         response.destroy();
+        return;
+      }
+      if (statusError.plainText !== undefined) {
+        response.writeHead(statusError.code, {
+          "Content-Type": "text/plain; charset=utf-8",
+          ...statusError.headers,
+        });
+        response.end(statusError.plainText);
         return;
       }
       send(response, statusError.code, JSON.stringify(statusError.status), statusError.headers);

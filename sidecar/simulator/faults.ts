@@ -1,6 +1,14 @@
 import type { EventLog } from "./event-log.ts";
 import type { Random } from "./random.ts";
-import { type StatusError, statusForCode, tooManyRequests } from "./status-error.ts";
+import {
+  priorityAndFairnessRejection,
+  type StatusError,
+  statusForCode,
+  tooManyRequests,
+} from "./status-error.ts";
+
+/** The Retry-After of a rate-limited request, as API priority and fairness sends it. */
+const RATE_LIMIT_RETRY_AFTER_SECONDS = 1;
 
 /**
  * Fault injection: what a flaky API server does to its clients. Tests drive it through
@@ -242,7 +250,7 @@ export function createFaults({ random, log, targets }: FaultsOptions): Faults {
         if (tokens < 1) {
           return {
             delayMs,
-            error: tooManyRequests("Too many requests, please try again later.", 1),
+            error: priorityAndFairnessRejection(RATE_LIMIT_RETRY_AFTER_SECONDS),
           };
         }
         tokens -= 1;

@@ -7,9 +7,10 @@ import type { Store } from "./store.ts";
 /**
  * The garbage collector, for owners and dependents among the served resources: when an owner
  * goes, its dependents (objects whose ownerReferences name its uid) are deleted in the
- * background; an owner deleted with propagationPolicy Foreground waits (finalizer
- * foregroundDeletion) until its dependents are gone; one deleted with Orphan (finalizer orphan)
- * has its dependents' references to it removed first.
+ * background; an owner deleted with propagationPolicy Foreground has its dependents deleted and
+ * waits (finalizer foregroundDeletion) until those whose reference to it says
+ * blockOwnerDeletion are gone, as the real garbage collector waits for those alone; one deleted
+ * with Orphan (finalizer orphan) has its dependents' references to it removed first.
  */
 
 const FOREGROUND = "foregroundDeletion";
@@ -103,12 +104,17 @@ export function createGarbageCollector(store: Store, api: RestApi): void {
       removeFinalizer(ref, ORPHAN);
     } else if (finalizers.includes(FOREGROUND)) {
       const live = liveDependents(uid);
-      if (live.length === 0) {
+      for (const dependent of live) deleteQuietly(dependent, "Foreground");
+      const blocking = live.filter((dependent) =>
+        lookup(dependent)?.metadata.ownerReferences?.some(
+          (reference) => reference.uid === uid && reference.blockOwnerDeletion === true,
+        ),
+      );
+      if (blocking.length === 0) {
         foreground.delete(uid);
         removeFinalizer(ref, FOREGROUND);
       } else {
         foreground.set(uid, ref);
-        for (const dependent of live) deleteQuietly(dependent, "Foreground");
       }
     }
   };

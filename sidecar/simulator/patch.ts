@@ -200,12 +200,74 @@ function stripDirectives(value: Json): Json {
   return result;
 }
 
-function mergeList(original: Json[], patch: Json[], path: string, mergeKey: string | null): Json[] {
+/** What identifies a list item: its merge key's value, or (in a list of scalars) itself. */
+function identity(item: Json, mergeKey: string | null): string {
+  return JSON.stringify(mergeKey === null ? item : isObject(item) ? item[mergeKey] : undefined);
+}
+
+/**
+ * The API server's element order for a merged list (normalizeElementOrder in apimachinery's
+ * strategicpatch): the items the patch names, in the patch's (or $setElementOrder's) order, with
+ * the items only the server has slotted in where they stood relative to them in the live list.
+ * So a new finalizer or condition sent alone lands in front, and an item merged in place stays.
+ */
+function normalizeOrder(
+  merged: Json[],
+  order: Json[],
+  original: Json[],
+  mergeKey: string | null,
+): Json[] {
+  const position = (list: Json[], item: Json) =>
+    list.findIndex((candidate) => identity(candidate, mergeKey) === identity(item, mergeKey));
+  const named = merged
+    .filter((item) => position(order, item) >= 0)
+    .sort((a, b) => position(order, a) - position(order, b));
+  const serverOnly = merged
+    .filter((item) => position(order, item) < 0)
+    .sort((a, b) => position(original, a) - position(original, b));
+  const result: Json[] = [];
+  let left = 0;
+  let right = 0;
+  while (left < serverOnly.length || right < named.length) {
+    const serverItem = serverOnly[left];
+    const namedItem = named[right];
+    if (serverItem === undefined) {
+      result.push(namedItem as Json);
+      right++;
+    } else if (namedItem === undefined) {
+      result.push(serverItem);
+      left++;
+    } else {
+      const [serverIndex, namedIndex] = [
+        position(original, serverItem),
+        position(original, namedItem),
+      ];
+      if (serverIndex >= 0 && namedIndex >= 0 && serverIndex < namedIndex) {
+        result.push(serverItem);
+        left++;
+      } else {
+        result.push(namedItem);
+        right++;
+      }
+    }
+  }
+  return result;
+}
+
+function mergeList(
+  original: Json[],
+  patch: Json[],
+  path: string,
+  mergeKey: string | null,
+  elementOrder: Json[] | undefined,
+): Json[] {
   if (patch.some((item) => isObject(item) && item[DIRECTIVE] === "replace")) {
     return patch
       .filter((item) => !(isObject(item) && item[DIRECTIVE] === "replace"))
       .map(stripDirectives);
   }
+  const plain = patch.filter((item) => !(isObject(item) && DIRECTIVE in item));
+  const order = elementOrder ?? plain;
   if (mergeKey === null) {
     const result = [...original];
     for (const item of patch) {
@@ -213,7 +275,7 @@ function mergeList(original: Json[], patch: Json[], path: string, mergeKey: stri
         result.push(item);
       }
     }
-    return result;
+    return normalizeOrder(result, order, original, mergeKey);
   }
   const result = [...original];
   for (const item of patch) {
@@ -233,7 +295,13 @@ function mergeList(original: Json[], patch: Json[], path: string, mergeKey: stri
       result.push(stripDirectives(item));
     }
   }
-  return result;
+  return normalizeOrder(result, order, original, mergeKey);
+}
+
+/** The `$setElementOrder/<field>` list a patch carries for `field`, if any. */
+function elementOrder(patch: JsonObject, field: string): Json[] | undefined {
+  const order = patch[`${SET_ELEMENT_ORDER}${field}`];
+  return Array.isArray(order) ? order : undefined;
 }
 
 function mergeObject(original: JsonObject, patch: JsonObject, path: string): JsonObject {
@@ -262,10 +330,21 @@ function mergeObject(original: JsonObject, patch: JsonObject, path: string): Jso
         value,
         childPath,
         MERGE_KEYS[childPath] ?? null,
+        elementOrder(patch, key),
       );
     } else {
       result[key] = stripDirectives(value);
     }
+  }
+  // A $setElementOrder for a list the patch leaves alone reorders the live list.
+  for (const [key, order] of Object.entries(patch)) {
+    if (!key.startsWith(SET_ELEMENT_ORDER) || !Array.isArray(order)) continue;
+    const field = key.slice(SET_ELEMENT_ORDER.length);
+    const childPath = path ? `${path}.${field}` : field;
+    const current = result[field];
+    if (Object.hasOwn(patch, field) || !Array.isArray(current)) continue;
+    if (!Object.hasOwn(MERGE_KEYS, childPath)) continue;
+    result[field] = normalizeOrder(current, order, current, MERGE_KEYS[childPath] ?? null);
   }
   const retain = patch[RETAIN_KEYS];
   if (Array.isArray(retain)) {

@@ -292,43 +292,46 @@ export function createRestApi(options: RestApiOptions): RestApi {
     }
     let object: KubeObject;
     if (subresource === "status") {
-      // A status write changes status only (metadata and spec stay as they are).
-      object = { ...thaw(previous), status: next.status };
+      // A status write keeps the spec but takes metadata as sent, as the API server's status
+      // strategies do (pods/status keeps the owner references too: old kubelets mangled them).
+      const { status, metadata } = next;
+      object = { ...thaw(previous), metadata, status };
+      if (info === PODS) object.metadata.ownerReferences = thaw(previous.metadata.ownerReferences);
     } else {
       object = next;
       if (HAS_STATUS_SUBRESOURCE.has(info.name)) object.status = thaw(previous.status);
-      for (const field of [
-        "uid",
-        "creationTimestamp",
-        "deletionTimestamp",
-        "deletionGracePeriodSeconds",
-      ]) {
-        if (previous.metadata[field] === undefined) delete object.metadata[field];
-        else object.metadata[field] = previous.metadata[field];
-      }
-      if (previous.metadata.deletionTimestamp) {
-        const added = (object.metadata.finalizers ?? []).filter(
-          (finalizer) => !previous.metadata.finalizers?.includes(finalizer),
-        );
-        if (added.length > 0) {
-          throw invalid(
-            info.kind,
-            name,
-            [
-              {
-                reason: "FieldValueForbidden",
-                field: "metadata.finalizers",
-                message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{${added.map((f) => JSON.stringify(f)).join(", ")}}`,
-              },
-            ],
-            info.group,
-          );
-        }
-      }
-      const causes = validateMetadata(object, info);
-      if (info === PODS) causes.push(...validatePodUpdate(object as Pod, previous as Pod));
-      if (causes.length > 0) throw invalid(info.kind, name, causes, info.group);
     }
+    for (const field of [
+      "uid",
+      "creationTimestamp",
+      "deletionTimestamp",
+      "deletionGracePeriodSeconds",
+    ]) {
+      if (previous.metadata[field] === undefined) delete object.metadata[field];
+      else object.metadata[field] = previous.metadata[field];
+    }
+    if (previous.metadata.deletionTimestamp) {
+      const added = (object.metadata.finalizers ?? []).filter(
+        (finalizer) => !previous.metadata.finalizers?.includes(finalizer),
+      );
+      if (added.length > 0) {
+        throw invalid(
+          info.kind,
+          name,
+          [
+            {
+              reason: "FieldValueForbidden",
+              field: "metadata.finalizers",
+              message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{${added.map((f) => JSON.stringify(f)).join(", ")}}`,
+            },
+          ],
+          info.group,
+        );
+      }
+    }
+    const causes = validateMetadata(object, info);
+    if (info === PODS) causes.push(...validatePodUpdate(object as Pod, previous as Pod));
+    if (causes.length > 0) throw invalid(info.kind, name, causes, info.group);
     if (HAS_GENERATION.has(info.name)) {
       const generation = previous.metadata.generation ?? 1;
       object.metadata.generation = isDeepStrictEqual(

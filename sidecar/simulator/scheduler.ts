@@ -101,38 +101,79 @@ export function allocatable(node: Node): Record<string, number> {
   return result;
 }
 
-/** Why `pod` cannot go on `node` (the first failing filter's reasons), or [] when it fits. */
-export function filterNode(pod: Pod, node: Node, used: Readonly<Record<string, number>>): string[] {
+/** Why a pod cannot go on a node: the first failing filter's reasons. */
+export interface NodeMisfit {
+  reasons: string[];
+  /**
+   * Whether evicting pods from the node could never make room (a cordon, a taint, a selector, a
+   * request beyond the node's allocatable), as the scheduler's UnschedulableAndUnresolvable.
+   */
+  unresolvable: boolean;
+}
+
+/** What the preemption part of the message says of a node, by NodeMisfit.unresolvable. */
+const PREEMPTION_NOT_HELPFUL = "Preemption is not helpful for scheduling";
+/** The simulator preempts nothing (no priorities): a full node never has victims. */
+const NO_PREEMPTION_VICTIMS = "No preemption victims found for incoming pod";
+
+/** Why `pod` cannot go on `node`, or undefined when it fits. */
+export function filterNode(
+  pod: Pod,
+  node: Node,
+  used: Readonly<Record<string, number>>,
+): NodeMisfit | undefined {
   const unschedulableTaint: Taint = { key: UNSCHEDULABLE_TAINT, effect: "NoSchedule" };
   if (node.spec?.unschedulable && !tolerates(pod.spec.tolerations, unschedulableTaint)) {
-    return ["node(s) were unschedulable"];
+    return { reasons: ["node(s) were unschedulable"], unresolvable: true };
   }
-  const untolerated = (node.spec?.taints ?? []).find(
+  const untolerated = (node.spec?.taints ?? []).some(
     (taint) =>
       (taint.effect === "NoSchedule" || taint.effect === "NoExecute") &&
       !tolerates(pod.spec.tolerations, taint),
   );
-  if (untolerated) {
-    return [`node(s) had untolerated taint {${untolerated.key}: ${untolerated.value ?? ""}}`];
+  // Since v1.33 the scheduler no longer names the taint (its value may be sensitive).
+  if (untolerated) return { reasons: ["node(s) had untolerated taint(s)"], unresolvable: true };
+  if (!matchesNodeAffinity(pod, node)) {
+    return { reasons: ["node(s) didn't match Pod's node affinity/selector"], unresolvable: true };
   }
-  if (!matchesNodeAffinity(pod, node)) return ["node(s) didn't match Pod's node affinity/selector"];
   const capacity = allocatable(node);
   const reasons: string[] = [];
+  let unresolvable = false;
   if ((used.pods ?? 0) + 1 > (capacity.pods ?? 0)) reasons.push("Too many pods");
   for (const [resource, requested] of Object.entries(podRequests(pod))) {
     if (requested === 0) continue;
     if ((used[resource] ?? 0) + requested > (capacity[resource] ?? 0)) {
       reasons.push(`Insufficient ${resource}`);
+      if (requested > (capacity[resource] ?? 0)) unresolvable = true;
     }
   }
-  return reasons;
+  return reasons.length > 0 ? { reasons, unresolvable } : undefined;
 }
 
-/** "0/3 nodes are available: 1 Insufficient memory, 2 Insufficient cpu." */
-export function unschedulableMessage(nodeCount: number, reasons: Map<string, number>): string {
+/** "2 Insufficient cpu, 3 node(s) didn't match …": counts, sorted as the scheduler sorts them. */
+function histogram(counts: Map<string, number>): string {
+  return [...counts.entries()]
+    .map(([reason, count]) => `${count} ${reason}`)
+    .sort()
+    .join(", ");
+}
+
+/**
+ * The scheduler's message for a pod no node takes, with the preemption verdict it appends:
+ * "0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No
+ * preemption victims found for incoming pod."
+ */
+export function unschedulableMessage(nodeCount: number, misfits: NodeMisfit[]): string {
   if (nodeCount === 0) return "no nodes available to schedule pods";
-  const histogram = [...reasons.entries()].map(([reason, count]) => `${count} ${reason}`).sort();
-  return `0/${nodeCount} nodes are available: ${histogram.join(", ")}.`;
+  const reasons = new Map<string, number>();
+  const preemption = new Map<string, number>();
+  for (const misfit of misfits) {
+    for (const reason of misfit.reasons) reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+    const verdict = misfit.unresolvable ? PREEMPTION_NOT_HELPFUL : NO_PREEMPTION_VICTIMS;
+    preemption.set(verdict, (preemption.get(verdict) ?? 0) + 1);
+  }
+  const available = `0/${nodeCount} nodes are available`;
+  return `${available}: ${histogram(reasons)}. preemption: ${available}: ${histogram(preemption)}.`;
 }
 
 function leastAllocatedScore(pod: Pod, node: Node, used: Readonly<Record<string, number>>): number {
@@ -216,15 +257,15 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   };
 
   const scheduleOne = (pod: Pod, nodes: Node[]) => {
-    const reasons = new Map<string, number>();
+    const misfits: NodeMisfit[] = [];
     let best: Node | undefined;
     let bestScore = Number.NEGATIVE_INFINITY;
     let ties = 0;
     for (const node of nodes) {
       const used = usage.of(node.metadata.name as string);
-      const failures = filterNode(pod, node, used);
-      if (failures.length > 0) {
-        for (const reason of failures) reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+      const misfit = filterNode(pod, node, used);
+      if (misfit) {
+        misfits.push(misfit);
         continue;
       }
       const score = leastAllocatedScore(pod, node, used);
@@ -241,7 +282,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       bind(pod, best);
       return true;
     }
-    markUnschedulable(pod, unschedulableMessage(nodes.length, reasons));
+    markUnschedulable(pod, unschedulableMessage(nodes.length, misfits));
     return false;
   };
 

@@ -18,12 +18,22 @@ export class StatusError extends Error {
   readonly status: Status;
   /** Extra response headers, e.g. Retry-After for 429. */
   readonly headers: Record<string, string>;
+  /**
+   * The body, where the API server answers in plain text instead of a Status (its priority and
+   * fairness filter does); undefined: the Status as JSON.
+   */
+  readonly plainText: string | undefined;
 
-  constructor(status: Status, headers: Record<string, string> = {}, options?: ErrorOptions) {
+  constructor(
+    status: Status,
+    headers: Record<string, string> = {},
+    options?: ErrorOptions & { plainText?: string },
+  ) {
     super(status.message, options);
     this.name = "StatusError";
     this.status = status;
     this.headers = headers;
+    this.plainText = options?.plainText;
   }
 
   get code(): number {
@@ -134,6 +144,21 @@ export function tooManyRequests(message: string, retryAfterSeconds: number): Sta
   return new StatusError(failure(429, "TooManyRequests", message, { retryAfterSeconds }), {
     "Retry-After": String(retryAfterSeconds),
   });
+}
+
+/** What kube-apiserver's priority and fairness filter answers a request it rejects. */
+export const PRIORITY_AND_FAIRNESS_REJECTION = "Too many requests, please try again later.";
+
+/**
+ * A request over its priority level's concurrency, refused as the API server's API priority and
+ * fairness filter refuses it: 429 with Retry-After and a plain-text body, not a Status.
+ */
+export function priorityAndFairnessRejection(retryAfterSeconds: number): StatusError {
+  return new StatusError(
+    failure(429, "TooManyRequests", PRIORITY_AND_FAIRNESS_REJECTION, { retryAfterSeconds }),
+    { "Retry-After": String(retryAfterSeconds) },
+    { plainText: `${PRIORITY_AND_FAIRNESS_REJECTION}\n` },
+  );
 }
 
 export function internalError(message: string): StatusError {

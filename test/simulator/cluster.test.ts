@@ -1,5 +1,7 @@
-// The simulated scheduler, kubelets and node controllers, observed through the API as a client
-// of a real cluster would see them.
+// The simulator's own scheduler, kubelets and node controllers, driven through its cluster
+// controls (sim.cluster) and read from its store: start delays, exit codes, restarts, node removal
+// and seeded placements. What a client of any cluster can observe of scheduling and node
+// lifecycle is measured against the real control plane in scheduling.test.ts.
 import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
 import type { Pod } from "../../sidecar/simulator/index.ts";
@@ -25,7 +27,7 @@ const condition = (pod: Pod | undefined, type: string) =>
   pod?.status?.conditions?.find((c) => c.type === type);
 const running = (name: string) => () => stored(name)?.status?.phase === "Running";
 
-describe("scheduler and kubelet", () => {
+describe("simulator only: scheduler and kubelet", () => {
   test("a pod is bound, then Running and Ready with a pod IP and host IP after the start delay", async () => {
     env = await startEnv({ podStartDelayMs: 150, podStartJitterMs: 0 });
     const created = Date.now();
@@ -45,84 +47,6 @@ describe("scheduler and kubelet", () => {
     assert.ok(pod.status?.containerStatuses?.[0]?.state?.running);
   });
 
-  test("a pod that fits nowhere stays Pending with PodScheduled=False and the scheduler's message", async () => {
-    env = await startEnv({ nodes: small(3) });
-    await env.core.createNamespacedPod({
-      namespace: "default",
-      body: podBody("huge", { cpu: "4" }),
-    });
-    await waitFor(
-      () => condition(stored("huge"), "PodScheduled")?.status === "False",
-      "the Unschedulable condition",
-    );
-    const scheduled = condition(stored("huge"), "PodScheduled");
-    assert.equal(scheduled?.reason, "Unschedulable");
-    assert.equal(scheduled?.message, "0/3 nodes are available: 3 Insufficient cpu.");
-    assert.equal(stored("huge")?.status?.phase, "Pending");
-  });
-
-  test("the message counts every reason across nodes, sorted as the scheduler sorts them", async () => {
-    env = await startEnv({ nodes: small(3) });
-    env.sim.cluster.cordon("node-1");
-    env.sim.cluster.taint("node-2", { key: "dedicated", value: "gpu", effect: "NoSchedule" });
-    await env.core.createNamespacedPod({
-      namespace: "default",
-      body: podBody("picky", { cpu: "3" }),
-    });
-    await waitFor(
-      () => condition(stored("picky"), "PodScheduled")?.status === "False",
-      "Unschedulable",
-    );
-    assert.equal(
-      condition(stored("picky"), "PodScheduled")?.message,
-      "0/3 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {dedicated: gpu}, 1 node(s) were unschedulable.",
-    );
-  });
-
-  test("a nodeSelector that no node matches is reported as such", async () => {
-    env = await startEnv({ nodes: small(2) });
-    await env.core.createNamespacedPod({
-      namespace: "default",
-      body: {
-        ...podBody("selective"),
-        spec: { ...podBody("x").spec, nodeSelector: { disk: "ssd" } },
-      },
-    });
-    await waitFor(() => condition(stored("selective"), "PodScheduled")?.message, "the message");
-    assert.equal(
-      condition(stored("selective"), "PodScheduled")?.message,
-      "0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector.",
-    );
-    env.sim.cluster.addNode({ name: "fast", labels: { disk: "ssd" } });
-    await waitFor(
-      () => stored("selective")?.spec.nodeName === "fast",
-      "scheduling onto the new matching node",
-    );
-  });
-
-  test("a pending pod is scheduled once capacity is freed", async () => {
-    env = await startEnv({ nodes: small(1) });
-    await env.core.createNamespacedPod({
-      namespace: "default",
-      body: podBody("first", { cpu: "2" }),
-    });
-    await waitFor(running("first"), "first Running");
-    await env.core.createNamespacedPod({
-      namespace: "default",
-      body: podBody("second", { cpu: "2" }),
-    });
-    await waitFor(
-      () => condition(stored("second"), "PodScheduled")?.status === "False",
-      "second Unschedulable",
-    );
-    await env.core.deleteNamespacedPod({
-      namespace: "default",
-      name: "first",
-      gracePeriodSeconds: 0,
-    });
-    await waitFor(running("second"), "second Running");
-  });
-
   test("a pending pod is scheduled when a node is uncordoned", async () => {
     env = await startEnv({ nodes: small(1) });
     env.sim.cluster.cordon("node-1");
@@ -130,7 +54,7 @@ describe("scheduler and kubelet", () => {
     await waitFor(
       () =>
         condition(stored("waiting"), "PodScheduled")?.message ===
-        "0/1 nodes are available: 1 node(s) were unschedulable.",
+        "0/1 nodes are available: 1 node(s) were unschedulable. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.",
       "Unschedulable",
     );
     env.sim.cluster.uncordon("node-1");
@@ -175,7 +99,7 @@ describe("scheduler and kubelet", () => {
   });
 });
 
-describe("deletion and failures", () => {
+describe("simulator only: deletion and failures", () => {
   test("graceful deletion ends after the grace period when containers ignore SIGTERM (exit 137)", async () => {
     env = await startEnv();
     await env.core.createNamespacedPod({ namespace: "default", body: podBody("slow") });
@@ -268,41 +192,7 @@ describe("deletion and failures", () => {
   });
 });
 
-describe("nodes", () => {
-  test("a NoExecute taint evicts pods that do not tolerate it (DisruptionTarget DeletionByTaintManager)", async () => {
-    env = await startEnv({ nodes: small(1) });
-    await env.core.createNamespacedPod({ namespace: "default", body: podBody("tainted") });
-    await waitFor(running("tainted"), "Running");
-    env.sim.cluster.taint("node-1", { key: "maintenance", effect: "NoExecute" });
-    await waitFor(() => stored("tainted")?.metadata.deletionTimestamp, "eviction");
-    assert.equal(
-      condition(stored("tainted"), "DisruptionTarget")?.reason,
-      "DeletionByTaintManager",
-    );
-  });
-
-  test("a node that stops reporting makes its pods not Ready, evicts them after their toleration, and they stay Terminating", async () => {
-    env = await startEnv({ nodes: small(1), defaultTolerationSeconds: 1 });
-    await env.core.createNamespacedPod({ namespace: "default", body: podBody("stranded") });
-    await waitFor(running("stranded"), "Running");
-    env.sim.cluster.setNodeReady("node-1", false);
-    await waitFor(() => condition(stored("stranded"), "Ready")?.status === "False", "not Ready");
-    const node = await env.core.readNode({ name: "node-1" });
-    assert.deepEqual(node.spec?.taints?.map((taint) => `${taint.key}:${taint.effect}`).sort(), [
-      "node.kubernetes.io/unreachable:NoExecute",
-      "node.kubernetes.io/unreachable:NoSchedule",
-    ]);
-    await waitFor(
-      () => stored("stranded")?.metadata.deletionTimestamp,
-      "eviction after tolerationSeconds",
-      3000,
-    );
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.ok(stored("stranded"), "no kubelet confirms the deletion");
-    env.sim.cluster.removeNode("node-1");
-    await waitFor(() => stored("stranded") === undefined, "garbage collection with the node");
-  });
-
+describe("simulator only: nodes", () => {
   test("a node back to Ready lets its kubelet finish pending work", async () => {
     env = await startEnv({ nodes: small(1) });
     env.sim.cluster.setNodeReady("node-1", false);

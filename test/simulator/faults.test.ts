@@ -93,6 +93,8 @@ describe("errors and latency", () => {
     assert.deepEqual(codes, [200, 200, 200, 429, 429]);
     const limited = await raw(env.sim, "GET", "/api/v1/namespaces/default/configmaps");
     assert.equal(limited.headers.get("retry-after"), "1");
+    // As API priority and fairness answers: plain text, not a Status.
+    assert.equal(limited.text, "Too many requests, please try again later.\n");
   });
 });
 

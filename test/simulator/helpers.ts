@@ -190,3 +190,34 @@ export async function raw(
   }
   return { status: response.status, headers: response.headers, json, text };
 }
+
+/**
+ * How long a test waits for what a controller does (a pod Running, a garbage-collected
+ * dependent, a removal): the real control plane's controllers and KWOK take seconds where the
+ * simulator takes milliseconds. Only a hung test ever waits this long.
+ */
+export const POD_RUNNING_TIMEOUT_MS = 60_000;
+export const REMOVAL_TIMEOUT_MS = 60_000;
+export const CONTROLLER_TIMEOUT_MS = 60_000;
+
+/** The object a read answers, or undefined when the server answers 404. */
+export async function found<T>(read: Promise<T>): Promise<T | undefined> {
+  try {
+    return await read;
+  } catch (error) {
+    if ((error as { code?: number }).code === 404) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * The ConfigMap the real control plane's root CA publisher puts in every namespace. The
+ * simulator publishes none (a known difference, see its README): tests that count a namespace's
+ * ConfigMaps leave it out.
+ */
+export const ROOT_CA_CONFIGMAP = "kube-root-ca.crt";
+
+/** Names, without ROOT_CA_CONFIGMAP. */
+export function withoutRootCA<T extends string | undefined>(names: T[]): T[] {
+  return names.filter((name) => name !== ROOT_CA_CONFIGMAP);
+}

@@ -1,50 +1,35 @@
-// kubectl against the simulator, where kubectl is installed (CI may not have it).
+// kubectl against the simulator and against the real API server, where kubectl is installed (CI
+// may not have it). What kubectl does that the simulator does not serve (protobuf, strict field
+// validation) is pinned here as the known difference it is, on both backends.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
-import { type Env, startEnv, waitFor } from "./helpers.ts";
+import { after, before, test } from "node:test";
+import { describeOnBackends } from "./backend.ts";
+import { POD_RUNNING_TIMEOUT_MS, REMOVAL_TIMEOUT_MS, waitFor } from "./helpers.ts";
 
 const found = spawnSync("kubectl", ["version", "--client"], { encoding: "utf8" });
-const skip =
+const missing =
   found.error || found.status !== 0
     ? "kubectl is not installed; the kubectl tests need it on PATH"
-    : false;
-if (skip) console.log(`# skipping kubectl tests: ${skip}`);
+    : undefined;
+if (missing) console.log(`# skipping kubectl tests: ${missing}`);
 
-let env: Env;
-let dir: string;
-let kubeconfig: string;
+/** How long `kubectl get -w` may stream before the test stops it. */
+const WATCH_REQUEST_TIMEOUT = "60s";
 
-function kubectl(
-  ...args: string[]
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn("kubectl", [
-      "--kubeconfig",
-      kubeconfig,
-      "--cache-dir",
-      join(dir, "cache"),
-      ...args,
-    ]);
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
 }
 
-const manifest = (image: string) => `apiVersion: v1
+const manifest = (name: string, image: string, extraSpec = "") => `apiVersion: v1
 kind: Pod
 metadata:
-  name: web
+  name: ${name}
   labels:
     app: web
 spec:
@@ -54,121 +39,217 @@ spec:
       resources:
         requests:
           cpu: 250m
-`;
+${extraSpec}`;
 
-describe("kubectl", { skip }, () => {
-  before(async () => {
-    env = await startEnv();
-    dir = mkdtempSync(join(tmpdir(), "simulator-kubectl-"));
-    kubeconfig = await env.sim.writeKubeconfig(join(dir, "kubeconfig"));
-  });
-  after(async () => {
-    await env.sim.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+if (!missing) {
+  describeOnBackends("kubectl", {}, (backend) => {
+    let dir: string;
+    let namespace: string;
 
-  test("apply -f creates a pod, and applying a change configures it", async () => {
-    const file = join(dir, "pod.yaml");
-    writeFileSync(file, manifest("nginx:1.27"));
-    const created = await kubectl("apply", "-f", file);
-    assert.equal(created.code, 0, created.stderr);
-    assert.match(created.stdout, /pod\/web created/);
-    writeFileSync(file, manifest("nginx:1.28"));
-    const configured = await kubectl("apply", "-f", file);
-    assert.equal(configured.code, 0, configured.stderr);
-    assert.match(configured.stdout, /pod\/web configured/);
-    const image = await kubectl("get", "pod", "web", "-o", "jsonpath={.spec.containers[0].image}");
-    assert.equal(image.stdout, "nginx:1.28");
-  });
+    before(async () => {
+      dir = mkdtempSync(join(tmpdir(), "conformance-kubectl-"));
+      namespace = await backend().namespace("kubectl");
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
 
-  test("create namespace (protobuf) is refused with what the simulator accepts, and the way it offers works", async () => {
-    const refused = await kubectl("create", "namespace", "team-a");
-    assert.notEqual(refused.code, 0);
-    assert.match(refused.stderr, /supported types: \[application\/json\]/);
-    assert.doesNotMatch(
-      refused.stderr,
-      /supported types: \[[^\]]*protobuf/,
-      "protobuf is not listed",
-    );
-    const match = /use `kubectl create -f` or `kubectl apply -f`/.exec(refused.stderr);
-    assert.ok(match, refused.stderr);
-    const file = join(dir, "namespace.yaml");
-    writeFileSync(file, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n");
-    const created = await kubectl("create", "-f", file);
-    assert.equal(created.code, 0, created.stderr);
-    assert.match(created.stdout, /namespace\/team-a created/);
-  });
-
-  test("get pods -A prints the namespace and the pod's status", async () => {
-    await waitFor(
-      () =>
-        (env.sim.store.get("pods", "default", "web")?.status as { phase?: string })?.phase ===
-        "Running",
-      "web Running",
-    );
-    const result = await kubectl("get", "pods", "-A");
-    assert.equal(result.code, 0, result.stderr);
-    const [header, ...rows] = result.stdout.trim().split("\n");
-    assert.match(header ?? "", /^NAMESPACE\s+NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE$/);
-    assert.ok(
-      rows.some((row) => /^default\s+web\s+1\/1\s+Running\s+0\s+/.test(row)),
-      result.stdout,
-    );
-  });
-
-  test("get -w streams changes", async () => {
-    const child = spawn("kubectl", [
+    const args = () => [
       "--kubeconfig",
-      kubeconfig,
+      backend().kubeconfigPath,
       "--cache-dir",
       join(dir, "cache"),
-      "get",
-      "pods",
-      "-w",
-      "--request-timeout=10s",
-    ]);
-    let output = "";
-    child.stdout.on("data", (chunk) => {
-      output += chunk;
-    });
-    try {
-      await waitFor(() => output.includes("web"), "the initial listing");
-      await env.core.createNamespacedPod({
-        namespace: "default",
-        body: {
-          metadata: { name: "watched" },
-          spec: { containers: [{ name: "c", image: "i:1" }] },
-        },
+      "--namespace",
+      namespace,
+    ];
+
+    function kubectl(...rest: string[]): Promise<Result> {
+      return new Promise((resolve) => {
+        const child = spawn("kubectl", [...args(), ...rest]);
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (chunk) => {
+          stdout += chunk;
+        });
+        child.stderr.on("data", (chunk) => {
+          stderr += chunk;
+        });
+        child.on("close", (code) => resolve({ code, stdout, stderr }));
       });
-      await waitFor(
-        () => /watched\s+1\/1\s+Running/.test(output),
-        "the new pod running in the stream",
-      );
-    } finally {
-      child.kill();
     }
-  });
 
-  test("delete waits for a graceful deletion to finish", async () => {
-    const started = Date.now();
-    const result = await kubectl("delete", "pod", "web", "--grace-period=1");
-    assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /pod "web" deleted/);
-    assert.ok(Date.now() - started >= 900, "waited for the grace period");
-    assert.equal(env.sim.store.get("pods", "default", "web"), undefined);
-  });
+    const write = (name: string, text: string) => {
+      const file = join(dir, name);
+      writeFileSync(file, text);
+      return file;
+    };
 
-  test("api-resources lists what the simulator serves", async () => {
-    const result = await kubectl("api-resources", "--no-headers", "-o", "name");
-    assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(result.stdout.trim().split("\n").sort(), [
-      "configmaps",
-      "events",
-      "leases.coordination.k8s.io",
-      "namespaces",
-      "nodes",
-      "pods",
-      "selfsubjectaccessreviews.authorization.k8s.io",
-    ]);
+    test("apply -f creates a pod, and applying a change configures it", async () => {
+      const file = write("web.yaml", manifest("web", "nginx:1.27"));
+      const created = await kubectl("apply", "-f", file);
+      assert.equal(created.code, 0, created.stderr);
+      assert.match(created.stdout, /pod\/web created/);
+      write("web.yaml", manifest("web", "nginx:1.28"));
+      const configured = await kubectl("apply", "-f", file);
+      assert.equal(configured.code, 0, configured.stderr);
+      assert.match(configured.stdout, /pod\/web configured/);
+      const image = await kubectl(
+        "get",
+        "pod",
+        "web",
+        "-o",
+        "jsonpath={.spec.containers[0].image}",
+      );
+      assert.equal(image.stdout, "nginx:1.28");
+    });
+
+    test("create -f creates once, then answers AlreadyExists", async () => {
+      const file = write("created.yaml", manifest("created", "nginx:1.27"));
+      const first = await kubectl("create", "-f", file);
+      assert.equal(first.code, 0, first.stderr);
+      assert.match(first.stdout, /pod\/created created/);
+      const again = await kubectl("create", "-f", file);
+      assert.notEqual(again.code, 0);
+      assert.match(again.stderr, /pods "created" already exists/);
+    });
+
+    test("get pods -A prints the namespace and the pod's status", async () => {
+      await waitFor(
+        async () =>
+          (await kubectl("get", "pod", "web", "-o", "jsonpath={.status.phase}")).stdout ===
+          "Running",
+        "web Running",
+        POD_RUNNING_TIMEOUT_MS,
+      );
+      const result = await kubectl("get", "pods", "-A");
+      assert.equal(result.code, 0, result.stderr);
+      const [header, ...rows] = result.stdout.trim().split("\n");
+      assert.match(header ?? "", /^NAMESPACE\s+NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE$/);
+      assert.ok(
+        rows.some((row) => new RegExp(`^${namespace}\\s+web\\s+1/1\\s+Running\\s+0\\s+`).test(row)),
+        result.stdout,
+      );
+    });
+
+    test("get -w streams changes", async () => {
+      const child = spawn("kubectl", [
+        ...args(),
+        "get",
+        "pods",
+        "-w",
+        `--request-timeout=${WATCH_REQUEST_TIMEOUT}`,
+      ]);
+      let output = "";
+      child.stdout.on("data", (chunk) => {
+        output += chunk;
+      });
+      try {
+        await waitFor(() => output.includes("web"), "the initial listing", POD_RUNNING_TIMEOUT_MS);
+        const created = await kubectl(
+          "create",
+          "-f",
+          write("watched.yaml", manifest("watched", "i:1")),
+        );
+        assert.equal(created.code, 0, created.stderr);
+        await waitFor(
+          () => /watched\s+1\/1\s+Running/.test(output),
+          "the new pod running in the stream",
+          POD_RUNNING_TIMEOUT_MS,
+        );
+      } finally {
+        child.kill();
+      }
+    });
+
+    test("delete waits for a graceful deletion to finish", async () => {
+      const started = Date.now();
+      const result = await kubectl("delete", "pod", "web", "--grace-period=1");
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /pod "web" deleted/);
+      // The simulator's kubelet lets the grace period run out; KWOK's lets the pod go at once.
+      if (backend().sim) assert.ok(Date.now() - started >= 900, "waited for the grace period");
+      const gone = await kubectl("get", "pod", "web", "--ignore-not-found", "-o", "name");
+      assert.equal(gone.stdout, "");
+    });
+
+    test("api-resources lists what the simulator serves (and much more on a real server)", async () => {
+      const result = await kubectl("api-resources", "--no-headers", "-o", "name");
+      assert.equal(result.code, 0, result.stderr);
+      const served = result.stdout.trim().split("\n").sort();
+      const simulated = [
+        "configmaps",
+        "events",
+        "leases.coordination.k8s.io",
+        "namespaces",
+        "nodes",
+        "pods",
+        "selfsubjectaccessreviews.authorization.k8s.io",
+      ];
+      if (backend().sim) assert.deepEqual(served, simulated);
+      else for (const name of simulated) assert.ok(served.includes(name), name);
+    });
+
+    test("apply --server-side: the real server applies; the simulator answers 415 (known difference)", async () => {
+      const file = write("ssa.yaml", manifest("ssa", "nginx:1.27"));
+      const result = await kubectl("apply", "--server-side", "-f", file);
+      if (backend().sim) {
+        assert.notEqual(result.code, 0);
+        assert.match(result.stderr, /Server-side apply not available on the server/);
+      } else {
+        assert.equal(result.code, 0, result.stderr);
+        assert.match(result.stdout, /pod\/ssa serverside-applied/);
+      }
+    });
+
+    test("create namespace (a typed generator, sent as protobuf): the real server creates it; the simulator refuses with what works instead (known difference)", async () => {
+      const name = `${namespace}-made`;
+      const generated = await kubectl("create", "namespace", name);
+      if (!backend().sim) {
+        assert.equal(generated.code, 0, generated.stderr);
+        assert.match(generated.stdout, new RegExp(`namespace/${name} created`));
+        await kubectl("delete", "namespace", name, "--wait=false");
+        return;
+      }
+      assert.notEqual(generated.code, 0);
+      assert.match(generated.stderr, /supported types: \[application\/json\]/);
+      assert.match(generated.stderr, /use `kubectl create -f` or `kubectl apply -f`/);
+      const file = write(
+        "namespace.yaml",
+        `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${name}\n`,
+      );
+      const created = await kubectl("create", "-f", file);
+      assert.equal(created.code, 0, created.stderr);
+      assert.match(created.stdout, new RegExp(`namespace/${name} created`));
+    });
+
+    test("auth can-i (a protobuf request): the real server answers; the simulator 415 (known difference)", async () => {
+      const result = await kubectl("auth", "can-i", "create", "pods");
+      if (backend().sim) {
+        assert.notEqual(result.code, 0);
+        assert.match(
+          result.stderr,
+          /\(UnsupportedMediaType\): application\/vnd\.kubernetes\.protobuf is unsupported media type, supported types: \[application\/json\]/,
+        );
+      } else {
+        assert.equal(result.code, 0, result.stderr);
+        assert.equal(result.stdout.trim(), "yes");
+      }
+    });
+
+    test("an unknown field: the real server refuses it (strict field validation); the simulator keeps it (known difference)", async () => {
+      const file = write("unknown.yaml", manifest("unknown", "nginx:1.27", "  notAField: true\n"));
+      const result = await kubectl("create", "-f", file);
+      if (backend().sim) {
+        assert.equal(result.code, 0, result.stderr);
+      } else {
+        assert.notEqual(result.code, 0);
+        assert.match(result.stderr, /unknown field "spec.notAField"/);
+      }
+      await waitFor(
+        async () =>
+          (await kubectl("delete", "pod", "unknown", "--ignore-not-found", "--wait=false")).code ===
+          0,
+        "cleanup",
+        REMOVAL_TIMEOUT_MS,
+      );
+    });
   });
-});
+}

@@ -1,171 +1,215 @@
-// Namespaces, collections, binding, dry runs, nodes created through the API, event folding and
-// the cluster's flush/settle helpers.
+// Namespaces, collections, binding and dry runs on the simulator and on the real API server;
+// then the simulator's own: nodes registered through the API, event folding and the cluster's
+// flush/settle helpers.
 import assert from "node:assert/strict";
-import { afterEach, test } from "node:test";
+import { afterEach, describe, test } from "node:test";
 import type { Node, Pod } from "../../sidecar/simulator/index.ts";
-import { type Env, podBody, raw, startEnv, waitFor } from "./helpers.ts";
+import { describeOnBackends } from "./backend.ts";
+import {
+  CONTROLLER_TIMEOUT_MS,
+  type Env,
+  found,
+  POD_RUNNING_TIMEOUT_MS,
+  podBody,
+  startEnv,
+  waitFor,
+} from "./helpers.ts";
 
-let env: Env | undefined;
-afterEach(async () => {
-  await env?.sim.close();
-  env = undefined;
-});
-
-const stored = (name: string, namespace = "default") =>
-  env?.sim.store.get("pods", namespace, name) as Pod | undefined;
-
-test("a deleted namespace turns Terminating, refuses new content, is emptied and then removed", async () => {
-  env = await startEnv({ podStopDelayMs: 20 });
-  await env.core.createNamespace({ body: { metadata: { name: "doomed" } } });
-  await env.core.createNamespacedConfigMap({
-    namespace: "doomed",
-    body: { metadata: { name: "cm" } },
-  });
-  await env.core.createNamespacedPod({ namespace: "doomed", body: podBody("worker") });
-  await waitFor(() => stored("worker", "doomed")?.status?.phase === "Running", "Running");
-  const deleted = await env.core.deleteNamespace({ name: "doomed" });
-  assert.equal((deleted as { status?: { phase?: string } }).status?.phase, "Terminating");
-  await assert.rejects(
-    env.core.createNamespacedConfigMap({
-      namespace: "doomed",
-      body: { metadata: { name: "late" } },
-    }),
-    (error: { code: number; body: string }) =>
-      error.code === 403 && /because it is being terminated/.test(JSON.parse(error.body).message),
-  );
-  await waitFor(
-    () => env?.sim.store.get("namespaces", "", "doomed") === undefined,
-    "the namespace to go",
-  );
-  assert.equal(env.sim.store.count("configmaps", "doomed"), 0);
-  assert.equal(env.sim.store.count("pods", "doomed"), 0);
-});
-
-test("deletecollection deletes what the selector selects and answers the list of it", async () => {
-  env = await startEnv();
-  for (const [name, app] of [
-    ["a", "x"],
-    ["b", "x"],
-    ["c", "y"],
-  ] as const) {
-    await env.core.createNamespacedConfigMap({
-      namespace: "default",
-      body: { metadata: { name, labels: { app } } },
+// Containers that stop on SIGTERM, as KWOK's do: a namespace's pods go without waiting 30 s.
+describeOnBackends(
+  "namespaces, collections, binding, dry runs",
+  { simulator: { podStopDelayMs: 20 } },
+  (backend) => {
+    test("a deleted namespace turns Terminating, refuses new content, is emptied and then removed", async () => {
+      const api = backend();
+      const namespace = await api.namespace("doomed");
+      await api.core.createNamespacedConfigMap({ namespace, body: { metadata: { name: "cm" } } });
+      await api.core.createNamespacedPod({ namespace, body: podBody("worker") });
+      await waitFor(
+        async () =>
+          (await api.core.readNamespacedPod({ namespace, name: "worker" })).status?.phase ===
+          "Running",
+        "Running",
+        POD_RUNNING_TIMEOUT_MS,
+      );
+      const deleted = await api.core.deleteNamespace({ name: namespace });
+      assert.equal((deleted as { status?: { phase?: string } }).status?.phase, "Terminating");
+      await assert.rejects(
+        api.core.createNamespacedConfigMap({ namespace, body: { metadata: { name: "late" } } }),
+        (error: { code: number; body: string }) =>
+          error.code === 403 &&
+          /because it is being terminated/.test(JSON.parse(error.body).message),
+      );
+      await waitFor(
+        async () => !(await found(api.core.readNamespace({ name: namespace }))),
+        "the namespace to go",
+        CONTROLLER_TIMEOUT_MS,
+      );
+      assert.equal((await api.core.listNamespacedConfigMap({ namespace })).items.length, 0);
+      assert.equal((await api.core.listNamespacedPod({ namespace })).items.length, 0);
     });
-  }
-  const response = await raw(
-    env.sim,
-    "DELETE",
-    "/api/v1/namespaces/default/configmaps?labelSelector=app%3Dx",
-  );
-  assert.equal(response.status, 200);
-  assert.equal(response.json.kind, "ConfigMapList");
-  assert.deepEqual(
-    response.json.items.map((item: { metadata: { name: string } }) => item.metadata.name),
-    ["a", "b"],
-  );
-  assert.deepEqual(
-    env.sim.store.list("configmaps", "default").map((cm) => cm.metadata.name),
-    ["c"],
-  );
-});
 
-test("pods/binding assigns a pod to a node once; a second binding answers 409", async () => {
-  env = await startEnv();
-  await env.core.createNamespacedPod({
-    namespace: "default",
-    body: podBody("bound", { manual: true }),
-  });
-  const first = await raw(env.sim, "POST", "/api/v1/namespaces/default/pods/bound/binding", {
-    metadata: { name: "bound" },
-    target: { apiVersion: "v1", kind: "Node", name: "node-2" },
-  });
-  assert.equal(first.status, 201);
-  await waitFor(() => stored("bound")?.status?.phase === "Running", "Running on the chosen node");
-  assert.equal(stored("bound")?.spec.nodeName, "node-2");
-  const again = await raw(env.sim, "POST", "/api/v1/namespaces/default/pods/bound/binding", {
-    metadata: { name: "bound" },
-    target: { kind: "Node", name: "node-1" },
-  });
-  assert.equal(again.status, 409);
-});
+    test("deletecollection deletes what the selector selects and answers the list of it", async () => {
+      const api = backend();
+      const namespace = await api.namespace();
+      for (const [name, app] of [
+        ["a", "x"],
+        ["b", "x"],
+        ["c", "y"],
+      ] as const) {
+        await api.core.createNamespacedConfigMap({
+          namespace,
+          body: { metadata: { name, labels: { app } } },
+        });
+      }
+      const response = await api.raw(
+        "DELETE",
+        `/api/v1/namespaces/${namespace}/configmaps?labelSelector=app%3Dx`,
+      );
+      assert.equal(response.status, 200);
+      assert.equal(response.json.kind, "ConfigMapList");
+      assert.deepEqual(
+        response.json.items.map((item: { metadata: { name: string } }) => item.metadata.name),
+        ["a", "b"],
+      );
+      const left = await api.core.listNamespacedConfigMap({ namespace });
+      assert.deepEqual(
+        left.items.map((cm) => cm.metadata?.name).filter((name) => name !== "kube-root-ca.crt"),
+        ["c"],
+      );
+    });
 
-test("dryRun=All validates and answers without storing", async () => {
-  env = await startEnv();
-  const response = await raw(env.sim, "POST", "/api/v1/namespaces/default/configmaps?dryRun=All", {
-    metadata: { name: "dry" },
-  });
-  assert.equal(response.status, 201);
-  assert.equal(response.json.metadata.name, "dry");
-  assert.equal(env.sim.store.get("configmaps", "default", "dry"), undefined);
-  const invalid = await raw(env.sim, "POST", "/api/v1/namespaces/default/configmaps?dryRun=All", {
-    metadata: { name: "Bad" },
-  });
-  assert.equal(invalid.status, 422);
-});
+    test("pods/binding assigns a pod to a node once; a second binding answers 409", async () => {
+      const api = backend();
+      const namespace = await api.namespace();
+      const [chosen, other] = [
+        await api.addNode({ name: `${namespace}-chosen` }),
+        await api.addNode({ name: `${namespace}-other` }),
+      ];
+      await api.core.createNamespacedPod({ namespace, body: podBody("bound", { manual: true }) });
+      const binding = `/api/v1/namespaces/${namespace}/pods/bound/binding`;
+      const first = await api.raw("POST", binding, {
+        metadata: { name: "bound" },
+        target: { apiVersion: "v1", kind: "Node", name: chosen },
+      });
+      assert.equal(first.status, 201, first.text);
+      const pod = await waitFor(
+        async () => {
+          const read = await api.core.readNamespacedPod({ namespace, name: "bound" });
+          return read.status?.phase === "Running" && read;
+        },
+        "Running on the chosen node",
+        POD_RUNNING_TIMEOUT_MS,
+      );
+      assert.equal(pod.spec?.nodeName, chosen);
+      const again = await api.raw("POST", binding, {
+        metadata: { name: "bound" },
+        target: { kind: "Node", name: other },
+      });
+      assert.equal(again.status, 409);
+      assert.equal(again.json.reason, "Conflict");
+    });
 
-test("a node created through the API is registered (pod CIDR, Ready status) and takes pods", async () => {
-  env = await startEnv({ nodes: [] });
-  await env.core.createNamespacedPod({ namespace: "default", body: podBody("waiting") });
-  await waitFor(
-    () =>
-      stored("waiting")?.status?.conditions?.some(
-        (c) => c.message === "no nodes available to schedule pods",
-      ),
-    "Unschedulable",
-  );
-  await env.core.createNode({ body: { metadata: { name: "joined" } } });
-  await waitFor(() => stored("waiting")?.status?.phase === "Running", "Running on the new node");
-  const node = env.sim.store.get("nodes", "", "joined") as Node;
-  assert.match(node.spec?.podCIDR ?? "", /^10\.\d+\.0\.0\/16$/);
-  assert.equal(node.status?.conditions?.find((c) => c.type === "Ready")?.status, "True");
-});
+    test("dryRun=All validates and answers without storing", async () => {
+      const api = backend();
+      const namespace = await api.namespace();
+      const path = `/api/v1/namespaces/${namespace}/configmaps?dryRun=All`;
+      const response = await api.raw("POST", path, { metadata: { name: "dry" } });
+      assert.equal(response.status, 201);
+      assert.equal(response.json.metadata.name, "dry");
+      assert.equal(
+        await found(api.core.readNamespacedConfigMap({ namespace, name: "dry" })),
+        undefined,
+      );
+      const invalid = await api.raw("POST", path, { metadata: { name: "Bad" } });
+      assert.equal(invalid.status, 422);
+    });
+  },
+);
 
-test("a repeated event is folded into one Event with a count", async () => {
-  env = await startEnv({ nodes: [{ name: "tiny", cpu: "1" }] });
-  await env.core.createNamespacedPod({ namespace: "default", body: podBody("big", { cpu: "2" }) });
-  await waitFor(
-    () => stored("big")?.status?.conditions?.some((c) => c.reason === "Unschedulable"),
-    "Unschedulable",
-  );
-  // A node that changes and comes back to the same state makes the scheduler retry with the same result.
-  env.sim.cluster.cordon("tiny");
-  await waitFor(
-    () =>
-      env?.sim.store
-        .list("events", "default")
-        .some(
-          (event) =>
-            event.reason === "FailedScheduling" &&
-            (event.message as string).includes("unschedulable"),
+// The simulator's own: its node IPAM and kubelets (a real node needs a kubelet to turn Ready),
+// its event folding and its flush/settle helpers.
+describe("simulator only: nodes, events and timing helpers", () => {
+  let env: Env | undefined;
+  afterEach(async () => {
+    await env?.sim.close();
+    env = undefined;
+  });
+
+  const stored = (name: string, namespace = "default") =>
+    env?.sim.store.get("pods", namespace, name) as Pod | undefined;
+
+  test("a node created through the API is registered (pod CIDR, Ready status) and takes pods", async () => {
+    env = await startEnv({ nodes: [] });
+    await env.core.createNamespacedPod({ namespace: "default", body: podBody("waiting") });
+    await waitFor(
+      () =>
+        stored("waiting")?.status?.conditions?.some(
+          (c) => c.message === "no nodes available to schedule pods",
         ),
-    "second message",
-  );
-  env.sim.cluster.uncordon("tiny");
-  await waitFor(
-    () =>
-      env?.sim.store
-        .list("events", "default")
-        .find((event) => event.reason === "FailedScheduling" && event.count === 2),
-    "the first message counted twice",
-  );
-});
+      "Unschedulable",
+    );
+    await env.core.createNode({ body: { metadata: { name: "joined" } } });
+    await waitFor(() => stored("waiting")?.status?.phase === "Running", "Running on the new node");
+    const node = env.sim.store.get("nodes", "", "joined") as Node;
+    assert.match(node.spec?.podCIDR ?? "", /^10\.\d+\.0\.0\/16$/);
+    assert.equal(node.status?.conditions?.find((c) => c.type === "Ready")?.status, "True");
+  });
 
-test("flush runs pending starts at once; settle waits until pods that can run are Running", async () => {
-  env = await startEnv({ podStartDelayMs: 60_000, podStartJitterMs: 0 });
-  await env.core.createNamespacedPod({ namespace: "default", body: podBody("flushed") });
-  await waitFor(() => stored("flushed")?.status?.startTime, "the kubelet to acknowledge");
-  env.sim.cluster.flush();
-  assert.equal(stored("flushed")?.status?.phase, "Running");
+  test("a repeated event is folded into one Event with a count", async () => {
+    env = await startEnv({ nodes: [{ name: "tiny", cpu: "1" }] });
+    await env.core.createNamespacedPod({
+      namespace: "default",
+      body: podBody("big", { cpu: "2" }),
+    });
+    await waitFor(
+      () => stored("big")?.status?.conditions?.some((c) => c.reason === "Unschedulable"),
+      "Unschedulable",
+    );
+    // A node that changes and comes back to the same state makes the scheduler retry with the same result.
+    env.sim.cluster.cordon("tiny");
+    await waitFor(
+      () =>
+        env?.sim.store
+          .list("events", "default")
+          .some(
+            (event) =>
+              event.reason === "FailedScheduling" &&
+              (event.message as string).includes("unschedulable"),
+          ),
+      "second message",
+    );
+    env.sim.cluster.uncordon("tiny");
+    await waitFor(
+      () =>
+        env?.sim.store
+          .list("events", "default")
+          .find((event) => event.reason === "FailedScheduling" && event.count === 2),
+      "the first message counted twice",
+    );
+  });
 
-  const quick = await startEnv({ podStartDelayMs: 50, podStartJitterMs: 0 });
-  try {
-    for (let i = 0; i < 5; i++)
-      await quick.core.createNamespacedPod({ namespace: "default", body: podBody(`settled-${i}`) });
-    await quick.sim.cluster.settle();
-    const phases = quick.sim.store.list("pods", "default").map((pod) => (pod as Pod).status?.phase);
-    assert.deepEqual(phases, Array(5).fill("Running"));
-  } finally {
-    await quick.sim.close();
-  }
+  test("flush runs pending starts at once; settle waits until pods that can run are Running", async () => {
+    env = await startEnv({ podStartDelayMs: 60_000, podStartJitterMs: 0 });
+    await env.core.createNamespacedPod({ namespace: "default", body: podBody("flushed") });
+    await waitFor(() => stored("flushed")?.status?.startTime, "the kubelet to acknowledge");
+    env.sim.cluster.flush();
+    assert.equal(stored("flushed")?.status?.phase, "Running");
+
+    const quick = await startEnv({ podStartDelayMs: 50, podStartJitterMs: 0 });
+    try {
+      for (let i = 0; i < 5; i++)
+        await quick.core.createNamespacedPod({
+          namespace: "default",
+          body: podBody(`settled-${i}`),
+        });
+      await quick.sim.cluster.settle();
+      const phases = quick.sim.store
+        .list("pods", "default")
+        .map((pod) => (pod as Pod).status?.phase);
+      assert.deepEqual(phases, Array(5).fill("Running"));
+    } finally {
+      await quick.sim.close();
+    }
+  });
 });

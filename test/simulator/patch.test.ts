@@ -87,7 +87,9 @@ describe("strategic merge patch", () => {
     },
   };
 
-  test("merges lists with a merge key by that key", () => {
+  // The orders below are what kube-apiserver v1.37.2 answers to the same patches: an item the
+  // patch adds goes before the live items it was sent ahead of, a merged item stays in place.
+  test("merges lists with a merge key by that key, in the API server's element order", () => {
     const result = applyStrategicMergePatch(pod, {
       spec: { containers: [{ name: "main", image: "i:2", env: [{ name: "B", value: "2" }] }] },
       status: { conditions: [{ type: "Ready", status: "True" }] },
@@ -96,8 +98,8 @@ describe("strategic merge patch", () => {
       name: "main",
       image: "i:2",
       env: [
-        { name: "A", value: "1" },
         { name: "B", value: "2" },
+        { name: "A", value: "1" },
       ],
     });
     assert.equal(result.spec.containers.length, 2);
@@ -111,11 +113,28 @@ describe("strategic merge patch", () => {
     const added = applyStrategicMergePatch(pod, {
       metadata: { finalizers: ["b", "a"] },
     }) as typeof pod;
-    assert.deepEqual(added.metadata.finalizers, ["a", "b"]);
+    assert.deepEqual(added.metadata.finalizers, ["b", "a"]);
     const removed = applyStrategicMergePatch(added, {
       metadata: { "$deleteFromPrimitiveList/finalizers": ["a"] },
     }) as typeof pod;
     assert.deepEqual(removed.metadata.finalizers, ["b"]);
+    const appended = applyStrategicMergePatch(
+      { metadata: { finalizers: ["c", "b", "a"] } },
+      { metadata: { finalizers: ["a", "d"] } },
+    ) as typeof pod;
+    assert.deepEqual(appended.metadata.finalizers, ["c", "b", "a", "d"]);
+  });
+
+  test("a new item goes in front of the live list; merged items keep their place", () => {
+    const result = applyStrategicMergePatch(
+      { status: { conditions: [{ type: "Other" }, { type: "Custom", status: "True" }] } },
+      { status: { conditions: [{ type: "New" }, { type: "Custom", status: "False" }] } },
+    ) as typeof pod;
+    assert.deepEqual(result.status.conditions, [
+      { type: "New" },
+      { type: "Other" },
+      { type: "Custom", status: "False" },
+    ]);
   });
 
   test("$patch: delete removes a list element; $patch: replace replaces a map", () => {
@@ -130,13 +149,16 @@ describe("strategic merge patch", () => {
     );
   });
 
-  test("ignores $setElementOrder directives and deletes on null", () => {
+  test("$setElementOrder reorders a list the patch leaves alone; null deletes", () => {
     const result = applyStrategicMergePatch(pod, {
       metadata: { labels: { x: null } },
       spec: { "$setElementOrder/containers": [{ name: "side" }, { name: "main" }] },
     }) as typeof pod;
     assert.deepEqual(result.metadata.labels, {});
-    assert.deepEqual(result.spec, pod.spec);
+    assert.deepEqual(
+      result.spec.containers.map((container) => container.name),
+      ["side", "main"],
+    );
   });
 
   test("a list element without its merge key answers 400", () => {
