@@ -1,9 +1,12 @@
-// Authorization: permissions taken away from the simulator's user are refused with the API
-// server's 403 and reported by SelfSubjectAccessReview, the way RBAC would.
+// Authorization: a request the user may not make is refused with the API server's 403 and
+// reported by SelfSubjectAccessReview, on the simulator (its denial rules, simulator only below)
+// and on the real API server (RBAC), compared in the last block.
 import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
-import { AuthorizationV1Api, type V1ResourceAttributes } from "@kubernetes/client-node";
-import { type Env, podBody, raw, startEnv, statusOf } from "./helpers.ts";
+import { AuthorizationV1Api, CoreV1Api, type V1ResourceAttributes } from "@kubernetes/client-node";
+import { SIMULATED_USER } from "../../sidecar/simulator/index.ts";
+import { type Backend, describeOnBackends } from "./backend.ts";
+import { type Env, podBody, raw, startEnv, statusOf, waitFor } from "./helpers.ts";
 
 let env: Env | undefined;
 afterEach(async () => {
@@ -19,7 +22,7 @@ async function canI(current: Env, attributes: V1ResourceAttributes) {
   return review.status;
 }
 
-describe("SelfSubjectAccessReview", () => {
+describe("simulator only: denial rules and SelfSubjectAccessReview", () => {
   test("allows everything while no denial is in force", async () => {
     env = await startEnv();
     const status = await canI(env, { verb: "delete", resource: "pods", namespace: "default" });
@@ -135,5 +138,65 @@ describe("SelfSubjectAccessReview", () => {
     assert.equal((await canI(env, { verb: "watch", resource: "configmaps" }))?.allowed, false);
     assert.deepEqual((await raw(env.sim, "DELETE", "/simulator/authorization")).json, []);
     assert.equal((await canI(env, { verb: "watch", resource: "configmaps" }))?.allowed, true);
+  });
+});
+
+/**
+ * A user who may create and read pods in the namespace but not delete them: on the real server a
+ * ServiceAccount bound to such a Role (RBAC denies the rest); on the simulator, a denial rule
+ * (it has one user, "simulator"). Answers the user's name and clients.
+ */
+async function limitedUser(api: Backend, namespace: string) {
+  if (api.sim) {
+    api.sim.authorization.deny({ verbs: ["delete"], resources: ["pods"], namespaces: [namespace] });
+    return { user: SIMULATED_USER, kc: api.kc };
+  }
+  const name = "limited";
+  await api.core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } });
+  const rbac = `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}`;
+  const role = await api.raw("POST", `${rbac}/roles`, {
+    metadata: { name },
+    rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["create", "get"] }],
+  });
+  assert.equal(role.status, 201, role.text);
+  const binding = await api.raw("POST", `${rbac}/rolebindings`, {
+    metadata: { name },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
+    subjects: [{ kind: "ServiceAccount", name, namespace }],
+  });
+  assert.equal(binding.status, 201, binding.text);
+  return {
+    user: `system:serviceaccount:${namespace}:${name}`,
+    kc: await api.kubeConfigFor(namespace, name),
+  };
+}
+
+describeOnBackends("authorization", {}, (backend) => {
+  test("a request the user may not make answers 403 Forbidden naming user, verb, resource and namespace; SelfSubjectAccessReview agrees", async () => {
+    const api = backend();
+    const namespace = await api.namespace("authz");
+    const { user, kc } = await limitedUser(api, namespace);
+    const core = kc.makeApiClient(CoreV1Api);
+    const reviews = kc.makeApiClient(AuthorizationV1Api);
+    const allowed = async (verb: string) =>
+      (
+        await reviews.createSelfSubjectAccessReview({
+          body: { spec: { resourceAttributes: { verb, resource: "pods", namespace } } },
+        })
+      ).status?.allowed;
+    // RBAC grants take a moment to reach the authorizer's cache.
+    await waitFor(async () => (await allowed("create")) === true, "the grant", 30_000);
+    assert.equal(await allowed("delete"), false);
+    await core.createNamespacedPod({ namespace, body: podBody("victim", { manual: true }) });
+    const error = await core
+      .deleteNamespacedPod({ namespace, name: "victim" })
+      .then(() => undefined, statusOf);
+    assert.equal(error?.code, 403);
+    assert.equal(error?.reason, "Forbidden");
+    assert.equal(
+      error?.message,
+      `pods "victim" is forbidden: User "${user}" cannot delete resource "pods" in API group "" in the namespace "${namespace}"`,
+    );
+    assert.deepEqual(error?.details, { name: "victim", kind: "pods" });
   });
 });
