@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { describeOnBackends } from "./backend.ts";
 import {
+  CONTROLLER_TIMEOUT_MS,
   collect,
   mergePatch,
   POD_RUNNING_TIMEOUT_MS,
@@ -79,7 +80,7 @@ describeOnBackends(
       );
     });
 
-    test("a resourceVersion older than the simulator's history gets ERROR 410 Expired; the real server replays it from etcd (known difference)", async () => {
+    test("a resourceVersion older than the server keeps gets ERROR 410 Expired; the real server keeps more (known difference)", async () => {
       const { core, kc, namespace: fresh, sim } = backend();
       const namespace = await fresh();
       await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: "old" } } });
@@ -90,10 +91,21 @@ describeOnBackends(
         );
       }
       // "1" is older than the simulator's window after the churn. The real server keeps every
-      // revision since etcd's last compaction (every 5 minutes by default), so it replays.
+      // revision since etcd's last compaction (every 5 minutes): before the first one it replays
+      // them all (a scan of etcd from its first revision: slow on a busy cluster), after it
+      // answers as the simulator does.
       const watch = await collect(kc, path(namespace), { resourceVersion: "1" });
-      if (!sim) {
-        await watch.until((events) => mine(events).length === CHURN + 1, "the replay from etcd");
+      const first = await watch.until(
+        (events) => events.length > 0,
+        "the first event",
+        CONTROLLER_TIMEOUT_MS,
+      );
+      if (!sim && first[0]?.type !== "ERROR") {
+        await watch.until(
+          (events) => mine(events).length === CHURN + 1,
+          "the replay from etcd",
+          CONTROLLER_TIMEOUT_MS,
+        );
         watch.stop();
         assert.deepEqual(names(watch.events).slice(0, 2), ["ADDED old", "MODIFIED old"]);
         return;
@@ -106,7 +118,11 @@ describeOnBackends(
       assert.equal(event?.object.kind, "Status");
       assert.equal(event?.object.code, 410);
       assert.equal(event?.object.reason, "Expired");
-      assert.match(String(event?.object.message), /^too old resource version: 1 \(\d+\)$/);
+      // The watch cache's wording; etcd's own, where the real server asks it, differs.
+      assert.match(
+        String(event?.object.message),
+        sim ? /^too old resource version: 1 \(\d+\)$/ : /too old/,
+      );
     });
 
     test("allowWatchBookmarks brings BOOKMARK events carrying a current resourceVersion", async () => {
