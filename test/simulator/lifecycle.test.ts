@@ -9,11 +9,15 @@ import {
   CONTROLLER_TIMEOUT_MS,
   type Env,
   found,
+  mergePatch,
   POD_RUNNING_TIMEOUT_MS,
   podBody,
   startEnv,
   waitFor,
 } from "./helpers.ts";
+
+/** A finalizer no controller knows: it holds an object until the test lifts it. */
+const HOLD = "example.com/hold";
 
 // Containers that stop on SIGTERM, as KWOK's do: a namespace's pods go without waiting 30 s.
 describeOnBackends(
@@ -23,7 +27,11 @@ describeOnBackends(
     test("a deleted namespace turns Terminating, refuses new content, is emptied and then removed", async () => {
       const api = backend();
       const namespace = await api.namespace("doomed");
-      await api.core.createNamespacedConfigMap({ namespace, body: { metadata: { name: "cm" } } });
+      // The finalizer holds the namespace in Terminating until the test has seen it refuse.
+      await api.core.createNamespacedConfigMap({
+        namespace,
+        body: { metadata: { name: "cm", finalizers: [HOLD] } },
+      });
       await api.core.createNamespacedPod({ namespace, body: podBody("worker") });
       await waitFor(
         async () =>
@@ -39,6 +47,17 @@ describeOnBackends(
         (error: { code: number; body: string }) =>
           error.code === 403 &&
           /because it is being terminated/.test(JSON.parse(error.body).message),
+      );
+      await waitFor(
+        async () =>
+          (await api.core.readNamespacedConfigMap({ namespace, name: "cm" })).metadata
+            ?.deletionTimestamp,
+        "the namespace's content deleted",
+        CONTROLLER_TIMEOUT_MS,
+      );
+      await api.core.patchNamespacedConfigMap(
+        { namespace, name: "cm", body: { metadata: { finalizers: null } } },
+        mergePatch,
       );
       await waitFor(
         async () => !(await found(api.core.readNamespace({ name: namespace }))),
