@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
 import { AuthorizationV1Api, CoreV1Api, type V1ResourceAttributes } from "@kubernetes/client-node";
 import { SIMULATED_USER } from "../../sidecar/simulator/index.ts";
-import { type Backend, describeOnBackends } from "./backend.ts";
+import type { Backend } from "./backend.ts";
+import { describeOnBackends } from "./backends.ts";
 import { type Env, podBody, raw, startEnv, statusOf, waitFor } from "./helpers.ts";
 
 let env: Env | undefined;

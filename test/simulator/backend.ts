@@ -1,16 +1,13 @@
-// The two backends the conformance suite runs on: the simulator, and the real control plane
-// (kube-apiserver, etcd, scheduler, controller-manager and KWOK nodes built from source). A test
-// written against a Backend sees only what a client of a cluster sees, so the same test is the
-// simulator's spec and its measurement against the real thing.
+// What a conformance test sees of a cluster, whichever backend it runs on (the simulator, or
+// the real control plane: kube-apiserver, etcd, scheduler, controller-manager and KWOK nodes
+// built from source), and the helpers both backends share. A test written against a Backend sees
+// only what a client of a cluster sees, so the same test is the simulator's spec and its
+// measurement against the real thing. describeOnBackends (backends.ts) runs a block on both.
 import { request as httpsRequest } from "node:https";
-import { after, before, describe } from "node:test";
 import { CoordinationV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
-import type { NodeSpec, Simulator, SimulatorOptions } from "../../sidecar/simulator/index.ts";
-import { realBackendUnavailable, startRealBackend } from "./real-backend.ts";
-import { startSimulatorBackend } from "./simulator-backend.ts";
+import type { NodeSpec, Simulator } from "../../sidecar/simulator/index.ts";
 
 export type BackendName = "simulator" | "real";
-export const BACKEND_NAMES: readonly BackendName[] = ["simulator", "real"];
 
 export interface RawResponse {
   status: number;
@@ -81,58 +78,6 @@ export const DEDICATED_TOLERATION = {
 /** `spec` with DEDICATED_TAINT added to its taints. */
 export function dedicated(spec: NodeSpec): NodeSpec {
   return { ...spec, taints: [...(spec.taints ?? []), DEDICATED_TAINT] };
-}
-
-/** What a block asks of its backend: simulator timings, and nodes to add. */
-export interface BackendOptions {
-  simulator?: SimulatorOptions;
-  /** Nodes added on both backends before the block runs (the simulator's own are kept). */
-  nodes?: NodeSpec[];
-}
-
-/** Why the real backend cannot run here, or undefined when it can. */
-export function backendUnavailable(name: BackendName): string | undefined {
-  return name === "real" ? realBackendUnavailable() : undefined;
-}
-
-export async function startBackend(
-  name: BackendName,
-  options: BackendOptions = {},
-): Promise<Backend> {
-  const backend =
-    name === "simulator"
-      ? await startSimulatorBackend(options.simulator)
-      : await startRealBackend();
-  for (const spec of options.nodes ?? []) await backend.addNode(spec);
-  return backend;
-}
-
-/**
- * One describe block per backend, named "<title> [simulator]" and "<title> [real]"; the real
- * one is skipped, with its reason, where no control plane can run. `body` reads the backend
- * through the getter once `before` has started it.
- */
-export function describeOnBackends(
-  title: string,
-  options: BackendOptions,
-  body: (backend: () => Backend, name: BackendName) => void,
-): void {
-  for (const name of BACKEND_NAMES) {
-    const skip = backendUnavailable(name);
-    describe(`${title} [${name}]`, { skip: skip ?? false }, () => {
-      let current: Backend | undefined;
-      before(async () => {
-        current = await startBackend(name, options);
-      });
-      after(async () => {
-        await current?.close();
-      });
-      body(() => {
-        if (!current) throw new Error(`the ${name} backend did not start`);
-        return current;
-      }, name);
-    });
-  }
 }
 
 /** `kc`'s cluster, with a bearer token for its user. */

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { VersionApi } from "@kubernetes/client-node";
-import { describeOnBackends } from "./backend.ts";
+import { describeOnBackends } from "./backends.ts";
 
 describeOnBackends("discovery", {}, (backend) => {
   test("/version reports a Kubernetes version client-node can read", async () => {

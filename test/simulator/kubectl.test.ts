@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { describeOnBackends } from "./backend.ts";
+import { describeOnBackends } from "./backends.ts";
 import { POD_RUNNING_TIMEOUT_MS, REMOVAL_TIMEOUT_MS, waitFor } from "./helpers.ts";
 
 const found = spawnSync("kubectl", ["version", "--client"], { encoding: "utf8" });

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
 import type { Node, Pod } from "../../sidecar/simulator/index.ts";
-import { describeOnBackends } from "./backend.ts";
+import { describeOnBackends } from "./backends.ts";
 import {
   CONTROLLER_TIMEOUT_MS,
   type Env,

@@ -2,7 +2,8 @@
 // simulator and on the real API server: API priority and fairness (429) and field validation.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { type Backend, describeOnBackends, rawRequest } from "./backend.ts";
+import { type Backend, rawRequest } from "./backend.ts";
+import { describeOnBackends } from "./backends.ts";
 import { found, waitFor } from "./helpers.ts";
 
 /** Concurrent lists per round: far beyond the seats of a priority level with one share. */

@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { CoreV1Api } from "@kubernetes/client-node";
-import { type Backend, describeOnBackends } from "./backend.ts";
+import type { Backend } from "./backend.ts";
+import { describeOnBackends } from "./backends.ts";
 import {
   type Env,
   POD_RUNNING_TIMEOUT_MS,

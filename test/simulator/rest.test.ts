@@ -3,7 +3,7 @@
 // sends. Every test works in a namespace of its own.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { describeOnBackends } from "./backend.ts";
+import { describeOnBackends } from "./backends.ts";
 import {
   CONTROLLER_TIMEOUT_MS,
   type Env,

@@ -5,12 +5,8 @@
 import assert from "node:assert/strict";
 import { afterEach, test } from "node:test";
 import type { CoreV1Api, V1Pod } from "@kubernetes/client-node";
-import {
-  type Backend,
-  DEDICATED_TAINT,
-  DEDICATED_TOLERATION,
-  describeOnBackends,
-} from "./backend.ts";
+import { type Backend, DEDICATED_TAINT, DEDICATED_TOLERATION } from "./backend.ts";
+import { describeOnBackends } from "./backends.ts";
 import {
   CONTROLLER_TIMEOUT_MS,
   found,

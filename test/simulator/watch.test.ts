@@ -3,7 +3,7 @@
 // applied to events. Every test watches a namespace of its own.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { describeOnBackends } from "./backend.ts";
+import { describeOnBackends } from "./backends.ts";
 import {
   CONTROLLER_TIMEOUT_MS,
   collect,
