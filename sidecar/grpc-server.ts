@@ -4,8 +4,6 @@ import { chmodSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import { loadSync } from "@grpc/proto-loader";
-import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
 import { type AdminServiceServer, AdminServiceService } from "../proto/gen/hostfactory/v1/admin.ts";
@@ -28,6 +26,7 @@ import type {
 } from "./provider/request-status.ts";
 import type { Attribute as TemplateAttribute } from "./provider/templates.ts";
 import type { ProviderService } from "./provider-service.ts";
+import { addReflection } from "./reflection.ts";
 
 export const SERVICE_NAME = "hostfactory.v1.ProviderService";
 /** getReturnRequests carries every machine HostFactory holds: allow far more than grpc-js's 4 MiB. */
@@ -261,10 +260,10 @@ export function createGrpcServer(
   if (admin) server.addService(AdminServiceService, admin);
   const health = new HealthImplementation({ "": "NOT_SERVING", [SERVICE_NAME]: "NOT_SERVING" });
   health.addToServer(server);
-  const definition = loadSync(["hostfactory/v1/provider.proto", "hostfactory/v1/admin.proto"], {
-    includeDirs: [PROTO_ROOT],
-  });
-  new ReflectionService(definition).addToServer(server);
+  addReflection(server, PROTO_ROOT, [
+    "hostfactory/v1/provider.proto",
+    "hostfactory/v1/admin.proto",
+  ]);
   let boundSocket: string | undefined;
   let healthServer: grpc.Server | undefined;
 
