@@ -62,6 +62,9 @@ func dial(address string, files tlsFiles, plainTCP bool) (*grpc.ClientConn, erro
 	return grpc.NewClient(address,
 		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultServiceConfig(serviceConfig),
+		// A call waits, within its deadline, for the sidecar to be reachable instead of failing
+		// at once: a call that never left has recorded nothing, whatever it was.
+		grpc.WithDefaultCallOptions(grpc.WaitForReady(true)),
 	)
 }
 

@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
@@ -47,9 +46,13 @@ type options struct {
 	insecure    bool
 }
 
-// errRequestFailed is a request that ended COMPLETE_WITH_ERROR: the sidecar answered, the
-// cluster could not give what was asked.
-var errRequestFailed = errors.New("request failed")
+var (
+	// errRequestFailed is a request that ended COMPLETE_WITH_ERROR: the sidecar answered, the
+	// cluster could not give what was asked.
+	errRequestFailed = errors.New("request failed")
+	// errBadInput is what the caller asked for and the sidecar does not offer.
+	errBadInput = errors.New("bad input")
+)
 
 func main() {
 	opts, err := parseFlags(os.Args[1:])
@@ -63,6 +66,9 @@ func main() {
 		fmt.Fprintf(os.Stderr, "go-client: %v\n", err)
 		if errors.Is(err, errRequestFailed) {
 			os.Exit(exitRequestFailed)
+		}
+		if errors.Is(err, errBadInput) {
+			os.Exit(exitUsage)
 		}
 		os.Exit(exitCallFailed)
 	}
@@ -107,7 +113,7 @@ func run(ctx context.Context, opts options, out io.Writer) error {
 
 	callCtx, cancel := unary()
 	health, err := grpc_health_v1.NewHealthClient(conn).Check(callCtx,
-		&grpc_health_v1.HealthCheckRequest{Service: providerService}, grpc.WaitForReady(true))
+		&grpc_health_v1.HealthCheckRequest{Service: providerService})
 	cancel()
 	if err != nil {
 		return callError("Health/Check", err)
@@ -122,7 +128,7 @@ func run(ctx context.Context, opts options, out io.Writer) error {
 	}
 	template := findTemplate(templates.GetTemplates(), opts.template)
 	if template == nil {
-		return fmt.Errorf("template %s is not offered; the sidecar offers %s", opts.template, templateIDs(templates.GetTemplates()))
+		return fmt.Errorf("%w: template %s is not offered; the sidecar offers %s", errBadInput, opts.template, templateIDs(templates.GetTemplates()))
 	}
 	fmt.Fprintf(out, "template %s: %d of %d machines available, %s CPUs and %s MB each\n",
 		template.GetTemplateId(), template.GetAvailableNumber(), template.GetMaxNumber(),
