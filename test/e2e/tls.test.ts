@@ -6,81 +6,11 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { pki } from "../tools/pki.ts";
 import { type Harness, startHarness, waitFor } from "./harness.ts";
 
 let h: Harness;
 let address: string;
-
-function openssl(dir: string, ...args: string[]): void {
-  execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
-}
-
-/** A CA in `dir`, and certificates it signs: a server's (for 127.0.0.1) and a client's. */
-function pki(dir: string): void {
-  mkdirSync(dir, { recursive: true });
-  const key = (name: string) =>
-    openssl(
-      dir,
-      "genpkey",
-      "-algorithm",
-      "EC",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-out",
-      `${name}.key`,
-    );
-  key("ca");
-  openssl(
-    dir,
-    "req",
-    "-x509",
-    "-new",
-    "-key",
-    "ca.key",
-    "-subj",
-    "/CN=test-ca",
-    "-days",
-    "2",
-    "-out",
-    "ca.pem",
-  );
-  for (const [name, extension] of [
-    ["server", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth"],
-    ["client", "extendedKeyUsage=clientAuth"],
-  ] as const) {
-    key(name);
-    openssl(
-      dir,
-      "req",
-      "-new",
-      "-key",
-      `${name}.key`,
-      "-subj",
-      `/CN=${name}`,
-      "-out",
-      `${name}.csr`,
-    );
-    writeFileSync(join(dir, `${name}.ext`), `${extension}\n`);
-    openssl(
-      dir,
-      "x509",
-      "-req",
-      "-in",
-      `${name}.csr`,
-      "-CA",
-      "ca.pem",
-      "-CAkey",
-      "ca.key",
-      "-CAcreateserial",
-      "-days",
-      "2",
-      "-extfile",
-      `${name}.ext`,
-      "-out",
-      `${name}.pem`,
-    );
-  }
-}
 
 /** Runs getAvailableTemplates with a client config file holding `tls` (or insecure). */
 async function call(name: string, client: Record<string, unknown>) {

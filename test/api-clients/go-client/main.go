@@ -103,7 +103,7 @@ func parseFlags(args []string) (options, error) {
 func run(ctx context.Context, opts options, out io.Writer) error {
 	conn, err := dial(opts.address, opts.tls, opts.insecure)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", errBadInput, err)
 	}
 	defer conn.Close()
 	client := hostfactoryv1.NewProviderServiceClient(conn)
