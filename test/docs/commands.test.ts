@@ -9,7 +9,15 @@ import { runProcess } from "../tools/run-process.ts";
 import { codeBlocks, documentationFiles, ROOT, SHELL_LANGS, shellCommands } from "./_markdown.ts";
 
 /** Tools the docs may use that are not ours: their arguments are theirs to check. */
-const EXTERNAL_TOOLS = new Set(["kubectl", "docker", "curl", "echo", "base64", "export"]);
+const EXTERNAL_TOOLS = new Set([
+  "kubectl",
+  "docker",
+  "curl",
+  "echo",
+  "base64",
+  "export",
+  "grpcurl",
+]);
 const CLIENT = join(ROOT, "client", "main.ts");
 const SIDECAR = join(ROOT, "sidecar", "main.ts");
 const SIMULATOR = join(ROOT, "sidecar", "simulator", "main.ts");
@@ -114,6 +122,17 @@ async function checkCommand(where: string, argv: string[]): Promise<void> {
   if (program === "npm") return checkNpm(where, args);
   if (program === "helm") return checkHelm(where, args);
   if (program.endsWith(".sh")) return checkScript(where, program, args);
+  if (program === "npx") {
+    const bin = join(ROOT, "node_modules", ".bin", String(args[0]));
+    assert.ok(existsSync(bin), `${where}: npx ${args[0]} is not a dependency's command`);
+    return;
+  }
+  if (program === "go") {
+    // Go commands of the docs run in one of the repository's Go modules (go -C DIR …).
+    const dir = args[0] === "-C" ? String(args[1]) : "";
+    assert.ok(existsSync(join(ROOT, dir, "go.mod")), `${where}: ${dir} is not a Go module here`);
+    return;
+  }
   if (program === "node") {
     if (args[0] === "client/main.ts") return checkClient(where, args.slice(1));
     if (args[0] === "sidecar/main.ts") return checkFlags(where, await help(SIDECAR, []), args);
@@ -147,5 +166,7 @@ test("the checks catch a command that does not exist", async () => {
   await assert.rejects(checkCommand("x", words("npm run nope")), /no script/);
   await assert.rejects(checkCommand("x", words("npm start -- --simulate-node 3")), /not an option/);
   await assert.rejects(checkCommand("x", words("kubecl get pods")), /neither ours/);
+  await assert.rejects(checkCommand("x", words("npx bufx generate")), /not a dependency's/);
+  await assert.rejects(checkCommand("x", words("go -C test/nope run .")), /not a Go module/);
   assert.throws(() => checkHelm("x", words("helm template a charts/nope")), /does not exist/);
 });
