@@ -532,7 +532,8 @@ type RequestMachinesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The template to create machines from.
 	TemplateId string `protobuf:"bytes,1,opt,name=template_id,json=templateId,proto3" json:"template_id,omitempty"`
-	// How many machines; at least 1.
+	// How many machines: at least 1, at most 10,000, and at most the sidecar's
+	// --max-request-machines when set lower (more is INVALID_ARGUMENT).
 	MachineCount int32 `protobuf:"varint,2,opt,name=machine_count,json=machineCount,proto3" json:"machine_count,omitempty"`
 	// HostFactory's `rc_account` (the Symphony consumer the machines are for), if sent; kept on
 	// the request record and the pods' annotations for accounting.
