@@ -1154,6 +1154,107 @@ func (x *RenderTemplateResponse) GetDryRunError() string {
 	return ""
 }
 
+// DryRunPodRequest carries one Pod.
+type DryRunPodRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The Pod manifest as JSON; its namespace is the sidecar's whatever it says.
+	PodJson       string `protobuf:"bytes,1,opt,name=pod_json,json=podJson,proto3" json:"pod_json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DryRunPodRequest) Reset() {
+	*x = DryRunPodRequest{}
+	mi := &file_hostfactory_v1_admin_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DryRunPodRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DryRunPodRequest) ProtoMessage() {}
+
+func (x *DryRunPodRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_hostfactory_v1_admin_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DryRunPodRequest.ProtoReflect.Descriptor instead.
+func (*DryRunPodRequest) Descriptor() ([]byte, []int) {
+	return file_hostfactory_v1_admin_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *DryRunPodRequest) GetPodJson() string {
+	if x != nil {
+		return x.PodJson
+	}
+	return ""
+}
+
+// DryRunPodResponse is the API server's verdict.
+type DryRunPodResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Whether the API server would create the Pod.
+	Accepted bool `protobuf:"varint,1,opt,name=accepted,proto3" json:"accepted,omitempty"`
+	// Why it would not; empty when accepted.
+	Error         string `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DryRunPodResponse) Reset() {
+	*x = DryRunPodResponse{}
+	mi := &file_hostfactory_v1_admin_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DryRunPodResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DryRunPodResponse) ProtoMessage() {}
+
+func (x *DryRunPodResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_hostfactory_v1_admin_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DryRunPodResponse.ProtoReflect.Descriptor instead.
+func (*DryRunPodResponse) Descriptor() ([]byte, []int) {
+	return file_hostfactory_v1_admin_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *DryRunPodResponse) GetAccepted() bool {
+	if x != nil {
+		return x.Accepted
+	}
+	return false
+}
+
+func (x *DryRunPodResponse) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 // GetStatusRequest takes no parameters.
 type GetStatusRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1163,7 +1264,7 @@ type GetStatusRequest struct {
 
 func (x *GetStatusRequest) Reset() {
 	*x = GetStatusRequest{}
-	mi := &file_hostfactory_v1_admin_proto_msgTypes[14]
+	mi := &file_hostfactory_v1_admin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1175,7 +1276,7 @@ func (x *GetStatusRequest) String() string {
 func (*GetStatusRequest) ProtoMessage() {}
 
 func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hostfactory_v1_admin_proto_msgTypes[14]
+	mi := &file_hostfactory_v1_admin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1188,7 +1289,7 @@ func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetStatusRequest) Descriptor() ([]byte, []int) {
-	return file_hostfactory_v1_admin_proto_rawDescGZIP(), []int{14}
+	return file_hostfactory_v1_admin_proto_rawDescGZIP(), []int{16}
 }
 
 // GetStatusResponse is the state of the replica that answered.
@@ -1229,7 +1330,7 @@ type GetStatusResponse struct {
 
 func (x *GetStatusResponse) Reset() {
 	*x = GetStatusResponse{}
-	mi := &file_hostfactory_v1_admin_proto_msgTypes[15]
+	mi := &file_hostfactory_v1_admin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1241,7 +1342,7 @@ func (x *GetStatusResponse) String() string {
 func (*GetStatusResponse) ProtoMessage() {}
 
 func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hostfactory_v1_admin_proto_msgTypes[15]
+	mi := &file_hostfactory_v1_admin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1254,7 +1355,7 @@ func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetStatusResponse) Descriptor() ([]byte, []int) {
-	return file_hostfactory_v1_admin_proto_rawDescGZIP(), []int{15}
+	return file_hostfactory_v1_admin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetStatusResponse) GetIdentity() string {
@@ -1370,7 +1471,7 @@ type CacheStatus struct {
 
 func (x *CacheStatus) Reset() {
 	*x = CacheStatus{}
-	mi := &file_hostfactory_v1_admin_proto_msgTypes[16]
+	mi := &file_hostfactory_v1_admin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1382,7 +1483,7 @@ func (x *CacheStatus) String() string {
 func (*CacheStatus) ProtoMessage() {}
 
 func (x *CacheStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_hostfactory_v1_admin_proto_msgTypes[16]
+	mi := &file_hostfactory_v1_admin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1395,7 +1496,7 @@ func (x *CacheStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CacheStatus.ProtoReflect.Descriptor instead.
 func (*CacheStatus) Descriptor() ([]byte, []int) {
-	return file_hostfactory_v1_admin_proto_rawDescGZIP(), []int{16}
+	return file_hostfactory_v1_admin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CacheStatus) GetName() string {
@@ -1428,7 +1529,7 @@ type CheckPermissionsRequest struct {
 
 func (x *CheckPermissionsRequest) Reset() {
 	*x = CheckPermissionsRequest{}
-	mi := &file_hostfactory_v1_admin_proto_msgTypes[17]
+	mi := &file_hostfactory_v1_admin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1440,7 +1541,7 @@ func (x *CheckPermissionsRequest) String() string {
 func (*CheckPermissionsRequest) ProtoMessage() {}
 
 func (x *CheckPermissionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hostfactory_v1_admin_proto_msgTypes[17]
+	mi := &file_hostfactory_v1_admin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1453,7 +1554,7 @@ func (x *CheckPermissionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckPermissionsRequest.ProtoReflect.Descriptor instead.
 func (*CheckPermissionsRequest) Descriptor() ([]byte, []int) {
-	return file_hostfactory_v1_admin_proto_rawDescGZIP(), []int{17}
+	return file_hostfactory_v1_admin_proto_rawDescGZIP(), []int{19}
 }
 
 // CheckPermissionsResponse has one check per call the sidecar makes.
@@ -1467,7 +1568,7 @@ type CheckPermissionsResponse struct {
 
 func (x *CheckPermissionsResponse) Reset() {
 	*x = CheckPermissionsResponse{}
-	mi := &file_hostfactory_v1_admin_proto_msgTypes[18]
+	mi := &file_hostfactory_v1_admin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1479,7 +1580,7 @@ func (x *CheckPermissionsResponse) String() string {
 func (*CheckPermissionsResponse) ProtoMessage() {}
 
 func (x *CheckPermissionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hostfactory_v1_admin_proto_msgTypes[18]
+	mi := &file_hostfactory_v1_admin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1492,7 +1593,7 @@ func (x *CheckPermissionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckPermissionsResponse.ProtoReflect.Descriptor instead.
 func (*CheckPermissionsResponse) Descriptor() ([]byte, []int) {
-	return file_hostfactory_v1_admin_proto_rawDescGZIP(), []int{18}
+	return file_hostfactory_v1_admin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CheckPermissionsResponse) GetChecks() []*PermissionCheck {
@@ -1531,7 +1632,7 @@ type PermissionCheck struct {
 
 func (x *PermissionCheck) Reset() {
 	*x = PermissionCheck{}
-	mi := &file_hostfactory_v1_admin_proto_msgTypes[19]
+	mi := &file_hostfactory_v1_admin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1543,7 +1644,7 @@ func (x *PermissionCheck) String() string {
 func (*PermissionCheck) ProtoMessage() {}
 
 func (x *PermissionCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_hostfactory_v1_admin_proto_msgTypes[19]
+	mi := &file_hostfactory_v1_admin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1556,7 +1657,7 @@ func (x *PermissionCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PermissionCheck.ProtoReflect.Descriptor instead.
 func (*PermissionCheck) Descriptor() ([]byte, []int) {
-	return file_hostfactory_v1_admin_proto_rawDescGZIP(), []int{19}
+	return file_hostfactory_v1_admin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *PermissionCheck) GetVerb() string {
@@ -1723,7 +1824,12 @@ const file_hostfactory_v1_admin_proto_rawDesc = "" +
 	"\bpod_json\x18\x01 \x01(\tR\apodJson\x12\x19\n" +
 	"\bpod_yaml\x18\x02 \x01(\tR\apodYaml\x12(\n" +
 	"\x10dry_run_accepted\x18\x03 \x01(\bR\x0edryRunAccepted\x12\"\n" +
-	"\rdry_run_error\x18\x04 \x01(\tR\vdryRunError\"\x12\n" +
+	"\rdry_run_error\x18\x04 \x01(\tR\vdryRunError\"-\n" +
+	"\x10DryRunPodRequest\x12\x19\n" +
+	"\bpod_json\x18\x01 \x01(\tR\apodJson\"E\n" +
+	"\x11DryRunPodResponse\x12\x1a\n" +
+	"\baccepted\x18\x01 \x01(\bR\baccepted\x12\x14\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\"\x12\n" +
 	"\x10GetStatusRequest\"\x82\x04\n" +
 	"\x11GetStatusResponse\x12\x1a\n" +
 	"\bidentity\x18\x01 \x01(\tR\bidentity\x12\x1a\n" +
@@ -1765,7 +1871,7 @@ const file_hostfactory_v1_admin_proto_rawDesc = "" +
 	"\x1bTIMELINE_SOURCE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16TIMELINE_SOURCE_RECORD\x10\x01\x12\x17\n" +
 	"\x13TIMELINE_SOURCE_POD\x10\x02\x12\x19\n" +
-	"\x15TIMELINE_SOURCE_EVENT\x10\x032\x91\x05\n" +
+	"\x15TIMELINE_SOURCE_EVENT\x10\x032\xe3\x05\n" +
 	"\fAdminService\x12Y\n" +
 	"\fListRequests\x12#.hostfactory.v1.ListRequestsRequest\x1a$.hostfactory.v1.ListRequestsResponse\x12S\n" +
 	"\n" +
@@ -1773,6 +1879,7 @@ const file_hostfactory_v1_admin_proto_rawDesc = "" +
 	"\fListMachines\x12#.hostfactory.v1.ListMachinesRequest\x1a$.hostfactory.v1.ListMachinesResponse\x12\\\n" +
 	"\rListTemplates\x12$.hostfactory.v1.ListTemplatesRequest\x1a%.hostfactory.v1.ListTemplatesResponse\x12_\n" +
 	"\x0eRenderTemplate\x12%.hostfactory.v1.RenderTemplateRequest\x1a&.hostfactory.v1.RenderTemplateResponse\x12P\n" +
+	"\tDryRunPod\x12 .hostfactory.v1.DryRunPodRequest\x1a!.hostfactory.v1.DryRunPodResponse\x12P\n" +
 	"\tGetStatus\x12 .hostfactory.v1.GetStatusRequest\x1a!.hostfactory.v1.GetStatusResponse\x12e\n" +
 	"\x10CheckPermissions\x12'.hostfactory.v1.CheckPermissionsRequest\x1a(.hostfactory.v1.CheckPermissionsResponseB\xbc\x01\n" +
 	"\x12com.hostfactory.v1B\n" +
@@ -1791,7 +1898,7 @@ func file_hostfactory_v1_admin_proto_rawDescGZIP() []byte {
 }
 
 var file_hostfactory_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_hostfactory_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_hostfactory_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_hostfactory_v1_admin_proto_goTypes = []any{
 	(TimelineSource)(0),              // 0: hostfactory.v1.TimelineSource
 	(*ListRequestsRequest)(nil),      // 1: hostfactory.v1.ListRequestsRequest
@@ -1808,48 +1915,52 @@ var file_hostfactory_v1_admin_proto_goTypes = []any{
 	(*TemplateInfo)(nil),             // 12: hostfactory.v1.TemplateInfo
 	(*RenderTemplateRequest)(nil),    // 13: hostfactory.v1.RenderTemplateRequest
 	(*RenderTemplateResponse)(nil),   // 14: hostfactory.v1.RenderTemplateResponse
-	(*GetStatusRequest)(nil),         // 15: hostfactory.v1.GetStatusRequest
-	(*GetStatusResponse)(nil),        // 16: hostfactory.v1.GetStatusResponse
-	(*CacheStatus)(nil),              // 17: hostfactory.v1.CacheStatus
-	(*CheckPermissionsRequest)(nil),  // 18: hostfactory.v1.CheckPermissionsRequest
-	(*CheckPermissionsResponse)(nil), // 19: hostfactory.v1.CheckPermissionsResponse
-	(*PermissionCheck)(nil),          // 20: hostfactory.v1.PermissionCheck
-	(RequestKind)(0),                 // 21: hostfactory.v1.RequestKind
-	(RequestStatus)(0),               // 22: hostfactory.v1.RequestStatus
-	(*Request)(nil),                  // 23: hostfactory.v1.Request
-	(*Template)(nil),                 // 24: hostfactory.v1.Template
+	(*DryRunPodRequest)(nil),         // 15: hostfactory.v1.DryRunPodRequest
+	(*DryRunPodResponse)(nil),        // 16: hostfactory.v1.DryRunPodResponse
+	(*GetStatusRequest)(nil),         // 17: hostfactory.v1.GetStatusRequest
+	(*GetStatusResponse)(nil),        // 18: hostfactory.v1.GetStatusResponse
+	(*CacheStatus)(nil),              // 19: hostfactory.v1.CacheStatus
+	(*CheckPermissionsRequest)(nil),  // 20: hostfactory.v1.CheckPermissionsRequest
+	(*CheckPermissionsResponse)(nil), // 21: hostfactory.v1.CheckPermissionsResponse
+	(*PermissionCheck)(nil),          // 22: hostfactory.v1.PermissionCheck
+	(RequestKind)(0),                 // 23: hostfactory.v1.RequestKind
+	(RequestStatus)(0),               // 24: hostfactory.v1.RequestStatus
+	(*Request)(nil),                  // 25: hostfactory.v1.Request
+	(*Template)(nil),                 // 26: hostfactory.v1.Template
 }
 var file_hostfactory_v1_admin_proto_depIdxs = []int32{
-	21, // 0: hostfactory.v1.ListRequestsRequest.kind:type_name -> hostfactory.v1.RequestKind
+	23, // 0: hostfactory.v1.ListRequestsRequest.kind:type_name -> hostfactory.v1.RequestKind
 	3,  // 1: hostfactory.v1.ListRequestsResponse.requests:type_name -> hostfactory.v1.RequestSummary
-	21, // 2: hostfactory.v1.RequestSummary.kind:type_name -> hostfactory.v1.RequestKind
-	22, // 3: hostfactory.v1.RequestSummary.status:type_name -> hostfactory.v1.RequestStatus
+	23, // 2: hostfactory.v1.RequestSummary.kind:type_name -> hostfactory.v1.RequestKind
+	24, // 3: hostfactory.v1.RequestSummary.status:type_name -> hostfactory.v1.RequestStatus
 	3,  // 4: hostfactory.v1.GetRequestResponse.summary:type_name -> hostfactory.v1.RequestSummary
-	23, // 5: hostfactory.v1.GetRequestResponse.request:type_name -> hostfactory.v1.Request
+	25, // 5: hostfactory.v1.GetRequestResponse.request:type_name -> hostfactory.v1.Request
 	9,  // 6: hostfactory.v1.GetRequestResponse.pods:type_name -> hostfactory.v1.MachineInfo
 	6,  // 7: hostfactory.v1.GetRequestResponse.timeline:type_name -> hostfactory.v1.TimelineEntry
 	0,  // 8: hostfactory.v1.TimelineEntry.source:type_name -> hostfactory.v1.TimelineSource
 	9,  // 9: hostfactory.v1.ListMachinesResponse.machines:type_name -> hostfactory.v1.MachineInfo
 	12, // 10: hostfactory.v1.ListTemplatesResponse.templates:type_name -> hostfactory.v1.TemplateInfo
-	24, // 11: hostfactory.v1.TemplateInfo.template:type_name -> hostfactory.v1.Template
-	17, // 12: hostfactory.v1.GetStatusResponse.caches:type_name -> hostfactory.v1.CacheStatus
-	20, // 13: hostfactory.v1.CheckPermissionsResponse.checks:type_name -> hostfactory.v1.PermissionCheck
+	26, // 11: hostfactory.v1.TemplateInfo.template:type_name -> hostfactory.v1.Template
+	19, // 12: hostfactory.v1.GetStatusResponse.caches:type_name -> hostfactory.v1.CacheStatus
+	22, // 13: hostfactory.v1.CheckPermissionsResponse.checks:type_name -> hostfactory.v1.PermissionCheck
 	1,  // 14: hostfactory.v1.AdminService.ListRequests:input_type -> hostfactory.v1.ListRequestsRequest
 	4,  // 15: hostfactory.v1.AdminService.GetRequest:input_type -> hostfactory.v1.GetRequestRequest
 	7,  // 16: hostfactory.v1.AdminService.ListMachines:input_type -> hostfactory.v1.ListMachinesRequest
 	10, // 17: hostfactory.v1.AdminService.ListTemplates:input_type -> hostfactory.v1.ListTemplatesRequest
 	13, // 18: hostfactory.v1.AdminService.RenderTemplate:input_type -> hostfactory.v1.RenderTemplateRequest
-	15, // 19: hostfactory.v1.AdminService.GetStatus:input_type -> hostfactory.v1.GetStatusRequest
-	18, // 20: hostfactory.v1.AdminService.CheckPermissions:input_type -> hostfactory.v1.CheckPermissionsRequest
-	2,  // 21: hostfactory.v1.AdminService.ListRequests:output_type -> hostfactory.v1.ListRequestsResponse
-	5,  // 22: hostfactory.v1.AdminService.GetRequest:output_type -> hostfactory.v1.GetRequestResponse
-	8,  // 23: hostfactory.v1.AdminService.ListMachines:output_type -> hostfactory.v1.ListMachinesResponse
-	11, // 24: hostfactory.v1.AdminService.ListTemplates:output_type -> hostfactory.v1.ListTemplatesResponse
-	14, // 25: hostfactory.v1.AdminService.RenderTemplate:output_type -> hostfactory.v1.RenderTemplateResponse
-	16, // 26: hostfactory.v1.AdminService.GetStatus:output_type -> hostfactory.v1.GetStatusResponse
-	19, // 27: hostfactory.v1.AdminService.CheckPermissions:output_type -> hostfactory.v1.CheckPermissionsResponse
-	21, // [21:28] is the sub-list for method output_type
-	14, // [14:21] is the sub-list for method input_type
+	15, // 19: hostfactory.v1.AdminService.DryRunPod:input_type -> hostfactory.v1.DryRunPodRequest
+	17, // 20: hostfactory.v1.AdminService.GetStatus:input_type -> hostfactory.v1.GetStatusRequest
+	20, // 21: hostfactory.v1.AdminService.CheckPermissions:input_type -> hostfactory.v1.CheckPermissionsRequest
+	2,  // 22: hostfactory.v1.AdminService.ListRequests:output_type -> hostfactory.v1.ListRequestsResponse
+	5,  // 23: hostfactory.v1.AdminService.GetRequest:output_type -> hostfactory.v1.GetRequestResponse
+	8,  // 24: hostfactory.v1.AdminService.ListMachines:output_type -> hostfactory.v1.ListMachinesResponse
+	11, // 25: hostfactory.v1.AdminService.ListTemplates:output_type -> hostfactory.v1.ListTemplatesResponse
+	14, // 26: hostfactory.v1.AdminService.RenderTemplate:output_type -> hostfactory.v1.RenderTemplateResponse
+	16, // 27: hostfactory.v1.AdminService.DryRunPod:output_type -> hostfactory.v1.DryRunPodResponse
+	18, // 28: hostfactory.v1.AdminService.GetStatus:output_type -> hostfactory.v1.GetStatusResponse
+	21, // 29: hostfactory.v1.AdminService.CheckPermissions:output_type -> hostfactory.v1.CheckPermissionsResponse
+	22, // [22:30] is the sub-list for method output_type
+	14, // [14:22] is the sub-list for method input_type
 	14, // [14:14] is the sub-list for extension type_name
 	14, // [14:14] is the sub-list for extension extendee
 	0,  // [0:14] is the sub-list for field type_name
@@ -1867,7 +1978,7 @@ func file_hostfactory_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hostfactory_v1_admin_proto_rawDesc), len(file_hostfactory_v1_admin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   20,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

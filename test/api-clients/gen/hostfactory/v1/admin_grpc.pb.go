@@ -28,6 +28,7 @@ const (
 	AdminService_ListMachines_FullMethodName     = "/hostfactory.v1.AdminService/ListMachines"
 	AdminService_ListTemplates_FullMethodName    = "/hostfactory.v1.AdminService/ListTemplates"
 	AdminService_RenderTemplate_FullMethodName   = "/hostfactory.v1.AdminService/RenderTemplate"
+	AdminService_DryRunPod_FullMethodName        = "/hostfactory.v1.AdminService/DryRunPod"
 	AdminService_GetStatus_FullMethodName        = "/hostfactory.v1.AdminService/GetStatus"
 	AdminService_CheckPermissions_FullMethodName = "/hostfactory.v1.AdminService/CheckPermissions"
 )
@@ -56,6 +57,10 @@ type AdminServiceClient interface {
 	// without creating it. Fails with NOT_FOUND for an unknown template and INVALID_ARGUMENT for a
 	// request id that is not a create request's.
 	RenderTemplate(ctx context.Context, in *RenderTemplateRequest, opts ...grpc.CallOption) (*RenderTemplateResponse, error)
+	// DryRunPod has the API server validate and admit a Pod, as the sidecar's identity in its
+	// namespace, without creating it: `templates validate FILE --dry-run` sends the Pods of a
+	// templates file the sidecar does not use yet.
+	DryRunPod(ctx context.Context, in *DryRunPodRequest, opts ...grpc.CallOption) (*DryRunPodResponse, error)
 	// GetStatus reports this replica's state: who it is, who leads, its caches and templates.
 	GetStatus(ctx context.Context, in *GetStatusRequest, opts ...grpc.CallOption) (*GetStatusResponse, error)
 	// CheckPermissions asks the API server, with one SelfSubjectAccessReview per call the sidecar
@@ -121,6 +126,16 @@ func (c *adminServiceClient) RenderTemplate(ctx context.Context, in *RenderTempl
 	return out, nil
 }
 
+func (c *adminServiceClient) DryRunPod(ctx context.Context, in *DryRunPodRequest, opts ...grpc.CallOption) (*DryRunPodResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DryRunPodResponse)
+	err := c.cc.Invoke(ctx, AdminService_DryRunPod_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *adminServiceClient) GetStatus(ctx context.Context, in *GetStatusRequest, opts ...grpc.CallOption) (*GetStatusResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetStatusResponse)
@@ -165,6 +180,10 @@ type AdminServiceServer interface {
 	// without creating it. Fails with NOT_FOUND for an unknown template and INVALID_ARGUMENT for a
 	// request id that is not a create request's.
 	RenderTemplate(context.Context, *RenderTemplateRequest) (*RenderTemplateResponse, error)
+	// DryRunPod has the API server validate and admit a Pod, as the sidecar's identity in its
+	// namespace, without creating it: `templates validate FILE --dry-run` sends the Pods of a
+	// templates file the sidecar does not use yet.
+	DryRunPod(context.Context, *DryRunPodRequest) (*DryRunPodResponse, error)
 	// GetStatus reports this replica's state: who it is, who leads, its caches and templates.
 	GetStatus(context.Context, *GetStatusRequest) (*GetStatusResponse, error)
 	// CheckPermissions asks the API server, with one SelfSubjectAccessReview per call the sidecar
@@ -194,6 +213,9 @@ func (UnimplementedAdminServiceServer) ListTemplates(context.Context, *ListTempl
 }
 func (UnimplementedAdminServiceServer) RenderTemplate(context.Context, *RenderTemplateRequest) (*RenderTemplateResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RenderTemplate not implemented")
+}
+func (UnimplementedAdminServiceServer) DryRunPod(context.Context, *DryRunPodRequest) (*DryRunPodResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DryRunPod not implemented")
 }
 func (UnimplementedAdminServiceServer) GetStatus(context.Context, *GetStatusRequest) (*GetStatusResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetStatus not implemented")
@@ -312,6 +334,24 @@ func _AdminService_RenderTemplate_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_DryRunPod_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DryRunPodRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).DryRunPod(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_DryRunPod_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).DryRunPod(ctx, req.(*DryRunPodRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _AdminService_GetStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetStatusRequest)
 	if err := dec(in); err != nil {
@@ -374,6 +414,10 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RenderTemplate",
 			Handler:    _AdminService_RenderTemplate_Handler,
+		},
+		{
+			MethodName: "DryRunPod",
+			Handler:    _AdminService_DryRunPod_Handler,
 		},
 		{
 			MethodName: "GetStatus",
