@@ -563,6 +563,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       ? `${route.info.name}/${route.subresource}`
       : route.info.name;
     counters.count(verb, resource);
+    response.once("finish", () => counters.countAnswer(verb, resource, response.statusCode));
     options.authorization.check({
       verb,
       group: route.info.group,

@@ -2,6 +2,8 @@
 export interface Counters {
   /** Requests of `verb`, for one resource ("pods", "pods/status") or all. */
   get(verb: string, resource?: string): number;
+  /** Requests of `verb` on `resource` answered with HTTP status `code` (201: created). */
+  answered(verb: string, resource: string, code: number): number;
   /** Every request counted so far. */
   total(): number;
   /** { verb: { resource: count } }. */
@@ -9,10 +11,14 @@ export interface Counters {
   reset(): void;
   /** Called by the HTTP layer once per request. */
   count(verb: string, resource: string): void;
+  /** Called by the HTTP layer once per answered request, with its status code. */
+  countAnswer(verb: string, resource: string, code: number): void;
 }
 
 export function createCounters(): Counters {
   const byVerb = new Map<string, Map<string, number>>();
+  const answers = new Map<string, number>();
+  const answerKey = (verb: string, resource: string, code: number) => `${verb} ${resource} ${code}`;
   return {
     get(verb, resource) {
       const resources = byVerb.get(verb);
@@ -21,6 +27,9 @@ export function createCounters(): Counters {
       let sum = 0;
       for (const value of resources.values()) sum += value;
       return sum;
+    },
+    answered(verb, resource, code) {
+      return answers.get(answerKey(verb, resource, code)) ?? 0;
     },
     total() {
       let sum = 0;
@@ -34,6 +43,7 @@ export function createCounters(): Counters {
     },
     reset() {
       byVerb.clear();
+      answers.clear();
     },
     count(verb, resource) {
       let resources = byVerb.get(verb);
@@ -42,6 +52,10 @@ export function createCounters(): Counters {
         byVerb.set(verb, resources);
       }
       resources.set(resource, (resources.get(resource) ?? 0) + 1);
+    },
+    countAnswer(verb, resource, code) {
+      const k = answerKey(verb, resource, code);
+      answers.set(k, (answers.get(k) ?? 0) + 1);
     },
   };
 }

@@ -110,7 +110,6 @@ describe("trouble HostFactory should retry: exit 1 and a message", { concurrency
   });
 
   test("the sidecar does not answer before the deadline", async () => {
-    const started = Date.now();
     const result = await runClient([
       "getRequestStatus",
       "-f",
@@ -123,7 +122,6 @@ describe("trouble HostFactory should retry: exit 1 and a message", { concurrency
     assert.equal(result.code, 1);
     assert.match((stdoutJson(result) as { message: string }).message, /did not answer within 0.3s/);
     assert.match(result.stderr, /DEADLINE_EXCEEDED/);
-    assert.ok(Date.now() - started < 5000);
   });
 
   const failures: [UnaryMethod, string, RegExp][] = [

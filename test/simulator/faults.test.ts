@@ -75,14 +75,18 @@ describe("errors and latency", () => {
     assert.deepEqual(await outcomes(), first);
   });
 
-  test("latency delays matching requests", async () => {
-    env.sim.faults.addLatency({ verbs: ["get"], delayMs: 200 });
+  test("latency delays matching requests and only those", async () => {
+    env.sim.faults.addLatency({ verbs: ["get"], delayMs: 1000 });
+    const finished: string[] = [];
     const started = Date.now();
-    await env.core.readNamespace({ name: "default" });
-    assert.ok(Date.now() - started >= 190);
-    const quick = Date.now();
+    const delayed = env.core.readNamespace({ name: "default" }).then(() => {
+      finished.push("get");
+      return Date.now() - started;
+    });
     await listConfigMaps();
-    assert.ok(Date.now() - quick < 150, "other verbs are not delayed");
+    finished.push("list");
+    assert.ok((await delayed) >= 990, "the get waited for its latency");
+    assert.deepEqual(finished, ["list", "get"], "the list, issued after, was not delayed");
   });
 
   test("a rate limit answers 429 with Retry-After beyond the burst", async () => {
@@ -226,6 +230,19 @@ describe("ground truth", () => {
     assert.deepEqual((await raw(env.sim, "GET", "/simulator/counters")).json.list, {
       configmaps: 2,
     });
+  });
+
+  test("counters count answers by status code, so a test can tell a create from a 409", async () => {
+    env.sim.counters.reset();
+    const body = { metadata: { name: "answered" } };
+    await env.core.createNamespacedConfigMap({ namespace: "default", body });
+    await assert.rejects(env.core.createNamespacedConfigMap({ namespace: "default", body }));
+    await waitFor(
+      () => env.sim.counters.answered("create", "configmaps", 409) === 1,
+      "the 409 to be counted",
+    );
+    assert.equal(env.sim.counters.answered("create", "configmaps", 201), 1);
+    assert.equal(env.sim.counters.get("create", "configmaps"), 2);
   });
 
   test("the event log records what the cluster did", async () => {

@@ -31,11 +31,12 @@ describe("createRateLimiter", () => {
     const times = await Promise.all(calls);
     // 25 tokens at 20/s take at least 1.25 s to accrue (a loaded machine can only be slower).
     assert.ok(performance.now() - startedAt >= 1_200);
-    // Within any 500 ms window after the burst, at most 10 (+1 for the window edge) started.
+    // A token bucket never lets more than burst + qps × window start in any window, however late
+    // its timers fire on a loaded machine: 5 + 10 (+1 for the window edge) in 500 ms.
     const afterBurst = times.slice(5);
     for (const t of afterBurst) {
       const inWindow = afterBurst.filter((u) => u >= t && u < t + 500).length;
-      assert.ok(inWindow <= 11, `${inWindow} calls started within 500 ms`);
+      assert.ok(inWindow <= 16, `${inWindow} calls started within 500 ms`);
     }
     assert.equal(limiter.stats.waiting, 0);
   });
