@@ -1,6 +1,7 @@
 // The operator's templates file, kept current: read at start, re-read when the file or its
 // directory changes (a mounted ConfigMap is swapped through symlinks, so the directory is
-// watched, with a slow poll as a safety net). A bad edit keeps the last good set and says why.
+// watched, with a slow poll as a safety net). A bad edit keeps the last good set and says why; so
+// does a failing watcher, which is re-armed instead of taking the sidecar down.
 import { type FSWatcher, readFileSync, watch } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { loadYaml } from "@kubernetes/client-node";
@@ -9,6 +10,15 @@ import { parseTemplates, type Template, type TemplateDefaults } from "./provider
 
 const RELOAD_DEBOUNCE_MS = 200;
 const POLL_INTERVAL_MS = 30_000;
+/** After the directory watcher fails, watch again this much later (the poll covers the gap). */
+export const REWATCH_DELAY_MS = 1_000;
+
+export interface TemplatesSourceOptions {
+  /** Watches a directory, calling back on any change in it. Default: `fs.watch`. */
+  watchDirectory?: (directory: string, onChange: () => void) => FSWatcher;
+  /** Default {@link REWATCH_DELAY_MS}. */
+  rewatchDelayMs?: number;
+}
 
 export interface TemplatesSource {
   /** The current valid templates, in file order. */
@@ -56,7 +66,11 @@ export function createTemplatesSource(
   defaults: TemplateDefaults,
   logger: Logger,
   onReload: (outcome: "changed" | "invalid") => void = () => {},
+  options: TemplatesSourceOptions = {},
 ): TemplatesSource {
+  const watchDirectory =
+    options.watchDirectory ?? ((directory, onChange) => watch(directory, onChange));
+  const rewatchDelayMs = options.rewatchDelayMs ?? REWATCH_DELAY_MS;
   let templates = readTemplatesFile(path, defaults);
   let byId = new Map(templates.map((t) => [t.templateId, t]));
   let lastText = JSON.stringify(templates);
@@ -90,11 +104,36 @@ export function createTemplatesSource(
     timer = setTimeout(reload, RELOAD_DEBOUNCE_MS);
   };
   let watcher: FSWatcher | undefined;
-  try {
-    watcher = watch(dirname(path), schedule);
-  } catch (error) {
-    logger.warn({ err: (error as Error).message }, "cannot watch the templates directory; polling");
-  }
+  let rewatch: NodeJS.Timeout | undefined;
+  let closed = false;
+  const arm = (): void => {
+    try {
+      const armed = watchDirectory(dirname(path), schedule);
+      // An FSWatcher 'error' with no listener would be thrown and end the process.
+      armed.on("error", (error) => {
+        logger.error(
+          { err: error.message, retryInMs: rewatchDelayMs },
+          "the templates directory watcher failed; keeping the templates in use and watching again",
+        );
+        armed.close();
+        if (watcher === armed) watcher = undefined;
+        if (!closed) rewatch = setTimeout(rearm, rewatchDelayMs);
+      });
+      watcher = armed;
+    } catch (error) {
+      logger.warn(
+        { err: (error as Error).message },
+        "cannot watch the templates directory; polling",
+      );
+    }
+  };
+  /** Watches again, and reads the file at once for any edit made while nothing watched. */
+  const rearm = (): void => {
+    rewatch = undefined;
+    arm();
+    reload();
+  };
+  arm();
   const poll = setInterval(reload, POLL_INTERVAL_MS);
   poll.unref();
 
@@ -108,6 +147,8 @@ export function createTemplatesSource(
     },
     reload,
     close() {
+      closed = true;
+      clearTimeout(rewatch);
       watcher?.close();
       clearInterval(poll);
       clearTimeout(timer);
