@@ -7,7 +7,9 @@
 // - on 410 (Expired/Gone, as an HTTP status or an ERROR event) relists and diffs the relist
 //   against the cache, so subscribers see DELETED for what vanished while the watch was away;
 // - backs off with full jitter after errors, and forgets past failures after a healthy stretch;
-// - aborts and resumes a watch that has gone silent (not even a bookmark) for too long.
+// - aborts and resumes a watch that has gone silent (not even a bookmark) for too long;
+// - keys what it holds by the object's own identity (namespace/name), the projection being only
+//   the value: an object edited into a shape that no longer projects is removed, never left stale.
 
 import { setTimeout as sleep } from "node:timers/promises";
 import { isDeepStrictEqual } from "node:util";
@@ -93,8 +95,12 @@ export interface ListWatchStats {
 export interface ListWatchCacheOptions<T> {
   kubeConfig: KubeConfig;
   source: ListWatchSource;
-  /** Projects a raw (watch) or typed (list) object; undefined leaves the object out entirely. */
+  /**
+   * Projects a raw (watch) or typed (list) object; undefined leaves the object out of the cache
+   * (and removes it if it was in).
+   */
   project: (object: unknown) => T | undefined;
+  /** The key `get` looks items up by (a pod's name, a record's request id). */
   key: (item: T) => string;
   /** Calls (list pages, watch starts) go through it when given. */
   limiter?: RateLimiter;
@@ -146,7 +152,21 @@ type WatchOutcome =
   | { kind: "error"; error: KubeApiError };
 
 interface WatchObject {
-  metadata?: { resourceVersion?: string };
+  metadata?: { resourceVersion?: string; namespace?: string; name?: string };
+}
+
+/** What the cache holds for one Kubernetes object. */
+interface Entry<T> {
+  /** The item's lookup key, `options.key(item)`. */
+  key: string;
+  item: T;
+}
+
+/** An object's identity whatever its content: "namespace/name", or "name" when cluster-scoped. */
+function objectIdOf(object: unknown): string | undefined {
+  const metadata = (object as WatchObject | undefined)?.metadata;
+  if (!metadata?.name) return undefined;
+  return metadata.namespace ? `${metadata.namespace}/${metadata.name}` : metadata.name;
 }
 
 export function createListWatchCache<T>(options: ListWatchCacheOptions<T>): ListWatchCache<T> {
@@ -167,7 +187,13 @@ export function createListWatchCache<T>(options: ListWatchCacheOptions<T>): List
   const watch = new Watch(options.kubeConfig);
   Reflect.set(watch, "requestTimeoutMs", watchdogMs + CLIENT_TIMEOUT_MARGIN_MS);
 
-  let items = new Map<string, T>();
+  /** By object id. */
+  let entries = new Map<string, Entry<T>>();
+  /**
+   * Lookup key → object ids holding it, newest last. Two objects share a key only when something
+   * foreign copies our labels; the newest answers `get` and the other stays visible in `values()`.
+   */
+  let byKey = new Map<string, string[]>();
   const listeners = new Set<(event: CacheEvent<T>) => void>();
   const stats: ListWatchStats = {
     lists: 0,
@@ -200,37 +226,70 @@ export function createListWatchCache<T>(options: ListWatchCacheOptions<T>): List
     }
   };
 
-  /** Applies one upsert or delete, emitting only real changes. */
-  const apply = (type: CacheEventType, item: T): void => {
-    const k = key(item);
-    const previous = items.get(k);
-    if (type === "DELETED") {
-      if (previous === undefined) return;
-      items.delete(k);
-      emit({ type, key: k, item: previous, previous });
-      return;
+  const index = (k: string, id: string): void => {
+    const ids = byKey.get(k);
+    if (ids === undefined) byKey.set(k, [id]);
+    else if (!ids.includes(id)) ids.push(id);
+  };
+  const unindex = (k: string, id: string): void => {
+    const ids = byKey.get(k)?.filter((other) => other !== id);
+    if (ids === undefined || ids.length === 0) byKey.delete(k);
+    else byKey.set(k, ids);
+  };
+
+  /** The events turning `before` into `after` for one object, `after` undefined when it left. */
+  const emitChange = (before: Entry<T> | undefined, after: Entry<T> | undefined): void => {
+    // An object whose lookup key changed is, to subscribers, one item gone and another come.
+    const same = before !== undefined && after !== undefined && before.key === after.key;
+    if (before !== undefined && !same) {
+      emit({ type: "DELETED", key: before.key, item: before.item, previous: before.item });
     }
-    if (previous !== undefined && equals(previous, item)) return;
-    items.set(k, item);
-    emit({ type: previous === undefined ? "ADDED" : "MODIFIED", key: k, item, previous });
+    if (after === undefined) return;
+    if (!same) emit({ type: "ADDED", key: after.key, item: after.item, previous: undefined });
+    else if (!equals(before.item, after.item)) {
+      emit({ type: "MODIFIED", key: after.key, item: after.item, previous: before.item });
+    }
+  };
+
+  const entryOf = (object: unknown): Entry<T> | undefined => {
+    const item = project(object);
+    return item === undefined ? undefined : { key: key(item), item };
+  };
+
+  /** Applies one watch event to the object it names, emitting only real changes. */
+  const apply = (type: CacheEventType, object: unknown): void => {
+    const id = objectIdOf(object);
+    if (id === undefined) return;
+    const before = entries.get(id);
+    // A DELETED object is gone whatever it looks like; an object that no longer projects is too.
+    const after = type === "DELETED" ? undefined : entryOf(object);
+    if (before === undefined && after === undefined) return;
+    if (before !== undefined && after !== undefined && before.key === after.key) {
+      if (equals(before.item, after.item)) return;
+    }
+    if (before !== undefined) unindex(before.key, id);
+    if (after === undefined) entries.delete(id);
+    else {
+      entries.set(id, after);
+      index(after.key, id);
+    }
+    emitChange(before, after);
   };
 
   /** Swaps in a full list, synthesising the events a watch would have delivered. */
-  const replace = (fresh: Map<string, T>): void => {
-    const old = items;
-    items = fresh;
-    for (const [k, previous] of old) {
-      if (!fresh.has(k)) emit({ type: "DELETED", key: k, item: previous, previous });
+  const replace = (fresh: Map<string, Entry<T>>): void => {
+    const old = entries;
+    entries = fresh;
+    byKey = new Map();
+    for (const [id, entry] of fresh) index(entry.key, id);
+    for (const [id, before] of old) {
+      if (!fresh.has(id)) emitChange(before, undefined);
     }
-    for (const [k, item] of fresh) {
-      const previous = old.get(k);
-      if (previous === undefined) emit({ type: "ADDED", key: k, item, previous });
-      else if (!equals(previous, item)) emit({ type: "MODIFIED", key: k, item, previous });
-    }
+    for (const [id, after] of fresh) emitChange(old.get(id), after);
   };
 
   const listAll = async (): Promise<void> => {
-    const fresh = new Map<string, T>();
+    const fresh = new Map<string, Entry<T>>();
     let continueToken: string | undefined;
     let listedVersion = "";
     do {
@@ -241,8 +300,9 @@ export function createListWatchCache<T>(options: ListWatchCacheOptions<T>): List
       const signal = AbortSignal.any([stopping.signal, AbortSignal.timeout(listTimeoutMs)]);
       const page = await throttled(() => source.list(params, abortOptions(signal)));
       for (const object of page.items) {
-        const item = project(object);
-        if (item !== undefined) fresh.set(key(item), item);
+        const id = objectIdOf(object);
+        const entry = id === undefined ? undefined : entryOf(object);
+        if (id !== undefined && entry !== undefined) fresh.set(id, entry);
       }
       continueToken = page.metadata?._continue || undefined;
       listedVersion = page.metadata?.resourceVersion ?? listedVersion;
@@ -252,7 +312,7 @@ export function createListWatchCache<T>(options: ListWatchCacheOptions<T>): List
     stats.lists++;
     if (synced) stats.relists++;
     stats.lastError = undefined;
-    logger.debug({ cache: name, size: items.size, resourceVersion }, "cache listed");
+    logger.debug({ cache: name, size: entries.size, resourceVersion }, "cache listed");
     if (!synced) {
       synced = true;
       onSynced();
@@ -304,8 +364,7 @@ export function createListWatchCache<T>(options: ListWatchCacheOptions<T>): List
         if (version) resourceVersion = version;
         // client-node swallows whatever this callback throws; a faulty projection must show.
         try {
-          const item = project(object);
-          if (item !== undefined) apply(type, item);
+          apply(type, object);
         } catch (error) {
           logger.error({ cache: name, type, err: error }, "cannot apply a watch event");
         }
@@ -409,10 +468,15 @@ export function createListWatchCache<T>(options: ListWatchCacheOptions<T>): List
     get synced() {
       return synced;
     },
-    get: (k) => items.get(k),
-    values: () => items.values(),
+    get(k) {
+      const ids = byKey.get(k);
+      return ids === undefined ? undefined : entries.get(ids[ids.length - 1] as string)?.item;
+    },
+    *values() {
+      for (const entry of entries.values()) yield entry.item;
+    },
     get size() {
-      return items.size;
+      return entries.size;
     },
     get resourceVersion() {
       return resourceVersion;

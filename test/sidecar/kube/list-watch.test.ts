@@ -6,9 +6,18 @@ import {
   type ListWatchCacheOptions,
   type ListWatchSource,
 } from "../../../sidecar/kube/list-watch.ts";
-import { namespacedPods } from "../../../sidecar/kube/list-watch-sources.ts";
+import { namespacedConfigMaps, namespacedPods } from "../../../sidecar/kube/list-watch-sources.ts";
 import { projectPod } from "../../../sidecar/kube/pod-view.ts";
-import { LABEL_INSTANCE, type PodView } from "../../../sidecar/provider/model.ts";
+import {
+  LABEL_INSTANCE,
+  type PodView,
+  type RequestRecord,
+} from "../../../sidecar/provider/model.ts";
+import {
+  type ConfigMapLike,
+  parseRecord,
+  recordConfigMap,
+} from "../../../sidecar/provider/records.ts";
 import type { Pod } from "../../../sidecar/simulator/index.ts";
 import { type Harness, NAMESPACE, podBody, startSimulator, until } from "./_simulator.ts";
 
@@ -186,6 +195,88 @@ describe("createListWatchCache", () => {
       false,
       "an unchanged pod is not re-announced",
     );
+  });
+
+  it("removes an object edited into a shape that no longer projects, and sees it come back", async () => {
+    const h = await harness({ nodes: [] });
+    const cache = createListWatchCache<RequestRecord>({
+      kubeConfig: h.kubeConfig,
+      source: namespacedConfigMaps(h.core, NAMESPACE),
+      project: (object) => parseRecord(object as ConfigMapLike),
+      key: (record) => record.requestId,
+      labelSelector: `${LABEL_INSTANCE}=test`,
+    });
+    const events: CacheEvent<RequestRecord>[] = [];
+    cache.subscribe((event) => events.push(event));
+    cleanups.push(() => cache.stop());
+    const body = recordConfigMap("test", {
+      kind: "create",
+      requestId: "req-1",
+      templateId: "compute",
+      machineCount: 2,
+      rcAccount: "default",
+    });
+    await h.core.createNamespacedConfigMap({ namespace: NAMESPACE, body });
+    await cache.start();
+    assert.equal(cache.get("req-1")?.kind, "create");
+
+    // An administrator's edit leaves the record unreadable: it must not stay in the cache as it was.
+    const broken = { ...body, data: { request: "{not json" } };
+    await h.core.replaceNamespacedConfigMap({
+      namespace: NAMESPACE,
+      name: body.metadata.name,
+      body: broken,
+    });
+    await until("the unreadable record leaves the cache", () => cache.get("req-1") === undefined);
+    assert.equal(cache.size, 0);
+    assert.deepEqual(
+      events.map((e) => `${e.type} ${e.key}`),
+      ["ADDED req-1", "DELETED req-1"],
+    );
+
+    await h.core.replaceNamespacedConfigMap({
+      namespace: NAMESPACE,
+      name: body.metadata.name,
+      body,
+    });
+    await until("the repaired record is back", () => cache.get("req-1") !== undefined);
+    await h.core.deleteNamespacedConfigMap({ namespace: NAMESPACE, name: body.metadata.name });
+    await until("the deleted record is gone", () => cache.get("req-1") === undefined);
+    assert.deepEqual(
+      events.map((e) => `${e.type} ${e.key}`),
+      ["ADDED req-1", "DELETED req-1", "ADDED req-1", "DELETED req-1"],
+    );
+  });
+
+  it("a relist drops what no longer projects", async () => {
+    const h = await harness({ nodes: [] });
+    for (const name of ["stays", "unlabelled"]) await createPod(h, name);
+    // The projection leaves out pods carrying the "hidden" label, as it would a malformed object.
+    const { cache } = podCache(h, {
+      project: (object) =>
+        (object as Pod).metadata?.labels?.hidden === undefined ? projectPod(object) : undefined,
+    });
+    await cache.start();
+    assert.equal(cache.size, 2);
+
+    const removeFault = h.sim.faults.injectErrors({
+      verbs: ["watch"],
+      resources: ["pods"],
+      code: 503,
+    });
+    h.sim.faults.dropWatches("pods");
+    const pod = h.sim.store.get("pods", NAMESPACE, "unlabelled") as Pod;
+    h.sim.store.put("pods", {
+      ...pod,
+      metadata: { ...pod.metadata, labels: { ...pod.metadata.labels, hidden: "yes" } },
+    });
+    h.sim.faults.compactHistory();
+    removeFault();
+
+    await until("the relist drops the pod that no longer projects", () => cache.size === 1);
+    assert.equal(cache.get("unlabelled"), undefined);
+    assert.ok(cache.get("stays"));
+    assert.equal(cache.stats.relists, 1);
   });
 
   it("aborts a silent watch and resumes it (watchdog)", async () => {
