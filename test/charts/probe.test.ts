@@ -25,8 +25,11 @@ import {
 } from "./_render.ts";
 
 const TLS_FIXTURES = join(import.meta.dirname, "fixtures", "tls");
-/** How long a sidecar may take to list its (empty) caches and serve. */
-const START_TIMEOUT_MS = 15_000;
+/**
+ * Only stops a hung test: a sidecar starting on a machine shared with builds and other test runs
+ * can take many seconds to load, and how long it takes is not what these tests judge.
+ */
+const START_TIMEOUT_MS = 60_000;
 const PROBE_KINDS = ["startupProbe", "readinessProbe", "livenessProbe"] as const;
 
 const scratch = mkdtempSync(join(tmpdir(), "hf-chart-probe-"));

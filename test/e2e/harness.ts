@@ -224,11 +224,14 @@ export async function runScript(
   return { ...result, json };
 }
 
-/** Polls `probe` until it returns a value other than undefined or false. */
+/**
+ * Polls `probe` until it returns a value other than undefined or false. The default timeout only
+ * stops a hung test: on a loaded machine a sidecar child alone can take many seconds to start.
+ */
 export async function waitFor<T>(
   what: string,
   probe: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 15_000,
+  timeoutMs = 60_000,
   intervalMs = 100,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
