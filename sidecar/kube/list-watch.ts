@@ -6,7 +6,9 @@
 //   server-side timeout, resuming from the last resourceVersion seen after every end;
 // - on 410 (Expired/Gone, as an HTTP status or an ERROR event) relists and diffs the relist
 //   against the cache, so subscribers see DELETED for what vanished while the watch was away;
-// - backs off with full jitter after errors, and forgets past failures after a healthy stretch;
+// - backs off after errors and before each relist a 410 forces, exponentially with jitter to a
+//   cap (client-go's reflector: 800 ms to 30 s), and forgets past failures after a healthy
+//   stretch, so a watch that answers 410 every time costs a few relists a minute, not hundreds;
 // - aborts and resumes a watch that has gone silent (not even a bookmark) for too long;
 // - keys what it holds by the object's own identity (namespace/name), the projection being only
 //   the value: an object edited into a shape that no longer projects is removed, never left stale.
@@ -16,7 +18,7 @@ import { isDeepStrictEqual } from "node:util";
 import { type ConfigurationOptions, type KubeConfig, Watch } from "@kubernetes/client-node";
 import { abortOptions } from "./abort-options.ts";
 import { KubeApiError, toKubeApiError } from "./api-errors.ts";
-import { fullJitterDelayMs } from "./backoff.ts";
+import { equalJitterDelayMs } from "./backoff.ts";
 import { type Logger, silentLogger } from "./logger.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
 
@@ -29,10 +31,10 @@ export const DEFAULT_PAGE_SIZE = 500;
 export const DEFAULT_WATCHDOG_MS = 90_000;
 /** Watches ask the server to end them after between one and two times this (client-go: 5 min). */
 export const DEFAULT_MIN_WATCH_TIMEOUT_SECONDS = 300;
-/** Ceiling of the first backoff after an error; doubles per consecutive error. */
+/** Ceiling of the first backoff after an error or 410; doubles per consecutive one. */
 export const DEFAULT_BACKOFF_BASE_MS = 800;
 export const DEFAULT_BACKOFF_CAP_MS = 30_000;
-/** After this long without an error, the next one backs off from the start again. */
+/** After this long without an error or 410, the next one backs off from the start again. */
 export const DEFAULT_BACKOFF_RESET_MS = 120_000;
 /** Give up on a list page that takes longer than this. */
 export const DEFAULT_LIST_TIMEOUT_MS = 60_000;
@@ -80,6 +82,10 @@ export interface ListWatchStats {
   lists: number;
   /** Completed lists after the first (410 or a failed watch start that needed one). */
   relists: number;
+  /** Waits after an error or before a relist, their total, and the last one, in ms. */
+  backoffs: number;
+  backoffMs: number;
+  lastBackoffMs: number;
   /** Watches resumed from a resourceVersion after the previous one ended, failed or stalled. */
   watchRestarts: number;
   /** Watches the inactivity watchdog aborted. */
@@ -198,6 +204,9 @@ export function createListWatchCache<T>(options: ListWatchCacheOptions<T>): List
   const stats: ListWatchStats = {
     lists: 0,
     relists: 0,
+    backoffs: 0,
+    backoffMs: 0,
+    lastBackoffMs: 0,
     watchRestarts: 0,
     stalls: 0,
     events: 0,
@@ -405,12 +414,15 @@ export function createListWatchCache<T>(options: ListWatchCacheOptions<T>): List
       const now = performance.now();
       if (now - lastFailureAt > backoffResetMs) failures = 0;
       lastFailureAt = now;
-      const delayMs = fullJitterDelayMs(failures++, backoffBaseMs, backoffCapMs);
+      const delayMs = equalJitterDelayMs(failures++, backoffBaseMs, backoffCapMs);
+      stats.backoffs++;
+      stats.backoffMs += delayMs;
+      stats.lastBackoffMs = delayMs;
       stats.lastError = error.message;
-      logger.warn(
-        { cache: name, kind: error.kind, status: error.status, delayMs, err: error.message },
-        `cache ${while_} failed; retrying`,
-      );
+      const fields = { cache: name, kind: error.kind, status: error.status, delayMs };
+      if (error.kind === "expired")
+        logger.info({ ...fields, resourceVersion }, `${while_}; relisting`);
+      else logger.warn({ ...fields, err: error.message }, `cache ${while_} failed; retrying`);
       await sleep(delayMs, undefined, { signal: stopping.signal }).catch(() => {});
     };
 
@@ -437,7 +449,12 @@ export function createListWatchCache<T>(options: ListWatchCacheOptions<T>): List
       resumed = true;
       const outcome = await watchOnce();
       if (outcome.kind === "expired") {
-        logger.info({ cache: name, resourceVersion }, "watch history expired; relisting");
+        // One 410 is routine (history compacted while the watch was away); 410s back to back
+        // mean relisting cannot catch up, and each relist is pages of reads: pace them.
+        await backOff(
+          new KubeApiError("expired", "watch history expired"),
+          "watch history expired",
+        );
         needList = true;
       } else if (outcome.kind === "error") {
         await backOff(outcome.error, "watch");

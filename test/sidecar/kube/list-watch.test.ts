@@ -279,6 +279,52 @@ describe("createListWatchCache", () => {
     assert.equal(cache.stats.relists, 1);
   });
 
+  it("paces the relists of a watch that answers 410 every time, and starts over after a healthy stretch", async () => {
+    const h = await harness({ nodes: [] });
+    await createPod(h, "steady");
+    const baseMs = 40;
+    const capMs = 320;
+    const resetMs = 500;
+    const { cache } = podCache(h, {
+      backoffBaseMs: baseMs,
+      backoffCapMs: capMs,
+      backoffResetMs: resetMs,
+    });
+    await cache.start();
+
+    const removeFault = h.sim.faults.injectErrors({
+      verbs: ["watch"],
+      resources: ["pods"],
+      code: 410,
+    });
+    h.sim.faults.dropWatches("pods");
+    const faultedAt = performance.now();
+    await until("six relists", () => cache.stats.relists >= 6, 60_000);
+    const elapsedMs = performance.now() - faultedAt;
+    const relists = cache.stats.relists;
+    removeFault();
+
+    // Each relist waited at least half its backoff, min(cap, base · 2^n) / 2 before relist n:
+    // however slow the machine, no more relists fit in the time that passed than that allows.
+    const floorMs = (n: number) => Math.min(capMs, baseMs * 2 ** n) / 2;
+    let allowed = 0;
+    for (let sum = floorMs(0); sum <= elapsedMs; sum += floorMs(allowed)) allowed++;
+    assert.ok(relists <= allowed + 1, `${relists} relists in ${Math.round(elapsedMs)} ms`);
+    let floorsMs = 0;
+    for (let n = 0; n < cache.stats.backoffs; n++) floorsMs += floorMs(n);
+    assert.ok(cache.stats.backoffMs >= floorsMs, "every wait at least half its exponential step");
+    assert.ok(cache.get("steady"), "the cache still holds what the relists found");
+
+    // A healthy stretch longer than the reset period: the next 410 waits a first step again.
+    await until("the watch is back", () => h.sim.watchCount("pods") === 1);
+    await new Promise((resolve) => setTimeout(resolve, resetMs * 2));
+    const backoffsBefore = cache.stats.backoffs;
+    h.sim.faults.injectErrors({ verbs: ["watch"], resources: ["pods"], code: 410, count: 1 });
+    h.sim.faults.dropWatches("pods");
+    await until("the 410 to be met", () => cache.stats.backoffs > backoffsBefore);
+    assert.ok(cache.stats.lastBackoffMs < baseMs, `backed off ${cache.stats.lastBackoffMs} ms`);
+  });
+
   it("aborts a silent watch and resumes it (watchdog)", async () => {
     const h = await harness({ nodes: [] });
     const { cache } = podCache(h, { watchdogMs: 300 });
