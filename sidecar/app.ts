@@ -1,6 +1,5 @@
 // One sidecar, wired: caches, templates, the gRPC server, leader election and the reconciler.
 // main.ts runs it as a process; tests start it in-process against the simulator.
-import { hostname } from "node:os";
 import * as grpc from "@grpc/grpc-js";
 import { AuthorizationV1Api, CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
@@ -16,6 +15,7 @@ import { projectNode } from "./kube/node-view.ts";
 import { projectPod } from "./kube/pod-view.ts";
 import { createPodWriter } from "./kube/pod-writer.ts";
 import { createRateLimiter } from "./kube/rate-limiter.ts";
+import { replicaIdentity } from "./kube/replica-identity.ts";
 import { shareConnections } from "./kube/shared-dispatcher.ts";
 import { createMetrics, type Metrics, startMetricsServer } from "./metrics.ts";
 import {
@@ -138,7 +138,7 @@ export async function startSidecar(
   config: Config & { templates: string; namespace: string },
   kubeConfig: KubeConfig,
   logger: Logger,
-  identity = `${hostname()}-${process.pid}`,
+  identity = replicaIdentity(),
 ): Promise<Sidecar> {
   // However the kubeconfig was loaded (a real cluster, --simulate, a test), calls share connections.
   shareConnections(kubeConfig);

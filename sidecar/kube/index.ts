@@ -42,5 +42,6 @@ export {
   type RateLimiterOptions,
   type RateLimiterStats,
 } from "./rate-limiter.ts";
+export { POD_NAME_ENV, replicaIdentity } from "./replica-identity.ts";
 export { type RetryOptions, withRetry } from "./retry.ts";
 export { shareConnections } from "./shared-dispatcher.ts";

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import { OPTIONS } from "../../sidecar/config.ts";
+import { POD_NAME_ENV } from "../../sidecar/kube/replica-identity.ts";
 import { controlPlaneUnavailable } from "../control-plane/index.ts";
 import { chartControlPlane } from "./_cluster.ts";
 import { CHART, helmUnavailable, runHelm } from "./_helm.ts";
@@ -127,7 +128,11 @@ describe("every value set", { skip: SKIP }, () => {
       });
 
       test("configures the sidecar only through environment variables it reads", () => {
-        const known = new Set(Object.values(OPTIONS).map((option) => option.env));
+        // POD_NAME is not an option: it is the Lease identity (sidecar/kube/replica-identity.ts).
+        const known = new Set([
+          ...Object.values(OPTIONS).map((option) => option.env),
+          POD_NAME_ENV,
+        ]);
         for (const name of envOf(sidecar).keys()) {
           assert.ok(known.has(name), `${name} is not an option of sidecar/config.ts`);
         }
@@ -166,12 +171,13 @@ describe("every value set", { skip: SKIP }, () => {
         assert.ok(templates.endsWith("/templates.json"));
       });
 
-      test("names the sidecar's own Lease and instance", () => {
+      test("names the sidecar's own Lease and instance, and holds the Lease under the Pod's name", () => {
         const env = envOf(sidecar);
         assert.equal(env.get("HF_PROVIDER_NAME"), "grid");
         assert.equal(env.get("HOSTFACTORY_LEADER_ELECT"), "true");
         assert.equal(env.get("HOSTFACTORY_LEASE_NAME"), "hostfactory-k8s-grid");
         assert.equal(env.get("HOSTFACTORY_NAMESPACE"), "fieldRef:metadata.namespace");
+        assert.equal(env.get("POD_NAME"), "fieldRef:metadata.name");
       });
     });
   }

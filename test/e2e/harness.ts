@@ -42,9 +42,10 @@ export interface SidecarDriver {
   script(operation: string, input: unknown, env?: NodeJS.ProcessEnv): Promise<ScriptResult>;
   /**
    * Starts a sidecar as a child process (for tests that kill it), on `listen` (default: the
-   * harness's address), with short Lease timings; `args` add to or override the defaults.
+   * harness's address), with short Lease timings; `args` add to or override the defaults, `env`
+   * adds to this process's environment (POD_NAME names the replica on the Lease).
    */
-  spawnSidecar(args?: string[], listen?: string): ChildProcess;
+  spawnSidecar(args?: string[], listen?: string, env?: NodeJS.ProcessEnv): ChildProcess;
   /** Starts (again) the in-process sidecar. */
   startSidecar(flags?: Record<string, unknown>): Promise<Sidecar>;
   stopSidecar(): Promise<void>;
@@ -124,7 +125,7 @@ export function createSidecarDriver(
       );
       return sidecar;
     },
-    spawnSidecar(args = [], listen = address) {
+    spawnSidecar(args = [], listen = address, env = {}) {
       const child = spawn(
         process.execPath,
         [
@@ -134,7 +135,7 @@ export function createSidecarDriver(
           ...["--lease-duration", "2", "--renew-deadline", "1.5", "--retry-period", "0.5"],
           ...args,
         ],
-        { stdio: ["ignore", "ignore", "inherit"] },
+        { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, ...env } },
       );
       children.add(child);
       child.on("exit", () => children.delete(child));
