@@ -41,7 +41,8 @@ export function createRecordApi(
   namespace: string,
 ): RecordApi {
   const call = <T>(verb: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> =>
-    limiter.schedule(fn, signal, { verb, resource: "configmaps" });
+    // Records are what HostFactory's calls wait on: ahead of the pod creates in the limiter.
+    limiter.schedule(fn, signal, { verb, resource: "configmaps", lane: "record" });
   return {
     async create(configMap) {
       try {

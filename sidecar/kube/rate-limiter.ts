@@ -2,6 +2,12 @@
 // these: a token bucket (QPS with a burst, like client-go's) plus a cap on requests in flight, and a
 // shared pause when the API server answers 429 with Retry-After, so the whole sidecar backs off
 // instead of each caller discovering the throttle on its own.
+//
+// Calls wait in lanes, each first come first served, and the limiter always serves the first lane
+// that has a call waiting: reads (the caches' lists and watch starts) before the handlers' record
+// writes before the bulk of pod creates and deletes. A watch restart during a burst of thousands
+// of creates then waits for one token, not for the burst; and bulk calls never hold the last
+// in-flight slots, so a read need not wait for a slow create to answer either.
 
 import { toKubeApiError } from "./api-errors.ts";
 
@@ -13,11 +19,28 @@ export const DEFAULT_BURST = 100;
 export const DEFAULT_MAX_IN_FLIGHT = 32;
 /** Longest pause a Retry-After can impose, so a bogus header cannot freeze the sidecar. */
 export const MAX_THROTTLE_PAUSE_MS = 60_000;
+/** In-flight slots that bulk calls may not take, kept for reads and record writes. */
+export const DEFAULT_RESERVED_IN_FLIGHT = 4;
+
+/** Where a call waits, in the order lanes are served. */
+export const LANES = ["read", "record", "bulk"] as const;
+export type Lane = (typeof LANES)[number];
+
+/** Verbs that only read; their calls default to the "read" lane. */
+const READ_VERBS = new Set(["get", "list", "watch"]);
 
 /** What a call is, for metrics: the API verb and resource ("create", "pods"). */
 export interface ApiCall {
   verb: string;
   resource: string;
+  /** Default: "read" for get, list and watch, else "bulk". */
+  lane?: Lane;
+}
+
+/** The lane a call waits in. */
+export function laneOf(call: ApiCall | undefined): Lane {
+  if (call?.lane) return call.lane;
+  return call && READ_VERBS.has(call.verb) ? "read" : "bulk";
 }
 
 /** Told of every finished call: its duration and outcome ("ok", or the HTTP status or kind). */
@@ -30,6 +53,11 @@ export interface RateLimiterOptions {
   burst?: number;
   /** Default {@link DEFAULT_MAX_IN_FLIGHT}. */
   maxInFlight?: number;
+  /**
+   * Default {@link DEFAULT_RESERVED_IN_FLIGHT}; never more than a quarter of `maxInFlight`, so
+   * that a small cap is not given away to calls that rarely come.
+   */
+  reservedInFlight?: number;
   /** Called when a labelled call finishes (see `schedule`'s `call`). */
   observe?: CallObserver;
 }
@@ -37,6 +65,8 @@ export interface RateLimiterOptions {
 export interface RateLimiterStats {
   /** Calls queued, not yet started. */
   waiting: number;
+  /** The same, per lane. */
+  waitingByLane: Record<Lane, number>;
   inFlight: number;
   /** Calls started since creation. */
   started: number;
@@ -48,9 +78,9 @@ export interface RateLimiterStats {
 
 export interface RateLimiter {
   /**
-   * Runs `fn` once a token and an in-flight slot are free, in arrival order. Rejects with the
-   * signal's reason if `signal` aborts while the call is still queued. `call` names it for the
-   * observer.
+   * Runs `fn` once a token and an in-flight slot are free, in arrival order within its lane (see
+   * {@link laneOf}) and ahead of every call in a later lane. Rejects with the signal's reason if
+   * `signal` aborts while the call is still queued. `call` names it for the observer.
    */
   schedule<T>(fn: () => Promise<T>, signal?: AbortSignal, call?: ApiCall): Promise<T>;
   /** Holds every queued call for `ms` (at most {@link MAX_THROTTLE_PAUSE_MS}). */
@@ -61,6 +91,13 @@ export interface RateLimiter {
 interface Waiter {
   run: () => void;
   cancelled: boolean;
+}
+
+/** One lane's waiting calls: an array consumed from `head`, compacted now and then. */
+interface Queue {
+  items: Waiter[];
+  head: number;
+  waiting: number;
 }
 
 /** Compact the queue array once this many started entries sit at its head. */
@@ -74,9 +111,13 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
   if (!(burst >= 1)) throw new RangeError(`burst must be at least 1, got ${burst}`);
   if (!(maxInFlight >= 1))
     throw new RangeError(`maxInFlight must be at least 1, got ${maxInFlight}`);
+  const reserved = options.reservedInFlight ?? DEFAULT_RESERVED_IN_FLIGHT;
+  if (!(reserved >= 0))
+    throw new RangeError(`reservedInFlight must not be negative, got ${reserved}`);
+  const bulkInFlight = maxInFlight - Math.min(reserved, Math.floor(maxInFlight / 4));
 
-  const queue: Waiter[] = [];
-  let head = 0;
+  const newQueue = (): Queue => ({ items: [], head: 0, waiting: 0 });
+  const queues: Record<Lane, Queue> = { read: newQueue(), record: newQueue(), bulk: newQueue() };
   let waiting = 0;
   let inFlight = 0;
   let started = 0;
@@ -103,8 +144,18 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
     );
   };
 
+  /** The queue to serve next, if the in-flight cap lets it start a call now. */
+  const nextQueue = (): Queue | undefined => {
+    for (const lane of LANES) {
+      const queue = queues[lane];
+      if (queue.waiting === 0) continue;
+      return inFlight < (lane === "bulk" ? bulkInFlight : maxInFlight) ? queue : undefined;
+    }
+    return undefined;
+  };
+
   const pump = (): void => {
-    while (waiting > 0 && inFlight < maxInFlight) {
+    for (let queue = nextQueue(); queue !== undefined; queue = nextQueue()) {
       const now = performance.now();
       if (now < pausedUntil) {
         wakeIn(pausedUntil - now);
@@ -115,17 +166,18 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
         wakeIn(((1 - tokens) * 1000) / qps);
         return;
       }
-      const waiter = queue[head++] as Waiter;
-      if (head === queue.length) {
-        queue.length = 0;
-        head = 0;
-      } else if (head >= QUEUE_COMPACT_AT && head * 2 >= queue.length) {
-        queue.splice(0, head);
-        head = 0;
+      const waiter = queue.items[queue.head++] as Waiter;
+      if (queue.head === queue.items.length) {
+        queue.items.length = 0;
+        queue.head = 0;
+      } else if (queue.head >= QUEUE_COMPACT_AT && queue.head * 2 >= queue.items.length) {
+        queue.items.splice(0, queue.head);
+        queue.head = 0;
       }
       if (waiter.cancelled) continue;
       tokens -= 1;
       waiting--;
+      queue.waiting--;
       waiter.run();
     }
   };
@@ -147,10 +199,12 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
 
   const schedule = <T>(fn: () => Promise<T>, signal?: AbortSignal, call?: ApiCall): Promise<T> => {
     if (signal?.aborted) return Promise.reject(signal.reason);
+    const queue = queues[laneOf(call)];
     return new Promise<T>((resolve, reject) => {
       const onAbort = (): void => {
         waiter.cancelled = true;
         waiting--;
+        queue.waiting--;
         if (waiting === 0 && timer !== undefined) {
           clearTimeout(timer);
           timer = undefined;
@@ -191,7 +245,8 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
         },
       };
       signal?.addEventListener("abort", onAbort, { once: true });
-      queue.push(waiter);
+      queue.items.push(waiter);
+      queue.waiting++;
       waiting++;
       pump();
     });
@@ -203,6 +258,11 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
     get stats() {
       return {
         waiting,
+        waitingByLane: {
+          read: queues.read.waiting,
+          record: queues.record.waiting,
+          bulk: queues.bulk.waiting,
+        },
         inFlight,
         started,
         throttled,

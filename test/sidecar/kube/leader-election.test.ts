@@ -64,7 +64,14 @@ function partitionable(): RateLimiter & { partitioned: boolean } {
       );
     },
     pause() {},
-    stats: { waiting: 0, inFlight: 0, started: 0, throttled: 0, pausedForMs: 0 },
+    stats: {
+      waiting: 0,
+      waitingByLane: { read: 0, record: 0, bulk: 0 },
+      inFlight: 0,
+      started: 0,
+      throttled: 0,
+      pausedForMs: 0,
+    },
   };
 }
 

@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { ApiException } from "@kubernetes/client-node";
-import { createRateLimiter } from "../../../sidecar/kube/rate-limiter.ts";
-import { type Harness, NAMESPACE, startSimulator } from "./_simulator.ts";
+import { createListWatchCache } from "../../../sidecar/kube/list-watch.ts";
+import { namespacedPods } from "../../../sidecar/kube/list-watch-sources.ts";
+import { projectPod } from "../../../sidecar/kube/pod-view.ts";
+import { type ApiCall, createRateLimiter } from "../../../sidecar/kube/rate-limiter.ts";
+import { type Harness, NAMESPACE, podBody, startSimulator, until } from "./_simulator.ts";
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve: () => void = () => {};
@@ -99,6 +102,50 @@ describe("createRateLimiter", () => {
     assert.equal(limiter.stats.started, 2);
   });
 
+  it("serves reads before record writes before the bulk, each lane in arrival order", async () => {
+    const limiter = createRateLimiter({ qps: 50, burst: 1, maxInFlight: 100 });
+    const order: string[] = [];
+    const run = (name: string, call: ApiCall) =>
+      limiter.schedule(async () => void order.push(name), undefined, call);
+    const calls = Array.from({ length: 10 }, (_, i) =>
+      run(`create-${i}`, { verb: "create", resource: "pods" }),
+    );
+    calls.push(run("record", { verb: "patch", resource: "configmaps", lane: "record" }));
+    calls.push(run("relist", { verb: "list", resource: "pods" }));
+    calls.push(run("watch", { verb: "watch", resource: "pods" }));
+    assert.deepEqual(limiter.stats.waitingByLane, { read: 2, record: 1, bulk: 9 });
+    await Promise.all(calls);
+    assert.deepEqual(order, [
+      "create-0", // took the only token before anything else was queued
+      "relist",
+      "watch",
+      "record",
+      ...Array.from({ length: 9 }, (_, i) => `create-${i + 1}`),
+    ]);
+  });
+
+  it("keeps in-flight slots from the bulk for reads", async () => {
+    const limiter = createRateLimiter({
+      qps: Number.POSITIVE_INFINITY,
+      maxInFlight: 8,
+      reservedInFlight: 2,
+    });
+    const gate = deferred();
+    const creates = Array.from({ length: 20 }, () =>
+      limiter.schedule(() => gate.promise, undefined, { verb: "create", resource: "pods" }),
+    );
+    assert.equal(limiter.stats.inFlight, 6, "the bulk stops two short of the cap");
+    const read = limiter.schedule(async () => "listed", undefined, {
+      verb: "list",
+      resource: "pods",
+    });
+    assert.equal(limiter.stats.inFlight, 7);
+    assert.equal(await read, "listed");
+    gate.resolve();
+    await Promise.all(creates);
+    assert.equal(limiter.stats.started, 21);
+  });
+
   it("rejects nonsensical settings", () => {
     assert.throws(() => createRateLimiter({ qps: 0 }), RangeError);
     assert.throws(() => createRateLimiter({ burst: 0 }), RangeError);
@@ -122,6 +169,45 @@ describe("createRateLimiter", () => {
       assert.ok(served <= 5 + 20 * elapsedS + 1, `${served} lists in ${elapsedS} s`);
       await Promise.all(calls);
       assert.equal(h.sim.counters.get("list", "pods") - before, 30);
+    });
+
+    it("a relist the watch needs while 200 pod creates are queued is served before them", async () => {
+      h ??= await startSimulator({ nodes: [] });
+      const limiter = createRateLimiter({ qps: 20, burst: 1 });
+      const cache = createListWatchCache({
+        kubeConfig: h.kubeConfig,
+        source: namespacedPods(h.core, NAMESPACE),
+        project: projectPod,
+        key: (pod) => pod.name,
+        limiter,
+        backoffBaseMs: 20,
+      });
+      await cache.start();
+      const giveUp = new AbortController();
+      const creates = Array.from({ length: 200 }, (_, i) =>
+        limiter
+          .schedule(
+            () => h.core.createNamespacedPod({ namespace: NAMESPACE, body: podBody(`burst-${i}`) }),
+            giveUp.signal,
+            { verb: "create", resource: "pods" },
+          )
+          .catch(() => {}),
+      );
+      try {
+        h.sim.faults.injectErrors({ verbs: ["watch"], resources: ["pods"], code: 410, count: 1 });
+        h.sim.faults.dropWatches("pods");
+        await until("the relist", () => cache.stats.relists === 1, 60_000);
+        const createdBeforeRelist = h.sim.counters.answered("create", "pods", 201);
+        assert.ok(
+          limiter.stats.waitingByLane.bulk > 0 && createdBeforeRelist < 200,
+          `the relist finished after ${createdBeforeRelist} of 200 creates`,
+        );
+        await until("the watch to resume", () => h.sim.watchCount("pods") === 1, 60_000);
+      } finally {
+        giveUp.abort();
+        await Promise.all(creates);
+        await cache.stop();
+      }
     });
 
     it("pauses every caller when the API server answers 429 with Retry-After", async () => {
