@@ -50,7 +50,8 @@ export class KubeApiError extends Error {
   }
 }
 
-const TRANSIENT_STATUS = new Set([429, 500, 502, 503, 504]);
+/** 408 too: an HTTP server or proxy that did not get the whole request in time sends it. */
+const TRANSIENT_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 const TRANSIENT_REASONS = new Set(["TooManyRequests", "ServerTimeout", "Timeout"]);
 /** TLS and certificate failures: retrying cannot fix a wrong CA or an expired certificate. */
 const PERMANENT_NETWORK_CODE = /CERT|SELF_SIGNED|TLS|SSL|UNABLE_TO_VERIFY/;

@@ -172,6 +172,13 @@ describe("toKubeApiError", () => {
       message: "<html>Bad Gateway</html>",
     },
     {
+      name: "a bare 408 from an overloaded server or proxy is transient",
+      error: apiException(408, ""),
+      kind: "transient",
+      status: 408,
+      message: "Request Timeout (HTTP 408)",
+    },
+    {
       name: "a watch ERROR event with code 410 is expired",
       error: status(410, "Expired", "too old resource version: 100 (2000)"),
       kind: "expired",
