@@ -7,6 +7,7 @@ import { startSidecar } from "../sidecar/app.ts";
 import { loadConfig } from "../sidecar/config.ts";
 import { toRequest } from "../sidecar/grpc-server.ts";
 import { loadKubeConfig } from "../sidecar/kube/client.ts";
+import { createForeignPodNames } from "../sidecar/kube/foreign-pods.ts";
 import { createRateLimiter } from "../sidecar/kube/rate-limiter.ts";
 import { createProviderService } from "../sidecar/provider-service.ts";
 import { createRecordApi } from "../sidecar/record-store.ts";
@@ -46,12 +47,12 @@ const templates = createTemplatesSource(
   { pendingTimeoutSeconds: config.pendingTimeout },
   logger,
 );
-const records = createRecordApi(
-  kubeConfig.makeApiClient(CoreV1Api),
-  createRateLimiter(),
-  namespace,
-);
-const service = createProviderService(settings, sidecar.state, templates, records);
+const core = kubeConfig.makeApiClient(CoreV1Api);
+const limiter = createRateLimiter();
+const records = createRecordApi(core, limiter, namespace);
+const service = createProviderService(settings, sidecar.state, templates, records, {
+  foreignPodNames: createForeignPodNames(core, limiter, namespace, config.instance),
+});
 const { getRequestStatus, getReturnRequests } = ProviderServiceService;
 
 const gc = globalThis.gc as () => void;
@@ -103,8 +104,8 @@ export const handlers = {
     samples: number;
   }) {
     const request = getReturnRequests.requestSerialize({ machines });
-    return time(samples, () => {
-      const { requests, message } = service.getReturnRequests(
+    return time(samples, async () => {
+      const { requests, message } = await service.getReturnRequests(
         getReturnRequests.requestDeserialize(request).machines,
       );
       return getReturnRequests.responseSerialize({ message, requests });

@@ -8,6 +8,7 @@ import { createAdminHandlers } from "./admin-service.ts";
 import { type ClusterState, createClusterState } from "./cluster-state.ts";
 import type { Config } from "./config.ts";
 import { createGrpcServer, SERVICE_NAME } from "./grpc-server.ts";
+import { createForeignPodNames } from "./kube/foreign-pods.ts";
 import { createLeaderElector, type LeaderElector } from "./kube/leader-election.ts";
 import { createListWatchCache, type ListWatchCache } from "./kube/list-watch.ts";
 import { clusterNodes, namespacedConfigMaps, namespacedPods } from "./kube/list-watch-sources.ts";
@@ -205,6 +206,9 @@ export async function startSidecar(
     state,
     templates,
     recordApi,
+    {
+      foreignPodNames: createForeignPodNames(core, limiter, config.namespace, config.instance),
+    },
   );
   const reconciler = createReconciler(
     {

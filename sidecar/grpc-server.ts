@@ -176,8 +176,8 @@ export function providerHandlers(
       const statuses = await service.getRequestStatus(request.requestIds);
       return { requests: statuses.map(toRequest) };
     }),
-    getReturnRequests: unary("GetReturnRequests", (request) => {
-      const { requests, message } = service.getReturnRequests(request.machines);
+    getReturnRequests: unary("GetReturnRequests", async (request) => {
+      const { requests, message } = await service.getReturnRequests(request.machines);
       return {
         message,
         requests: requests.map((r) => ({

@@ -1,9 +1,10 @@
 // The five HostFactory operations (and the status stream) in the sidecar's own terms. Handlers
 // are stateless: they read the caches and write request records; the reconciler does the rest.
 import type { ClusterState } from "./cluster-state.ts";
+import type { ForeignPodNames } from "./kube/foreign-pods.ts";
 import { excerpt, listExcerpt, ProviderError } from "./provider/errors.ts";
 import { MAX_MACHINES_PER_REQUEST, type RequestRecord } from "./provider/model.ts";
-import { newRequestId, parsePodName, podNameOfMachine, requestKindOf } from "./provider/naming.ts";
+import { newRequestId, podNameOfMachine, requestKindOf } from "./provider/naming.ts";
 import { type NewCreateRecord, type NewReturnRecord, recordConfigMap } from "./provider/records.ts";
 import {
   createRequestStatus,
@@ -72,7 +73,9 @@ export interface ProviderService {
   }): Promise<{ requestId: string; message: string }>;
   requestReturnMachines(machines: MachineRef[]): Promise<{ requestId: string; message: string }>;
   getRequestStatus(requestIds: string[]): Promise<RequestStatus[]>;
-  getReturnRequests(machines: MachineRef[]): { requests: ReturnCandidate[]; message: string };
+  getReturnRequests(
+    machines: MachineRef[],
+  ): Promise<{ requests: ReturnCandidate[]; message: string }>;
   /** Calls `send` with the status now and at every change; resolves after a final status. */
   watchRequest(
     requestId: string,
@@ -85,11 +88,18 @@ function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
+/** What the handlers read straight from the cluster, beside the caches. */
+export interface ClusterReads {
+  /** Pods of the namespace that are not ours, by name (getReturnRequests). */
+  foreignPodNames: ForeignPodNames;
+}
+
 export function createProviderService(
   settings: ProviderSettings,
   state: ClusterState,
   templates: TemplatesSource,
   store: RecordStore,
+  cluster: ClusterReads,
 ): ProviderService {
   const requireSynced = () => {
     if (!state.synced) {
@@ -230,16 +240,31 @@ export function createProviderService(
       if (machines.length === 0) {
         throw new ProviderError("invalid-argument", "no machines to return");
       }
-      const notOurs = machines.filter((machine) => {
-        const name = podNameOfMachine(machine.name);
-        if (!isHostName(machine.name)) return true;
-        return !parsePodName(settings.podNamePrefix, name) && !state.pod(name);
-      });
-      if (notOurs.length > 0) {
+      const badNames = machines.filter((machine) => !isHostName(machine.name));
+      if (badNames.length > 0) {
         throw new ProviderError(
           "invalid-argument",
-          `not machines of provider instance '${settings.instance}': ${listExcerpt(notOurs.map((m) => m.name))}`,
+          `not machine names of provider instance '${settings.instance}': ${listExcerpt(badNames.map((m) => m.name))}`,
         );
+      }
+      // A host whose pod is gone is returned whatever its name (one of an earlier prefix, or of
+      // the provider this one replaces); a live pod that is not ours is never ours to delete.
+      const unknown = machines.filter((machine) => !state.pod(podNameOfMachine(machine.name)));
+      if (unknown.length > 0) {
+        const elsewhere = await cluster.foreignPodNames().catch((error: Error) => {
+          throw new ProviderError(
+            "unavailable",
+            `cannot tell whether ${listExcerpt(unknown.map((m) => m.name))} still run: ${error.message}`,
+            { cause: error },
+          );
+        });
+        const notOurs = unknown.filter((m) => elsewhere.has(podNameOfMachine(m.name)));
+        if (notOurs.length > 0) {
+          throw new ProviderError(
+            "invalid-argument",
+            `not machines of provider instance '${settings.instance}': ${listExcerpt(notOurs.map((m) => m.name))} (their pods are someone else's and never deleted by this provider; once they are gone, getReturnRequests reports them)`,
+          );
+        }
       }
       const unique = [...new Map(machines.map((m) => [podNameOfMachine(m.name), m])).values()];
       const record: NewReturnRecord = {
@@ -270,13 +295,21 @@ export function createProviderService(
       );
     },
 
-    getReturnRequests(machines) {
+    async getReturnRequests(machines) {
       requireSynced();
+      // Only hosts with no pod of ours need the list of the namespace's other pods.
+      const unknown = machines.some((machine) => {
+        const name = podNameOfMachine(machine.name);
+        return !state.pod(name) && !state.isReturning(name);
+      });
+      let elsewhere: ReadonlySet<string> | undefined;
+      if (unknown) elsewhere = await cluster.foreignPodNames().catch(() => undefined);
       const requests = returnCandidates(machines, {
         podNamePrefix: settings.podNamePrefix,
         pod: state.pod,
         node: state.node,
         isReturning: state.isReturning,
+        existsElsewhere: (name) => elsewhere?.has(name),
         now: Date.now(),
       });
       const message =

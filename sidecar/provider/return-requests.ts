@@ -18,6 +18,9 @@ export interface ReturnContext {
   node: (name: string) => NodeView | undefined;
   /** Whether HostFactory already asked to return this pod (so it needs no telling). */
   isReturning: (podName: string) => boolean;
+  /** Whether a pod of this name exists that is not ours (no instance label of ours); undefined
+   * when that could not be found out. */
+  existsElsewhere: (podName: string) => boolean | undefined;
   /** Epoch milliseconds. */
   now: number;
 }
@@ -55,7 +58,22 @@ function candidate(
   return undefined;
 }
 
-/** The machines among `machines` that the cluster took or will take away. */
+/**
+ * Whether a machine with no pod of ours gets no answer: a pod of its name that is not ours lives
+ * (never touched, reported once it is gone), or, when that cannot be found out, its name is not
+ * one we give (a host of an earlier prefix or another provider might still run).
+ */
+function unanswerable(podName: string, context: ReturnContext): boolean {
+  if (context.pod(podName)) return false;
+  const elsewhere = context.existsElsewhere(podName);
+  if (elsewhere !== undefined) return elsewhere;
+  return !parsePodName(context.podNamePrefix, podName);
+}
+
+/**
+ * The machines among `machines` that the cluster took or will take away. Every host HostFactory
+ * holds gets an answer, whatever its name: one whose pod does not exist is gone.
+ */
 export function returnCandidates(
   machines: { name: string; machineId: string }[],
   context: ReturnContext,
@@ -63,7 +81,7 @@ export function returnCandidates(
   const candidates: ReturnCandidate[] = [];
   for (const machine of machines) {
     const name = podNameOfMachine(machine.name);
-    if (!parsePodName(context.podNamePrefix, name) || context.isReturning(name)) continue;
+    if (context.isReturning(name) || unanswerable(name, context)) continue;
     const found = candidate(machine, context);
     if (found) candidates.push({ machine: machine.name, machineId: machine.machineId, ...found });
   }

@@ -92,6 +92,13 @@ const CALLS: Call[] = [
   {
     group: "",
     resource: "pods",
+    verb: "list",
+    file: "sidecar/kube/foreign-pods.ts",
+    call: "api.listNamespacedPod(",
+  },
+  {
+    group: "",
+    resource: "pods",
     verb: "watch",
     file: "sidecar/kube/list-watch-sources.ts",
     // biome-ignore lint/suspicious/noTemplateCurlyInString: the source text of a template literal

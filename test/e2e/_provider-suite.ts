@@ -200,11 +200,11 @@ export function providerSuite(
         ],
         ["malformed JSON", "requestMachines", '{"template": {"templateId": ', 2, /JSON/],
         [
-          "a machine that is not ours",
+          "a machine name no host can have",
           "requestReturnMachines",
-          { machines: [{ name: "db-server-1", machineId: "x" }] },
+          { machines: [{ name: "DB_Server_1", machineId: "x" }] },
           2,
-          /not machines of provider instance 'e2e': db-server-1/,
+          /not machine names of provider instance 'e2e': DB_Server_1/,
         ],
       ];
       for (const [label, operation, input, code, message] of cases) {

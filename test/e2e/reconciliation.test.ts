@@ -172,3 +172,55 @@ test("a return that arrives before its pod was created completes, and the pod do
     unsubscribe();
   }
 });
+
+test("hosts of another provider: reported gone only once their pod is gone, and never touched", async () => {
+  const foreign = (name: string, labels: Record<string, string>) =>
+    h.simulator.store.put("pods", {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name, namespace: "default", labels },
+      spec: { containers: [{ name: "c", image: "i" }] },
+    });
+  // A host the Python k8s-hf provider created, and one of another instance of this provider.
+  foreign("k8shf-python-host-1", { app: "symphony-compute" });
+  foreign("hf-req-0ther00000-0", { "hostfactory-k8s/instance": "other" });
+  const held = [
+    { name: "k8shf-python-host-1", machineId: "" },
+    { name: "hf-req-0ther00000-0", machineId: "" },
+    { name: "oldprefix-req-abcdefghij-3", machineId: "uid-long-gone" },
+    { name: "k8shf-python-host-2.compute.default.svc.cluster.local", machineId: "" },
+  ];
+  const reported = async () => {
+    const result = await h.script("getReturnRequests", { machines: held });
+    assert.equal(result.code, 0, result.stdout);
+    return new Map(
+      ((result.json?.requests ?? []) as Candidate[]).map((c) => [c.machine, c.gracePeriod]),
+    );
+  };
+  const first = await reported();
+  assert.deepEqual(
+    [...first.entries()].sort(),
+    [
+      ["k8shf-python-host-2.compute.default.svc.cluster.local", 0],
+      ["oldprefix-req-abcdefghij-3", 0],
+    ],
+    "hosts with no pod are gone; live pods that are not ours are not reported",
+  );
+  h.simulator.store.delete("pods", "default", "k8shf-python-host-1");
+  assert.equal((await reported()).get("k8shf-python-host-1"), 0, "reported once its pod ended");
+  // HostFactory then returns the host it was told is gone: the return completes at once.
+  const returned = await h.script("requestReturnMachines", { machines: [held[0]] });
+  assert.equal(returned.code, 0, returned.stdout);
+  const returnId = String(returned.json?.requestId);
+  await waitFor("the return of a host already gone to complete", async () => {
+    const result = await h.script("getRequestStatus", { requests: [{ requestId: returnId }] });
+    const [request] = (result.json?.requests ?? []) as { status: string }[];
+    return request?.status === "complete";
+  });
+  // A live pod that is not ours cannot be returned through us.
+  const refused = await h.script("requestReturnMachines", { machines: [held[1]] });
+  assert.equal(refused.code, 2, refused.stdout);
+  assert.match(String(refused.json?.message), /someone else's/);
+  const other = h.simulator.store.get("pods", "default", "hf-req-0ther00000-0");
+  assert.ok(other && other.metadata.deletionTimestamp === undefined, "never deleted by us");
+});

@@ -46,7 +46,9 @@ const TEN_MB = 10 * 1024 * 1024;
 /** The harness's templates, with their maxNumber. */
 const TEMPLATES: Record<string, number> = { "compute-small": 10, "compute-huge": 4 };
 /** The pods the harness's sidecar makes (prefix hf), by name. */
-const OUR_POD_NAME = /^hf-req-[a-z0-9]{10}-(0|[1-9][0-9]{0,5})$/;
+/** A machine name the sidecar accepts: a pod's hostname, or its FQDN. No pod here is anyone
+ * else's, so any such name may be returned: ours, or gone. */
+const HOST_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 const PARSERS = {
   getAvailableTemplates: toGetAvailableTemplatesRequest,
@@ -256,11 +258,13 @@ describe("the real scripts, with hostile input files", () => {
     await refused("requestMachines", text, /template 'gpu' not found/);
   });
 
-  test("10 MB of machines that are not ours are no return candidates", async () => {
+  test("10 MB of machines with no pod are each reported gone", async () => {
     const count = Math.floor(TEN_MB / 50);
     const machines = Array.from({ length: count }, (_, i) => ({ name: `host-${i}.example.com` }));
     const answer = await answered("getReturnRequests", JSON.stringify({ machines }));
-    assert.deepEqual(answer.requests, []);
+    const requests = answer.requests as { gracePeriod: number }[];
+    assert.equal(requests.length, count);
+    assert.ok(requests.every((r) => r.gracePeriod === 0));
   });
 
   test("a document nested a million levels deep is refused", async () => {
@@ -293,7 +297,7 @@ describe("the real scripts, with hostile input files", () => {
     assert.match(String(request?.message), /not known/);
   });
 
-  test("machine names with path separators are refused for return and ignored as candidates", async () => {
+  test("machine names with path separators are refused for return, and reported gone (no pod has them)", async () => {
     const names = [
       "../../etc/passwd",
       "/dev/null",
@@ -303,9 +307,13 @@ describe("the real scripts, with hostile input files", () => {
       "a\u0000b",
     ];
     const machines = names.map((name) => ({ name, machineId: "" }));
-    await refused("requestReturnMachines", JSON.stringify({ machines }), /not machines of/);
+    await refused("requestReturnMachines", JSON.stringify({ machines }), /not machine names of/);
     const answer = await answered("getReturnRequests", JSON.stringify({ machines }));
-    assert.deepEqual(answer.requests, []);
+    const requests = answer.requests as { machine: string; gracePeriod: number }[];
+    assert.deepEqual(
+      requests.map((r) => [r.machine, r.gracePeriod]),
+      names.map((name) => [name, 0]),
+    );
   });
 
   test("values behind __proto__ or constructor keys, and such template ids, are refused", async () => {
@@ -380,8 +388,13 @@ describe("the real scripts, with hostile input files", () => {
       /not found/,
       4_096,
     );
-    const machines = Array.from({ length: 5_000 }, (_, i) => ({ name: `host-${i}.example.com` }));
-    await refused("requestReturnMachines", JSON.stringify({ machines }), /not machines of/, 4_096);
+    const machines = Array.from({ length: 5_000 }, (_, i) => ({ name: `host_${i}.example.com` }));
+    await refused(
+      "requestReturnMachines",
+      JSON.stringify({ machines }),
+      /not machine names of/,
+      4_096,
+    );
   });
 });
 
@@ -393,7 +406,7 @@ function wouldBeAccepted(request: object): boolean {
     return maxNumber !== undefined && machineCount <= maxNumber;
   }
   const { machines } = request as RequestReturnMachinesRequest;
-  return machines.every((machine) => OUR_POD_NAME.test(machine.name.split(".")[0] as string));
+  return machines.every((machine) => machine.name.length <= 253 && HOST_NAME.test(machine.name));
 }
 
 function assertOneDocument(result: ScriptResult): void {

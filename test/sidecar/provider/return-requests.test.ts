@@ -15,6 +15,7 @@ function answer(
     pod: podsOf(...(current ? [current] : [])),
     node: () => undefined,
     isReturning: () => options.returning ?? false,
+    existsElsewhere: () => false,
     now: T0,
   });
 }
@@ -45,16 +46,46 @@ test("a pod replaced under the same name means the machine HostFactory holds is 
   assert.equal(answer(pod({ uid: "other" }))[0]?.gracePeriod, 0);
 });
 
-test("machines already being returned, or not ours, are not reported", () => {
+test("machines already being returned are not reported", () => {
   assert.deepEqual(answer(undefined, { returning: true }), []);
-  const foreign = returnCandidates([{ name: "someone-else-1", machineId: "" }], {
+});
+
+test("a host with no pod is gone whatever its name; a live pod that is not ours is never reported", () => {
+  const held = [
+    { name: "python-hf-1", machineId: "" },
+    { name: "old-prefix-req-abcdefghij-0.svc.example", machineId: "x" },
+    { name: "Not_A_Pod_Name", machineId: "" },
+    { name: "python-hf-2", machineId: "" },
+  ];
+  const context = (existsElsewhere: (name: string) => boolean | undefined) => ({
     podNamePrefix: PREFIX,
     pod: podsOf(),
     node: () => undefined,
     isReturning: () => false,
+    existsElsewhere,
     now: T0,
   });
-  assert.deepEqual(foreign, []);
+  const reported = returnCandidates(
+    held,
+    context((n) => n === "python-hf-2"),
+  );
+  assert.deepEqual(
+    reported.map((c) => [c.machine, c.gracePeriod]),
+    [
+      ["python-hf-1", 0],
+      ["old-prefix-req-abcdefghij-0.svc.example", 0],
+      ["Not_A_Pod_Name", 0],
+    ],
+  );
+  // When the other pods cannot be listed, only names we give are answered from our cache.
+  const unknown = returnCandidates(
+    [...held, { name, machineId: "" }],
+    context(() => undefined),
+  );
+  assert.deepEqual(
+    unknown.map((c) => c.machine),
+    [name],
+  );
 });
 
 test("with nodes watched, machines on a NotReady node or a node being removed are reported", () => {
@@ -72,6 +103,7 @@ test("with nodes watched, machines on a NotReady node or a node being removed ar
     pod: podsOf(current),
     node: (n: string) => nodes[n as keyof typeof nodes],
     isReturning: () => false,
+    existsElsewhere: () => false,
     now: T0,
   });
   const on = (nodeName: string) => pod({ nodeName, gracePeriodSeconds: 45 });
