@@ -4,6 +4,7 @@
 import type { CacheEvent } from "./kube/list-watch.ts";
 import type { NodeView, PodView, RequestRecord } from "./provider/model.ts";
 import { podNameOfMachine } from "./provider/naming.ts";
+import type { SeenPod } from "./provider/request-status.ts";
 
 /** The part of a list-watch cache the state needs. */
 export interface Cache<T> {
@@ -25,6 +26,9 @@ export interface ClusterState {
   record(requestId: string): RequestRecord | undefined;
   records(): IterableIterator<RequestRecord>;
   hasPods(requestId: string): boolean;
+  /** A pod as it is, or as it was last seen while its request's record lives: a machine keeps
+   * its machineId and launchtime after its pod is gone. */
+  lastSeen(podName: string): SeenPod | undefined;
   /** Whether a return request covers this pod (completed ones too, until their record expires):
    * such a machine is never created again, nor reported to HostFactory as taken away. */
   isReturning(podName: string): boolean;
@@ -53,6 +57,22 @@ export function createClusterState(
   const alivePodsByTemplate = new Map<string, number>();
   const returning = new Map<string, number>();
   const listeners = new Set<ChangeListener>();
+  /** Pods gone while their request's record lives, by name; and their names by request. */
+  const gone = new Map<string, SeenPod>();
+  const goneByRequest = new Map<string, Set<string>>();
+  const forgetGone = (name: string, requestId: string) => {
+    if (!gone.delete(name)) return;
+    const names = goneByRequest.get(requestId);
+    names?.delete(name);
+    if (names?.size === 0) goneByRequest.delete(requestId);
+  };
+  const rememberGone = (pod: PodView) => {
+    if (!pod.requestId || !records.get(pod.requestId)) return;
+    gone.set(pod.name, { uid: pod.uid, createdAt: pod.createdAt });
+    const names = goneByRequest.get(pod.requestId) ?? new Set();
+    names.add(pod.name);
+    goneByRequest.set(pod.requestId, names);
+  };
 
   const notify = (requestIds: Set<string>) => {
     for (const listener of listeners) listener(requestIds);
@@ -84,6 +104,8 @@ export function createClusterState(
   const unsubscribePods = pods.subscribe(({ item, previous, type }) => {
     if (previous) indexPod(previous, -1);
     if (type !== "DELETED") indexPod(item, 1);
+    if (type === "DELETED") rememberGone(item);
+    else forgetGone(item.name, item.requestId);
     const ids = new Set(returningRequests(item.name));
     if (item.requestId) ids.add(item.requestId);
     notify(ids);
@@ -91,6 +113,8 @@ export function createClusterState(
   const unsubscribeRecords = records.subscribe(({ item, previous, type }) => {
     if (previous) indexRecord(previous, -1);
     if (type !== "DELETED") indexRecord(item, 1);
+    else
+      for (const name of goneByRequest.get(item.requestId) ?? []) forgetGone(name, item.requestId);
     notify(new Set([item.requestId]));
   });
 
@@ -104,6 +128,10 @@ export function createClusterState(
     record: (requestId) => records.get(requestId),
     records: () => records.values(),
     hasPods: (requestId) => podsByRequest.has(requestId),
+    lastSeen(name) {
+      const pod = pods.get(name);
+      return pod ? { uid: pod.uid, createdAt: pod.createdAt } : gone.get(name);
+    },
     isReturning: (podName) => returning.has(podName),
     machinesInUse(templateId) {
       let total = alivePodsByTemplate.get(templateId) ?? 0;

@@ -3,11 +3,16 @@
 import type { ClusterState } from "./cluster-state.ts";
 import type { ForeignPodNames } from "./kube/foreign-pods.ts";
 import { excerpt, listExcerpt, ProviderError } from "./provider/errors.ts";
-import { MAX_MACHINES_PER_REQUEST, type RequestRecord } from "./provider/model.ts";
+import {
+  type FinalAnswer,
+  MAX_MACHINES_PER_REQUEST,
+  type RequestRecord,
+} from "./provider/model.ts";
 import { newRequestId, podNameOfMachine, requestKindOf } from "./provider/naming.ts";
 import { type NewCreateRecord, type NewReturnRecord, recordConfigMap } from "./provider/records.ts";
 import {
   createRequestStatus,
+  finalAnswerOf,
   type RequestStatus,
   returnRequestStatus,
   unknownRequestStatus,
@@ -26,6 +31,8 @@ export const MAX_DIRECT_READS_PER_CALL = 10;
 const ABSENT_TTL_MS = 60_000;
 /** Bound on the ids remembered as unknown. */
 const MAX_ABSENT_IDS = 10_000;
+/** Tries at storing a final answer while other writes to the record come first. */
+const MAX_FINALIZE_ATTEMPTS = 5;
 
 /** A Symphony consumer path is short; this keeps the pods' annotations far below their limit. */
 export const MAX_RC_ACCOUNT_LENGTH = 1_024;
@@ -41,6 +48,13 @@ export interface RecordStore {
   create(configMap: ReturnType<typeof recordConfigMap>): Promise<void>;
   /** Reads a record straight from the API server (read-your-writes across replicas). */
   read(requestId: string): Promise<RequestRecord | undefined>;
+  /** Reads a record with its resourceVersion, for a conditional write. */
+  readVersioned(
+    requestId: string,
+  ): Promise<{ record: RequestRecord; resourceVersion: string } | undefined>;
+  /** Stores a request's final answer if its record is still at `resourceVersion`; false when
+   * another write came first (or the record is gone). */
+  storeFinal(record: RequestRecord, final: FinalAnswer, resourceVersion: string): Promise<boolean>;
 }
 
 export interface ProviderSettings {
@@ -110,8 +124,22 @@ export function createProviderService(
     }
   };
 
-  const statusOf = (record: RequestRecord | undefined, requestId: string): RequestStatus => {
-    if (!record) return unknownRequestStatus(requestId);
+  /** Final answers this replica stored or read, until its record cache shows them. */
+  const finals = new Map<string, FinalAnswer>();
+  state.onChange((ids) => {
+    for (const id of ids) {
+      const cached = state.record(id);
+      if (finals.has(id) && (!cached || cached.final)) finals.delete(id);
+    }
+  });
+  const withFinal = (record: RequestRecord): RequestRecord => {
+    const final = record.final ? undefined : finals.get(record.requestId);
+    return final ? { ...record, final } : record;
+  };
+
+  /** What the pods and the record show; a stored final answer wins over the pods. */
+  const computed = (stored: RequestRecord): RequestStatus => {
+    const record = withFinal(stored);
     if (record.kind === "return") return returnRequestStatus(record, state.pod);
     return createRequestStatus(record, {
       podNamePrefix: settings.podNamePrefix,
@@ -120,7 +148,52 @@ export function createProviderService(
       template: templates.get(record.templateId),
       pod: state.pod,
       isReturning: state.isReturning,
+      lastSeen: state.lastSeen,
     });
+  };
+
+  /**
+   * Stores the final answer the pods show before anyone is given it: read the record with its
+   * resourceVersion, write `final` on that version only, and on a conflict read again. Whoever
+   * stores first decides; every replica answers that from then on.
+   */
+  const storeFinal = async (requestId: string): Promise<RequestStatus> => {
+    for (let attempt = 0; attempt < MAX_FINALIZE_ATTEMPTS; attempt++) {
+      const fresh = await store.readVersioned(requestId);
+      if (!fresh) return unknownRequestStatus(requestId);
+      const status = computed(fresh.record);
+      if (fresh.record.final) {
+        finals.set(requestId, fresh.record.final);
+        return status;
+      }
+      if (status.status === "running") return status;
+      const final = finalAnswerOf(status, Date.now());
+      if (await store.storeFinal(fresh.record, final, fresh.resourceVersion)) {
+        finals.set(requestId, final);
+        return computed(fresh.record);
+      }
+    }
+    throw new ProviderError(
+      "unavailable",
+      `the final status of ${requestId} is being written by another replica; try again shortly`,
+    );
+  };
+  /** One store per request at a time, however many calls ask. */
+  const storing = new Map<string, Promise<RequestStatus>>();
+
+  const statusOf = async (
+    record: RequestRecord | undefined,
+    requestId: string,
+  ): Promise<RequestStatus> => {
+    if (!record) return unknownRequestStatus(requestId);
+    const status = computed(record);
+    if (status.status === "running" || withFinal(record).final) return status;
+    let pending = storing.get(requestId);
+    if (!pending) {
+      pending = storeFinal(requestId).finally(() => storing.delete(requestId));
+      storing.set(requestId, pending);
+    }
+    return pending;
   };
 
   /** Ids the API server said it does not have, until when that answer is trusted. */
@@ -290,7 +363,7 @@ export function createProviderService(
             requestKindOf(id) !== undefined &&
             !state.record(id) &&
             reads++ < MAX_DIRECT_READS_PER_CALL;
-          return statusOf(await findRecord(id, mayRead), id);
+          return await statusOf(await findRecord(id, mayRead), id);
         }),
       );
     },
@@ -324,32 +397,50 @@ export function createProviderService(
       let last = "";
       let final = false;
       let record = await findRecord(requestId);
-      const emit = () => {
-        const status = statusOf(record, requestId);
+      const emit = async () => {
+        const status = await statusOf(record, requestId);
         const text = JSON.stringify(status);
-        if (text !== last) send(status);
+        if (text !== last && !signal.aborted) send(status);
         last = text;
         final = status.status !== "running";
       };
-      emit();
+      await emit();
       if (final || signal.aborted) return;
-      await new Promise<void>((resolve) => {
+      await new Promise<void>((resolve, reject) => {
         // Changes are coalesced: a burst of pod events costs one status, not one per event.
         let pending: NodeJS.Timeout | undefined;
-        const stop = () => {
+        let busy = false;
+        let dirty = false;
+        const finish = (error?: unknown) => {
           clearTimeout(pending);
           unsubscribe();
           signal.removeEventListener("abort", stop);
-          resolve();
+          if (error) reject(error);
+          else resolve();
         };
-        const unsubscribe = state.onChange((ids) => {
-          if (!ids.has(requestId) || pending) return;
+        const stop = () => finish();
+        const schedule = () => {
           pending = setTimeout(() => {
             pending = undefined;
+            busy = true;
             record = state.record(requestId) ?? record;
-            emit();
-            if (final) stop();
+            emit().then(
+              () => {
+                busy = false;
+                if (final) finish();
+                else if (dirty) {
+                  dirty = false;
+                  schedule();
+                }
+              },
+              (error: unknown) => finish(error),
+            );
           }, WATCH_COALESCE_MS);
+        };
+        const unsubscribe = state.onChange((ids) => {
+          if (!ids.has(requestId)) return;
+          if (busy) dirty = true;
+          else if (!pending) schedule();
         });
         signal.addEventListener("abort", stop);
       });

@@ -10,9 +10,9 @@ import { toKubeApiError } from "./kube/api-errors.ts";
 import type { RateLimiter } from "./kube/rate-limiter.ts";
 import { withRetry } from "./kube/retry.ts";
 import { ProviderError } from "./provider/errors.ts";
-import type { RequestRecord } from "./provider/model.ts";
+import type { FinalAnswer, RequestRecord } from "./provider/model.ts";
 import { recordName } from "./provider/naming.ts";
-import { type ConfigMapLike, parseRecord, recordPatch } from "./provider/records.ts";
+import { type ConfigMapLike, finalPatch, parseRecord, recordPatch } from "./provider/records.ts";
 import type { RecordStore } from "./provider-service.ts";
 
 /** A handler retries transient API trouble this long before telling the client to come back. */
@@ -65,6 +65,9 @@ export function createRecordApi(
       }
     },
     async read(requestId): Promise<RequestRecord | undefined> {
+      return (await this.readVersioned(requestId))?.record;
+    },
+    async readVersioned(requestId) {
       try {
         const configMap = await withRetry(
           () =>
@@ -73,10 +76,35 @@ export function createRecordApi(
             ),
           { maxElapsedMs: HANDLER_RETRY_MS },
         );
-        return parseRecord(configMap as ConfigMapLike);
+        const record = parseRecord(configMap as ConfigMapLike);
+        const resourceVersion = configMap.metadata?.resourceVersion ?? "";
+        return record && { record, resourceVersion };
       } catch (error) {
         if (toKubeApiError(error).kind === "not-found") return undefined;
         throw asProviderError(error, `read the record of ${requestId}`);
+      }
+    },
+    async storeFinal(record, final: FinalAnswer, resourceVersion) {
+      try {
+        await withRetry(
+          () =>
+            call("patch", () =>
+              api.patchNamespacedConfigMap(
+                {
+                  name: recordName(record.requestId),
+                  namespace,
+                  body: finalPatch(record.kind, final, resourceVersion),
+                },
+                setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+              ),
+            ),
+          { maxElapsedMs: HANDLER_RETRY_MS },
+        );
+        return true;
+      } catch (error) {
+        const kind = toKubeApiError(error).kind;
+        if (kind === "conflict" || kind === "not-found") return false;
+        throw asProviderError(error, `store the final status of ${record.requestId}`);
       }
     },
     async patch(requestId, findings, signal) {

@@ -48,6 +48,22 @@ export interface NodeView {
   leaving: string;
 }
 
+/**
+ * The first final answer given for a request, stored in its record before any replica gives it,
+ * so every replica answers it from then on: a final state never changes or goes backwards, and
+ * two replicas never give different final answers.
+ */
+export interface FinalAnswer {
+  status: "complete" | "complete_with_error";
+  /** Epoch milliseconds when it was first given. */
+  at: number;
+  /** Indexes of the machines that failed. */
+  failed: number[];
+  /** Each machine's machineId (pod UID) when the answer was given, "" when it had none; kept so
+   * a machine keeps its id after its pod is gone (create requests; empty for returns). */
+  machineIds: string[];
+}
+
 /** A create request as stored (ConfigMap `data`), plus what the reconciler learned. */
 export interface CreateRecord {
   kind: "create";
@@ -64,6 +80,7 @@ export interface CreateRecord {
   failures: Record<number, string>;
   /** Epoch milliseconds when the request first reached a final status; undefined before. */
   completedAt?: number;
+  final?: FinalAnswer;
 }
 
 /** A return request as stored. */
@@ -76,6 +93,7 @@ export interface ReturnRecord {
   /** Machines whose deletion the API server refused for good, by index into `machines`. */
   failures: Record<number, string>;
   completedAt?: number;
+  final?: FinalAnswer;
 }
 
 export type RequestRecord = CreateRecord | ReturnRecord;

@@ -3,6 +3,7 @@
 // `data` keys so that each finding is a conflict-free merge patch, never a read-modify-write.
 import { createHash } from "node:crypto";
 import {
+  type FinalAnswer,
   LABEL_INSTANCE,
   LABEL_RECORD_KIND,
   LABEL_REQUEST_ID,
@@ -15,6 +16,7 @@ import { recordName } from "./naming.ts";
 const KEY_REQUEST = "request";
 const KEY_SETTLED = "settled";
 const KEY_COMPLETED_AT = "completedAt";
+const KEY_FINAL = "final";
 const FAILURE_KEY_PREFIX = "failure.";
 const REASON_KEY_PREFIX = "reason.";
 /** Kubernetes caps an object at 1 MiB: reasons are kept short, and each distinct reason is stored
@@ -87,6 +89,47 @@ export function recordPatch(findings: {
   return { data };
 }
 
+/**
+ * A merge patch storing a request's final answer, applied only if the record is still at
+ * `resourceVersion` (the API server answers 409 Conflict otherwise): of two replicas finalizing
+ * at once, one wins and the other reads the winner's answer. A final create request has every
+ * machine accounted for, so it is settled as well.
+ */
+export function finalPatch(
+  kind: RequestRecord["kind"],
+  final: FinalAnswer,
+  resourceVersion: string,
+): { metadata: { resourceVersion: string }; data: Record<string, string> } {
+  const data: Record<string, string> = { [KEY_FINAL]: JSON.stringify(final) };
+  if (kind === "create") data[KEY_SETTLED] = "true";
+  return { metadata: { resourceVersion }, data };
+}
+
+function parseFinal(text: string | undefined, machines: number): FinalAnswer | undefined {
+  if (text === undefined) return undefined;
+  let value: Partial<FinalAnswer>;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const { status, at, failed, machineIds } = value ?? {};
+  const index = (i: unknown) =>
+    Number.isInteger(i) && (i as number) >= 0 && (i as number) < machines;
+  if (
+    (status !== "complete" && status !== "complete_with_error") ||
+    typeof at !== "number" ||
+    !Array.isArray(failed) ||
+    !failed.every(index) ||
+    (status === "complete") !== (failed.length === 0) ||
+    !Array.isArray(machineIds) ||
+    !machineIds.every((id) => typeof id === "string")
+  ) {
+    return undefined;
+  }
+  return { status, at, failed, machineIds };
+}
+
 function isMachineList(value: unknown): value is { name: string; machineId: string }[] {
   return (
     Array.isArray(value) &&
@@ -126,6 +169,7 @@ export function parseRecord(configMap: ConfigMapLike): RequestRecord | undefined
     const count = Number(machineCount);
     const countOk = Number.isInteger(count) && count >= 1 && count <= MAX_MACHINES_PER_REQUEST;
     if (typeof templateId !== "string" || !countOk) return undefined;
+    const final = parseFinal(data[KEY_FINAL], count);
     return {
       kind,
       ...common,
@@ -133,10 +177,12 @@ export function parseRecord(configMap: ConfigMapLike): RequestRecord | undefined
       machineCount: machineCount as number,
       rcAccount: typeof rcAccount === "string" ? rcAccount : "",
       settled: data[KEY_SETTLED] === "true",
+      ...(final ? { final } : {}),
     };
   }
   if (kind === "return" && isMachineList(asked.machines)) {
-    return { kind, ...common, machines: asked.machines };
+    const final = parseFinal(data[KEY_FINAL], asked.machines.length);
+    return { kind, ...common, machines: asked.machines, ...(final ? { final } : {}) };
   }
   return undefined;
 }

@@ -1,7 +1,7 @@
 // How pods and records become HostFactory's view of a request. Pure: the caller passes the
 // record, a pod lookup and the time, so every rule is testable with a table of cases.
 import { excerpt } from "./errors.ts";
-import type { CreateRecord, PodView, ReturnRecord } from "./model.ts";
+import type { CreateRecord, FinalAnswer, PodView, ReturnRecord } from "./model.ts";
 import { podName, podNameOfMachine } from "./naming.ts";
 import type { Template } from "./templates.ts";
 
@@ -38,6 +38,15 @@ export interface CreateContext {
   pod: (name: string) => PodView | undefined;
   /** Whether a live return request covers this pod name. */
   isReturning: (podName: string) => boolean;
+  /** A pod as last seen, also after it is gone (its machineId and launchtime stay). */
+  lastSeen?: (podName: string) => SeenPod | undefined;
+}
+
+/** What is kept of a pod once it is gone. */
+export interface SeenPod {
+  uid: string;
+  /** Epoch milliseconds. */
+  createdAt: number;
 }
 
 /** The name HostFactory is given for a pod: its hostname, or the FQDN its template asks for. */
@@ -122,23 +131,49 @@ function namesOf(record: CreateRecord, context: CreateContext): Names {
   return names;
 }
 
+/** A machine's status; one whose pod was never seen has no machineId and no launchtime (0). */
 function machine(
   pod: PodView | undefined,
+  seen: SeenPod | undefined,
   name: string,
-  createdAt: number,
   result: MachineResult,
   message: string,
   status: MachineState = podState(pod),
 ): MachineStatus {
+  const createdAt = pod?.createdAt ?? seen?.createdAt;
   return {
-    machineId: pod?.uid ?? "",
+    machineId: pod?.uid ?? seen?.uid ?? "",
     name,
     result,
     status,
     privateIpAddress: pod?.podIP ?? "",
-    launchtime: seconds(pod?.createdAt ?? createdAt),
+    launchtime: createdAt === undefined ? 0 : seconds(createdAt),
     message,
   };
+}
+
+/** The answer frozen in `final`: its failed machines fail, every other one had succeeded. */
+function finalMachine(
+  final: FinalAnswer,
+  failed: ReadonlySet<number>,
+  record: CreateRecord,
+  index: number,
+  podName: string,
+  name: string,
+  context: CreateContext,
+): MachineStatus {
+  const pod = context.pod(podName);
+  const seen = pod ? undefined : context.lastSeen?.(podName);
+  let answer: MachineStatus;
+  if (failed.has(index)) {
+    const why = record.failures[index] ?? podFailure(pod, true) ?? "failed (reason not recorded)";
+    answer = machine(pod, seen, name, "fail", why);
+  } else {
+    answer = machine(pod, seen, name, "succeed", context.isReturning(podName) ? "returned" : "");
+  }
+  // The id HostFactory was given stays, whatever became of the pod.
+  answer.machineId = final.machineIds[index] || answer.machineId;
+  return answer;
 }
 
 function createMachine(
@@ -150,22 +185,23 @@ function createMachine(
   const podName = names.podNames[index] as string;
   const name = names.machineNames[index] as string;
   const pod = context.pod(podName);
+  const seen = pod ? undefined : context.lastSeen?.(podName);
   const recorded = record.failures[index];
-  if (recorded !== undefined) return machine(pod, name, record.createdAt, "fail", recorded);
+  if (recorded !== undefined) return machine(pod, seen, name, "fail", recorded);
   // HostFactory returns only machines it was told had succeeded.
   if (context.isReturning(podName)) {
-    return machine(pod, name, record.createdAt, "succeed", "returned");
+    return machine(pod, seen, name, "succeed", "returned");
   }
   // Once final, a request stays final: machines that did not fail had succeeded.
-  if (record.completedAt !== undefined) return machine(pod, name, record.createdAt, "succeed", "");
+  if (record.completedAt !== undefined) return machine(pod, seen, name, "succeed", "");
   const failure = podFailure(pod, record.settled);
-  if (failure) return machine(pod, name, record.createdAt, "fail", failure);
+  if (failure) return machine(pod, seen, name, "fail", failure);
   // Ready is what HostFactory waits for; a Ready pod being deleted did start (shutting-down).
   if (pod?.phase === "Running" && pod.ready) {
-    return machine(pod, name, record.createdAt, "succeed", "");
+    return machine(pod, seen, name, "succeed", "");
   }
   const waiting = pod ? pod.reason : "waiting for its pod to be created";
-  return machine(pod, name, record.createdAt, "executing", waiting, "pending");
+  return machine(pod, seen, name, "executing", waiting, "pending");
 }
 
 function summarise(
@@ -200,8 +236,20 @@ function summarise(
 export function createRequestStatus(record: CreateRecord, context: CreateContext): RequestStatus {
   const names = namesOf(record, context);
   const machines: MachineStatus[] = new Array(record.machineCount);
+  const { final } = record;
+  const failed = new Set(final?.failed);
   for (let index = 0; index < record.machineCount; index++) {
-    machines[index] = createMachine(record, index, names, context);
+    machines[index] = final
+      ? finalMachine(
+          final,
+          failed,
+          record,
+          index,
+          names.podNames[index] as string,
+          names.machineNames[index] as string,
+          context,
+        )
+      : createMachine(record, index, names, context);
   }
   return summarise(record.requestId, "create", record.templateId, machines, "done");
 }
@@ -211,18 +259,36 @@ export function returnRequestStatus(
   record: ReturnRecord,
   pod: (name: string) => PodView | undefined,
 ): RequestStatus {
+  const failed = new Set(record.final?.failed);
   const machines = record.machines.map((returned, index): MachineStatus => {
     const current = pod(podNameOfMachine(returned.name));
     const recorded = record.failures[index];
-    const result = recorded !== undefined ? "fail" : current ? "executing" : "succeed";
+    let result: MachineResult = recorded !== undefined ? "fail" : current ? "executing" : "succeed";
+    if (record.final) result = failed.has(index) ? "fail" : "succeed";
     const message =
-      recorded ??
-      (!current ? "" : current.deletingAt === undefined ? "waiting for deletion" : "being deleted");
-    const status = machine(current, returned.name, record.createdAt, result, message);
+      result === "fail"
+        ? (recorded ?? "the pod could not be deleted")
+        : !current
+          ? ""
+          : current.deletingAt === undefined
+            ? "waiting for deletion"
+            : "being deleted";
+    const status = machine(current, undefined, returned.name, result, message);
     if (!current) status.machineId = returned.machineId;
     return status;
   });
   return summarise(record.requestId, "return", "", machines, "gone");
+}
+
+/** The final answer to store for a status that has just become final. */
+export function finalAnswerOf(status: RequestStatus, at: number): FinalAnswer {
+  if (status.status === "running") throw new Error(`${status.requestId} is not final`);
+  const failed: number[] = [];
+  status.machines.forEach((m, index) => {
+    if (m.result === "fail") failed.push(index);
+  });
+  const machineIds = status.kind === "create" ? status.machines.map((m) => m.machineId) : [];
+  return { status: status.status, at, failed, machineIds };
 }
 
 export function unknownRequestStatus(requestId: string): RequestStatus {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
   type ConfigMapLike,
+  finalPatch,
   parseRecord,
   recordConfigMap,
   recordPatch,
@@ -112,4 +113,34 @@ test("ConfigMaps that are not well-formed records are ignored", () => {
   ];
   for (const configMap of cases)
     assert.equal(parseRecord(configMap), undefined, JSON.stringify(configMap));
+});
+
+test("a final answer round-trips, settles a create record, and a malformed one is ignored", () => {
+  const configMap = recordConfigMap("inst", {
+    kind: "create",
+    requestId: "req-abcdefghij",
+    templateId: "small",
+    machineCount: 2,
+    rcAccount: "",
+  });
+  const final = {
+    status: "complete_with_error" as const,
+    at: Date.parse(created),
+    failed: [1],
+    machineIds: ["u0", ""],
+  };
+  const patch = finalPatch("create", final, "42");
+  assert.equal(patch.metadata.resourceVersion, "42", "a write on that version only");
+  const record = parseRecord(stored(configMap, [patch]));
+  assert.deepEqual(record?.final, final);
+  assert.equal(record?.kind === "create" && record.settled, true);
+  for (const bad of [
+    "not json",
+    JSON.stringify({ ...final, failed: [2] }),
+    JSON.stringify({ ...final, status: "complete" }),
+    JSON.stringify({ ...final, status: "running", failed: [] }),
+  ]) {
+    const parsed = parseRecord(stored(configMap, [{ data: { final: bad } }]));
+    assert.equal(parsed?.final, undefined, bad);
+  }
 });

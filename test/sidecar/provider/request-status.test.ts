@@ -4,6 +4,7 @@ import type { PodView } from "../../../sidecar/provider/model.ts";
 import {
   type CreateContext,
   createRequestStatus,
+  finalAnswerOf,
   returnRequestStatus,
   unknownRequestStatus,
 } from "../../../sidecar/provider/request-status.ts";
@@ -183,4 +184,60 @@ test("a Ready pod being deleted has succeeded; it is shutting down", () => {
     context([pod({ deletingAt: T0 + 30_000 })]),
   ).machines;
   assert.deepEqual([machine?.result, machine?.status], ["succeed", "shutting-down"]);
+});
+
+test("a machine whose pod was never created has no machineId and no launchtime", () => {
+  const [machine] = createRequestStatus(createRecord(), context([])).machines;
+  assert.deepEqual([machine?.machineId, machine?.launchtime], ["", 0]);
+});
+
+test("a machine keeps its machineId and launchtime after its pod is gone", () => {
+  const lastSeen = () => ({ uid: "uid-0", createdAt: T0 + 2_000 });
+  const [failed] = createRequestStatus(
+    createRecord({ failures: { 0: "the pod failed: OOMKilled" } }),
+    context([], { lastSeen }),
+  ).machines;
+  assert.deepEqual(
+    [failed?.result, failed?.machineId, failed?.launchtime],
+    ["fail", "uid-0", T0 / 1000 + 2],
+  );
+});
+
+test("a stored final answer is the answer, whatever the pods show since", () => {
+  const two = createRecord({ machineCount: 2 });
+  const ready = (i: number) => pod({ name: `${PREFIX}-${REQ}-${i}`, uid: `u${i}` });
+  const complete = createRequestStatus(two, context([ready(0), ready(1)]));
+  const final = finalAnswerOf(complete, T0);
+  assert.deepEqual(final, { status: "complete", at: T0, failed: [], machineIds: ["u0", "u1"] });
+  // Machine 1's pod fails and is deleted, the reconciler records it: the answer stays complete.
+  const later = createRequestStatus(
+    { ...two, final, failures: { 1: "the pod is gone" }, settled: true },
+    context([ready(0)]),
+  );
+  assert.equal(later.status, "complete");
+  assert.deepEqual(
+    later.machines.map((m) => [m.result, m.machineId]),
+    [
+      ["succeed", "u0"],
+      ["succeed", "u1"],
+    ],
+  );
+  // A final answer with a failure keeps that machine failed even when its pod looks fine.
+  const failedFinal = {
+    status: "complete_with_error" as const,
+    at: T0,
+    failed: [0],
+    machineIds: ["u0", "u1"],
+  };
+  const withError = createRequestStatus(
+    { ...two, final: failedFinal, failures: { 0: "Pod stayed Pending for 60s" } },
+    context([ready(0), ready(1)]),
+  );
+  assert.equal(withError.status, "complete_with_error");
+  assert.equal(withError.machines[0]?.message, "Pod stayed Pending for 60s");
+  const returned = returnRequestStatus(
+    returnRecord({ final: { status: "complete", at: T0, failed: [], machineIds: [] } }),
+    podsOf(pod()),
+  );
+  assert.equal(returned.status, "complete", "a final return stays final");
 });
