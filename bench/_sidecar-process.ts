@@ -5,10 +5,12 @@ import { pino } from "pino";
 import { ProviderServiceService } from "../proto/gen/hostfactory/v1/provider.ts";
 import { startSidecar } from "../sidecar/app.ts";
 import { loadConfig } from "../sidecar/config.ts";
+import { createAdmitter } from "../sidecar/controller/admission.ts";
 import { toRequest } from "../sidecar/grpc-server.ts";
 import { loadKubeConfig } from "../sidecar/kube/client.ts";
 import { createForeignPodNames } from "../sidecar/kube/foreign-pods.ts";
 import { createRateLimiter } from "../sidecar/kube/rate-limiter.ts";
+import { createLedgerStore } from "../sidecar/kube/reservation-ledger.ts";
 import { createProviderService } from "../sidecar/provider-service.ts";
 import { createRecordApi } from "../sidecar/record-store.ts";
 import { createTemplatesSource } from "../sidecar/templates-source.ts";
@@ -52,6 +54,10 @@ const limiter = createRateLimiter();
 const records = createRecordApi(core, limiter, namespace);
 const service = createProviderService(settings, sidecar.state, templates, records, {
   foreignPodNames: createForeignPodNames(core, limiter, namespace, config.instance),
+  admitter: createAdmitter(
+    createLedgerStore(core, limiter, namespace, config.instance),
+    sidecar.state,
+  ),
 });
 const { getRequestStatus, getReturnRequests } = ProviderServiceService;
 

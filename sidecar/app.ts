@@ -7,6 +7,7 @@ import { createClusterReads } from "./admin/cluster-reads.ts";
 import { createAdminHandlers } from "./admin-service.ts";
 import { type ClusterState, createClusterState } from "./cluster-state.ts";
 import type { Config } from "./config.ts";
+import { createAdmitter } from "./controller/admission.ts";
 import { createGrpcServer, SERVICE_NAME } from "./grpc-server.ts";
 import { createForeignPodNames } from "./kube/foreign-pods.ts";
 import { createLeaderElector, type LeaderElector } from "./kube/leader-election.ts";
@@ -16,6 +17,7 @@ import { projectNode } from "./kube/node-view.ts";
 import { projectPod } from "./kube/pod-view.ts";
 import { createPodWriter } from "./kube/pod-writer.ts";
 import { createRateLimiter } from "./kube/rate-limiter.ts";
+import { createLedgerStore } from "./kube/reservation-ledger.ts";
 import { replicaIdentity } from "./kube/replica-identity.ts";
 import { shareConnections } from "./kube/shared-dispatcher.ts";
 import { createMetrics, type Metrics, startMetricsServer } from "./metrics.ts";
@@ -208,6 +210,10 @@ export async function startSidecar(
     recordApi,
     {
       foreignPodNames: createForeignPodNames(core, limiter, config.namespace, config.instance),
+      admitter: createAdmitter(
+        createLedgerStore(core, limiter, config.namespace, config.instance),
+        state,
+      ),
     },
   );
   const reconciler = createReconciler(

@@ -1,6 +1,7 @@
 // The five HostFactory operations (and the status stream) in the sidecar's own terms. Handlers
 // are stateless: they read the caches and write request records; the reconciler does the rest.
 import type { ClusterState } from "./cluster-state.ts";
+import type { Admission, Admitter } from "./controller/admission.ts";
 import type { ForeignPodNames } from "./kube/foreign-pods.ts";
 import { excerpt, listExcerpt, ProviderError } from "./provider/errors.ts";
 import {
@@ -102,10 +103,12 @@ function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
-/** What the handlers read straight from the cluster, beside the caches. */
-export interface ClusterReads {
+/** What the handlers use beside the caches and the record store. */
+export interface ProviderDependencies {
   /** Pods of the namespace that are not ours, by name (getReturnRequests). */
   foreignPodNames: ForeignPodNames;
+  /** Holds maxNumber across replicas. */
+  admitter: Admitter;
 }
 
 export function createProviderService(
@@ -113,7 +116,7 @@ export function createProviderService(
   state: ClusterState,
   templates: TemplatesSource,
   store: RecordStore,
-  cluster: ClusterReads,
+  cluster: ProviderDependencies,
 ): ProviderService {
   const requireSynced = () => {
     if (!state.synced) {
@@ -238,6 +241,36 @@ export function createProviderService(
   const availability = (templateId: string, maxNumber: number): number =>
     maxNumber === -1 ? -1 : Math.max(0, maxNumber - inUse(templateId));
 
+  /** Grants the machines across replicas, or says why not. */
+  const admit = async (
+    requestId: string,
+    templateId: string,
+    maxNumber: number,
+    count: number,
+  ): Promise<void> => {
+    let admission: Admission;
+    try {
+      admission = await cluster.admitter.admit(requestId, templateId, maxNumber, count);
+    } catch (error) {
+      throw new ProviderError(
+        "unavailable",
+        `cannot reserve machines of template '${templateId}': ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    if (admission.granted) return;
+    if ("contended" in admission) {
+      throw new ProviderError(
+        "unavailable",
+        `too many requests for template '${templateId}' at once; try again shortly`,
+      );
+    }
+    throw new ProviderError(
+      "resource-exhausted",
+      `template '${templateId}' has ${admission.available} of ${maxNumber} machines available; ${count} requested`,
+    );
+  };
+
   return {
     getAvailableTemplates() {
       requireSynced();
@@ -296,10 +329,13 @@ export function createProviderService(
       // Reserved before the first await, so that the check above and this are one step.
       const until = Date.now() + RESERVATION_TTL_MS;
       reserved.set(record.requestId, { templateId, count: machineCount, until });
+      const limited = template.maxNumber !== -1;
       try {
+        if (limited) await admit(record.requestId, templateId, template.maxNumber, machineCount);
         await store.create(recordConfigMap(settings.instance, record));
       } catch (error) {
         reserved.delete(record.requestId);
+        if (limited) await cluster.admitter.release(record.requestId).catch(() => {});
         throw error;
       }
       return {

@@ -162,6 +162,27 @@ const CALLS: Call[] = [
     file: "sidecar/record-store.ts",
     call: "api.deleteNamespacedConfigMap(",
   },
+  {
+    group: "",
+    resource: "configmaps",
+    verb: "create",
+    file: "sidecar/kube/reservation-ledger.ts",
+    call: "api.createNamespacedConfigMap(",
+  },
+  {
+    group: "",
+    resource: "configmaps",
+    verb: "get",
+    file: "sidecar/kube/reservation-ledger.ts",
+    call: "api.readNamespacedConfigMap(",
+  },
+  {
+    group: "",
+    resource: "configmaps",
+    verb: "patch",
+    file: "sidecar/kube/reservation-ledger.ts",
+    call: "api.patchNamespacedConfigMap(",
+  },
   // Leases: leader election.
   {
     group: "coordination.k8s.io",
