@@ -7,6 +7,7 @@ import { createClusterReads } from "./admin/cluster-reads.ts";
 import { createAdminHandlers } from "./admin-service.ts";
 import { type ClusterState, createClusterState } from "./cluster-state.ts";
 import type { Config } from "./config.ts";
+import { createAbandonedRequests } from "./controller/abandoned-requests.ts";
 import { createAdmitter } from "./controller/admission.ts";
 import { createGrpcServer, SERVICE_NAME } from "./grpc-server.ts";
 import { createForeignPodNames } from "./kube/foreign-pods.ts";
@@ -92,13 +93,13 @@ function serverCredentials(config: Config, logger: Logger): grpc.ServerCredentia
 function counted(service: ProviderService, metrics: Metrics): ProviderService {
   return {
     ...service,
-    async requestMachines(ask) {
-      const answer = await service.requestMachines(ask);
+    async requestMachines(ask, signal) {
+      const answer = await service.requestMachines(ask, signal);
       metrics.machinesRequested(ask.templateId, ask.machineCount);
       return answer;
     },
-    async requestReturnMachines(machines) {
-      const answer = await service.requestReturnMachines(machines);
+    async requestReturnMachines(machines, signal) {
+      const answer = await service.requestReturnMachines(machines, signal);
       metrics.machinesReturned(machines.length);
       return answer;
     },
@@ -216,6 +217,7 @@ export async function startSidecar(
       ),
     },
   );
+  const events = createRecordEvents(core, limiter, config.namespace, logger);
   const reconciler = createReconciler(
     {
       ...settings,
@@ -230,8 +232,29 @@ export async function startSidecar(
     createPodWriter(core, limiter, config.namespace),
     recordApi,
     logger,
-    reconcilerHooks(metrics, createRecordEvents(core, limiter, config.namespace, logger)),
+    reconcilerHooks(metrics, events),
   );
+  const abandoned = createAbandonedRequests({
+    abandonAfterMs: config.abandonAfter * 1000,
+    state,
+    records: recordApi,
+    logger,
+    onAbandoned(record, machines) {
+      metrics.requestAbandoned(record.templateId);
+      const noun = machines === 1 ? "machine" : "machines";
+      events.emit(
+        record.requestId,
+        "Warning",
+        "RequestAbandoned",
+        `HostFactory never asked about this request within ${config.abandonAfter}s: ${machines} ${noun} failed, their pods are deleted`,
+      );
+    },
+  });
+  /** What only the leader does. */
+  const lead = () => {
+    reconciler.start();
+    abandoned.start();
+  };
   // Leader election starts once the caches are synced; the admin service asks for it per call.
   let elector: LeaderElector | undefined;
   const admin = createAdminHandlers(
@@ -298,13 +321,16 @@ export async function startSidecar(
         renewDeadlineMs: config.renewDeadline * 1000,
         retryPeriodMs: config.retryPeriod * 1000,
         logger,
-        onStartedLeading: () => reconciler.start(),
-        onStoppedLeading: () => void reconciler.stop(),
+        onStartedLeading: lead,
+        onStoppedLeading: () => {
+          abandoned.stop();
+          void reconciler.stop();
+        },
         onNewLeader: (leader) => logger.info({ leader }, "leader observed"),
       })
     : undefined;
   if (elector) elector.start();
-  else reconciler.start();
+  else lead();
   metrics.watch({
     state,
     caches: { pods, records, nodes },
@@ -327,6 +353,7 @@ export async function startSidecar(
     async stop() {
       await server.shutdown(SHUTDOWN_GRACE_MS);
       metricsServer?.server.close();
+      abandoned.stop();
       await reconciler.stop();
       await elector?.stop();
       await Promise.all([pods.stop(), records.stop(), nodes?.stop()]);

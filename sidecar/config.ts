@@ -2,6 +2,7 @@
 // config file, then defaults (in that order of precedence), validated as a whole at start.
 import { readFileSync } from "node:fs";
 import { loadYaml } from "@kubernetes/client-node";
+import { DEFAULT_ABANDON_AFTER_SECONDS } from "./controller/abandoned-requests.ts";
 import { DEFAULT_MAX_RETRY_DELAY_MS } from "./controller/failure-backoff.ts";
 import { JITTER_FACTOR } from "./kube/leader-election.ts";
 import { MAX_MACHINES_PER_REQUEST } from "./provider/model.ts";
@@ -184,6 +185,13 @@ export const OPTIONS = {
     env: "HOSTFACTORY_MAX_REQUEST_MACHINES",
     default: MAX_MACHINES_PER_REQUEST,
     description: `most machines one requestMachines may ask for, at most ${MAX_MACHINES_PER_REQUEST} (a request's record must stay under Kubernetes' 1 MiB object limit)`,
+  },
+  abandonAfter: {
+    kind: "integer",
+    env: "HOSTFACTORY_ABANDON_AFTER",
+    default: DEFAULT_ABANDON_AFTER_SECONDS,
+    description:
+      "seconds a create request may go without HostFactory asking about it before it is abandoned: its machines fail and its pods are deleted (keep it well above HostFactory's polling interval)",
   },
   recordRetention: {
     kind: "integer",

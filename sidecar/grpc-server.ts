@@ -39,6 +39,7 @@ const STATUS_BY_CODE: Record<ProviderErrorCode, grpc.status> = {
   "resource-exhausted": grpc.status.RESOURCE_EXHAUSTED,
   "failed-precondition": grpc.status.FAILED_PRECONDITION,
   unavailable: grpc.status.UNAVAILABLE,
+  cancelled: grpc.status.CANCELLED,
 };
 const RESULT = {
   executing: MachineResult.MACHINE_RESULT_EXECUTING,
@@ -101,7 +102,33 @@ function toServiceError(error: unknown): Partial<grpc.StatusObject> {
   return { code: grpc.status.INTERNAL, details: `internal error: ${(error as Error).message}` };
 }
 
-type Unary<Req, Res> = (request: Req) => Res | Promise<Res>;
+/** `signal` aborts when the client cancels the call (or goes away) or its deadline passes. */
+type Unary<Req, Res> = (request: Req, signal: AbortSignal) => Res | Promise<Res>;
+
+/** A signal for the life of a call: the client's cancellation, or its deadline. */
+function callSignal(call: grpc.ServerUnaryCall<unknown, unknown>): {
+  signal: AbortSignal;
+  done: () => void;
+} {
+  const controller = new AbortController();
+  const cancelled = () => controller.abort(new Error("the client cancelled the call"));
+  call.on("cancelled", cancelled);
+  const deadline = call.getDeadline();
+  const at = deadline instanceof Date ? deadline.getTime() : Number(deadline);
+  const timer = Number.isFinite(at)
+    ? setTimeout(
+        () => controller.abort(new Error("the call's deadline passed")),
+        Math.max(0, at - Date.now()),
+      )
+    : undefined;
+  return {
+    signal: controller.signal,
+    done() {
+      clearTimeout(timer);
+      call.removeListener("cancelled", cancelled);
+    },
+  };
+}
 
 /** Told of every call served: its method, status code name and duration. */
 export type CallObserver = (method: string, code: string, seconds: number) => void;
@@ -119,8 +146,9 @@ export function unaryHandlers(
     async (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => {
       const started = performance.now();
       const seconds = () => (performance.now() - started) / 1000;
+      const { signal, done } = callSignal(call);
       try {
-        const response = await handle(call.request);
+        const response = await handle(call.request, signal);
         observe(method, "OK", seconds());
         logger.debug({ method, ms: seconds() * 1000 }, "call served");
         callback(null, response);
@@ -131,6 +159,8 @@ export function unaryHandlers(
         const level = status.code === grpc.status.INTERNAL ? "error" : refusals;
         logger[level]({ method, code, err: status.details }, "call failed");
         callback(status);
+      } finally {
+        done();
       }
     };
 }
@@ -156,13 +186,13 @@ export function providerHandlers(
         })),
       };
     }),
-    requestMachines: unary("RequestMachines", async (request) => {
-      const answer = await service.requestMachines(request);
+    requestMachines: unary("RequestMachines", async (request, signal) => {
+      const answer = await service.requestMachines(request, signal);
       logger.info({ requestId: answer.requestId, ...request }, "machines requested");
       return answer;
     }),
-    requestReturnMachines: unary("RequestReturnMachines", async (request) => {
-      const answer = await service.requestReturnMachines(request.machines);
+    requestReturnMachines: unary("RequestReturnMachines", async (request, signal) => {
+      const answer = await service.requestReturnMachines(request.machines, signal);
       logger.info(
         { requestId: answer.requestId, machines: request.machines.map((m) => m.name) },
         "machines returned",

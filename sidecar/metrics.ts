@@ -32,6 +32,8 @@ export interface Metrics {
   machinesReturned(count: number): void;
   podCreated(templateId: string): void;
   machinesFailed(templateId: string, count: number): void;
+  /** A create request HostFactory never asked about was abandoned. */
+  requestAbandoned(templateId: string): void;
   templatesReloaded(ok: boolean): void;
   /** Reads gauges from these at scrape time, and times machines from request to running. */
   watch(sources: MetricSources): void;
@@ -75,6 +77,11 @@ export function createMetrics(): Metrics {
     "Machines that failed (rejected, timed out, crashed)",
     ["template"],
   );
+  const abandoned = counter(
+    "requests_abandoned_total",
+    "Create requests HostFactory never asked about, whose machines the leader failed",
+    ["template"],
+  );
   const reloads = counter("template_reloads_total", "Reloads of the templates file, by result", [
     "result",
   ]);
@@ -98,6 +105,7 @@ export function createMetrics(): Metrics {
     machinesReturned: (count) => returned.inc(count),
     podCreated: (template) => created.inc({ template }),
     machinesFailed: (template, count) => failed.inc({ template }, count),
+    requestAbandoned: (template) => abandoned.inc({ template }),
     templatesReloaded: (ok) => reloads.inc({ result: ok ? "success" : "failure" }),
     watch(sources) {
       const gauge = (

@@ -53,6 +53,12 @@ export interface RecordStore {
   readVersioned(
     requestId: string,
   ): Promise<{ record: RequestRecord; resourceVersion: string } | undefined>;
+  /** Removes a record (a return's, written for a call that then failed). */
+  remove(requestId: string): Promise<void>;
+  /** Records machines of a request as failed, by index. */
+  fail(requestId: string, failures: Map<number, string>): Promise<void>;
+  /** Notes that HostFactory asked about a create request, so it is never abandoned. */
+  markAsked(requestId: string): Promise<void>;
   /** Stores a request's final answer if its record is still at `resourceVersion`; false when
    * another write came first (or the record is gone). */
   storeFinal(record: RequestRecord, final: FinalAnswer, resourceVersion: string): Promise<boolean>;
@@ -81,12 +87,15 @@ export interface MachineRef {
 
 export interface ProviderService {
   getAvailableTemplates(): { templates: TemplateAvailability[]; message: string };
-  requestMachines(ask: {
-    templateId: string;
-    machineCount: number;
-    rcAccount: string;
-  }): Promise<{ requestId: string; message: string }>;
-  requestReturnMachines(machines: MachineRef[]): Promise<{ requestId: string; message: string }>;
+  /** `signal`: the call's cancellation or deadline; an id that cannot be delivered is not kept. */
+  requestMachines(
+    ask: { templateId: string; machineCount: number; rcAccount: string },
+    signal?: AbortSignal,
+  ): Promise<{ requestId: string; message: string }>;
+  requestReturnMachines(
+    machines: MachineRef[],
+    signal?: AbortSignal,
+  ): Promise<{ requestId: string; message: string }>;
   getRequestStatus(requestIds: string[]): Promise<RequestStatus[]>;
   getReturnRequests(
     machines: MachineRef[],
@@ -97,6 +106,20 @@ export interface ProviderService {
     send: (status: RequestStatus) => void,
     signal: AbortSignal,
   ): Promise<void>;
+}
+
+/** Why the machines of a request whose call failed after its record was stored fail. */
+const CANCELLED_REASON =
+  "abandoned: the call was cancelled or ran past its deadline before its id was delivered";
+
+function allFailed(count: number, reason: string): Map<number, string> {
+  return new Map(Array.from({ length: count }, (_, index) => [index, reason]));
+}
+
+function throwIfCancelled(signal: AbortSignal | undefined): void {
+  if (!signal?.aborted) return;
+  const why = signal.reason instanceof Error ? signal.reason.message : "the call was cancelled";
+  throw new ProviderError("cancelled", `${why}; nothing was kept`);
 }
 
 function plural(count: number, noun: string): string {
@@ -129,12 +152,21 @@ export function createProviderService(
 
   /** Final answers this replica stored or read, until its record cache shows them. */
   const finals = new Map<string, FinalAnswer>();
+  /** Requests this replica has noted HostFactory asked about, until the cache shows it. */
+  const noted = new Set<string>();
   state.onChange((ids) => {
     for (const id of ids) {
       const cached = state.record(id);
       if (finals.has(id) && (!cached || cached.final)) finals.delete(id);
+      if (noted.has(id) && (cached?.kind !== "create" || !cached.unasked)) noted.delete(id);
     }
   });
+  /** The first question about a create request is written down: it is never abandoned. */
+  const noteAsked = (record: RequestRecord | undefined): void => {
+    if (record?.kind !== "create" || !record.unasked || noted.has(record.requestId)) return;
+    noted.add(record.requestId);
+    store.markAsked(record.requestId).catch(() => noted.delete(record.requestId));
+  };
   const withFinal = (record: RequestRecord): RequestRecord => {
     const final = record.final ? undefined : finals.get(record.requestId);
     return final ? { ...record, final } : record;
@@ -160,10 +192,12 @@ export function createProviderService(
    * resourceVersion, write `final` on that version only, and on a conflict read again. Whoever
    * stores first decides; every replica answers that from then on.
    */
-  const storeFinal = async (requestId: string): Promise<RequestStatus> => {
+  const storeFinal = async (cached: RequestRecord): Promise<RequestStatus> => {
+    const { requestId } = cached;
     for (let attempt = 0; attempt < MAX_FINALIZE_ATTEMPTS; attempt++) {
       const fresh = await store.readVersioned(requestId);
-      if (!fresh) return unknownRequestStatus(requestId);
+      // Gone meanwhile (its retention ended): what it showed last is all there is.
+      if (!fresh) return computed(cached);
       const status = computed(fresh.record);
       if (fresh.record.final) {
         finals.set(requestId, fresh.record.final);
@@ -193,7 +227,7 @@ export function createProviderService(
     if (status.status === "running" || withFinal(record).final) return status;
     let pending = storing.get(requestId);
     if (!pending) {
-      pending = storeFinal(requestId).finally(() => storing.delete(requestId));
+      pending = storeFinal(record).finally(() => storing.delete(requestId));
       storing.set(requestId, pending);
     }
     return pending;
@@ -241,6 +275,27 @@ export function createProviderService(
   const availability = (templateId: string, maxNumber: number): number =>
     maxNumber === -1 ? -1 : Math.max(0, maxNumber - inUse(templateId));
 
+  /**
+   * Stores a new request's record for a call. A call cancelled or past its deadline by then
+   * cannot deliver the id, so nothing of it is kept: a return's record is removed; a create's
+   * machines all fail at once, so that pods the leader may have created meanwhile are deleted
+   * (were that write lost too, a create request nobody asks about is abandoned later).
+   */
+  const storeForCall = async (
+    record: NewCreateRecord | NewReturnRecord,
+    signal: AbortSignal | undefined,
+  ): Promise<void> => {
+    throwIfCancelled(signal);
+    await store.create(recordConfigMap(settings.instance, record));
+    if (!signal?.aborted) return;
+    const undo =
+      record.kind === "create"
+        ? store.fail(record.requestId, allFailed(record.machineCount, CANCELLED_REASON))
+        : store.remove(record.requestId);
+    await undo.catch(() => {});
+    throwIfCancelled(signal);
+  };
+
   /** Grants the machines across replicas, or says why not. */
   const admit = async (
     requestId: string,
@@ -283,7 +338,7 @@ export function createProviderService(
       return { templates: list, message: `${plural(list.length, "template")} available.` };
     },
 
-    async requestMachines({ templateId, machineCount, rcAccount }) {
+    async requestMachines({ templateId, machineCount, rcAccount }, signal) {
       requireSynced();
       const template = templates.get(templateId);
       if (!template) {
@@ -331,8 +386,9 @@ export function createProviderService(
       reserved.set(record.requestId, { templateId, count: machineCount, until });
       const limited = template.maxNumber !== -1;
       try {
+        throwIfCancelled(signal);
         if (limited) await admit(record.requestId, templateId, template.maxNumber, machineCount);
-        await store.create(recordConfigMap(settings.instance, record));
+        await storeForCall(record, signal);
       } catch (error) {
         reserved.delete(record.requestId);
         if (limited) await cluster.admitter.release(record.requestId).catch(() => {});
@@ -344,7 +400,7 @@ export function createProviderService(
       };
     },
 
-    async requestReturnMachines(machines) {
+    async requestReturnMachines(machines, signal) {
       requireSynced();
       if (machines.length === 0) {
         throw new ProviderError("invalid-argument", "no machines to return");
@@ -381,7 +437,7 @@ export function createProviderService(
         requestId: newRequestId("return"),
         machines: unique.map(({ name, machineId }) => ({ name, machineId })),
       };
-      await store.create(recordConfigMap(settings.instance, record));
+      await storeForCall(record, signal);
       return {
         requestId: record.requestId,
         message: `Return of ${plural(unique.length, "machine")} accepted.`,
@@ -399,7 +455,9 @@ export function createProviderService(
             requestKindOf(id) !== undefined &&
             !state.record(id) &&
             reads++ < MAX_DIRECT_READS_PER_CALL;
-          return await statusOf(await findRecord(id, mayRead), id);
+          const record = await findRecord(id, mayRead);
+          noteAsked(record);
+          return await statusOf(record, id);
         }),
       );
     },
@@ -433,6 +491,7 @@ export function createProviderService(
       let last = "";
       let final = false;
       let record = await findRecord(requestId);
+      noteAsked(record);
       const emit = async () => {
         const status = await statusOf(record, requestId);
         const text = JSON.stringify(status);

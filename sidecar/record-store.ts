@@ -26,6 +26,12 @@ export interface RecordApi extends RecordStore {
     signal?: AbortSignal,
   ): Promise<void>;
   remove(requestId: string, signal?: AbortSignal): Promise<void>;
+  /** Records failures if the record is still at `resourceVersion`; false when it is not. */
+  failIfAt(
+    requestId: string,
+    failures: Map<number, string>,
+    resourceVersion: string,
+  ): Promise<boolean>;
 }
 
 /** Kubernetes trouble as the provider boundary reports it: retry later, or a clear refusal. */
@@ -82,6 +88,45 @@ export function createRecordApi(
       } catch (error) {
         if (toKubeApiError(error).kind === "not-found") return undefined;
         throw asProviderError(error, `read the record of ${requestId}`);
+      }
+    },
+    async fail(requestId, failures) {
+      await call("patch", () =>
+        api.patchNamespacedConfigMap(
+          { name: recordName(requestId), namespace, body: recordPatch({ failures }) },
+          setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+        ),
+      );
+    },
+    async markAsked(requestId) {
+      try {
+        await call("patch", () =>
+          api.patchNamespacedConfigMap(
+            { name: recordName(requestId), namespace, body: recordPatch({ askedAt: Date.now() }) },
+            setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+          ),
+        );
+      } catch (error) {
+        if (toKubeApiError(error).kind !== "not-found") throw error;
+      }
+    },
+    async failIfAt(requestId, failures, resourceVersion) {
+      try {
+        await call("patch", () =>
+          api.patchNamespacedConfigMap(
+            {
+              name: recordName(requestId),
+              namespace,
+              body: { metadata: { resourceVersion }, ...recordPatch({ failures }) },
+            },
+            setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+          ),
+        );
+        return true;
+      } catch (error) {
+        const kind = toKubeApiError(error).kind;
+        if (kind === "conflict" || kind === "not-found") return false;
+        throw error;
       }
     },
     async storeFinal(record, final: FinalAnswer, resourceVersion) {

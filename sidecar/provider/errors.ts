@@ -11,7 +11,9 @@ export type ProviderErrorCode =
   /** The sidecar cannot serve this yet or at all (no valid templates, caches not synced). */
   | "failed-precondition"
   /** Trouble that retrying later may cure (Kubernetes API unreachable). */
-  | "unavailable";
+  | "unavailable"
+  /** The call was cancelled or ran past its deadline: nothing it did is kept. */
+  | "cancelled";
 
 export class ProviderError extends Error {
   override name = "ProviderError";

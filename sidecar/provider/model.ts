@@ -81,6 +81,8 @@ export interface CreateRecord {
   /** Epoch milliseconds when the request first reached a final status; undefined before. */
   completedAt?: number;
   final?: FinalAnswer;
+  /** HostFactory has not asked about it yet (a request it never asks about is abandoned). */
+  unasked?: boolean;
 }
 
 /** A return request as stored. */

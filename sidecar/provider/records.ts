@@ -17,6 +17,9 @@ const KEY_REQUEST = "request";
 const KEY_SETTLED = "settled";
 const KEY_COMPLETED_AT = "completedAt";
 const KEY_FINAL = "final";
+/** Empty until HostFactory first asks about a create request; then when it did. Records made
+ * before this key existed have none and are never taken for abandoned. */
+const KEY_ASKED_AT = "askedAt";
 const FAILURE_KEY_PREFIX = "failure.";
 const REASON_KEY_PREFIX = "reason.";
 /** Kubernetes caps an object at 1 MiB: reasons are kept short, and each distinct reason is stored
@@ -56,12 +59,16 @@ export function recordConfigMap(instance: string, record: NewCreateRecord | NewR
     [LABEL_RECORD_KIND]: record.kind,
   };
   const { kind: _kind, requestId: _id, ...asked } = record;
-  if (record.kind === "create") labels[LABEL_TEMPLATE_ID] = record.templateId;
+  const data: Record<string, string> = { [KEY_REQUEST]: JSON.stringify(asked) };
+  if (record.kind === "create") {
+    labels[LABEL_TEMPLATE_ID] = record.templateId;
+    data[KEY_ASKED_AT] = "";
+  }
   return {
     apiVersion: "v1",
     kind: "ConfigMap",
     metadata: { name: recordName(record.requestId), labels },
-    data: { [KEY_REQUEST]: JSON.stringify(asked) },
+    data,
   };
 }
 
@@ -69,11 +76,13 @@ function shorten(reason: string): string {
   return reason.length <= MAX_REASON_LENGTH ? reason : `${reason.slice(0, MAX_REASON_LENGTH - 1)}…`;
 }
 
-/** A merge patch recording findings: failures by machine index, settled, completion. */
+/** A merge patch recording findings: failures by machine index, settled, completion, and
+ * when HostFactory first asked. */
 export function recordPatch(findings: {
   failures?: Map<number, string>;
   settled?: boolean;
   completedAt?: number;
+  askedAt?: number;
 }): { data: Record<string, string> } {
   const data: Record<string, string> = {};
   for (const [index, reason] of findings.failures ?? []) {
@@ -85,6 +94,9 @@ export function recordPatch(findings: {
   if (findings.settled) data[KEY_SETTLED] = "true";
   if (findings.completedAt !== undefined) {
     data[KEY_COMPLETED_AT] = new Date(findings.completedAt).toISOString();
+  }
+  if (findings.askedAt !== undefined) {
+    data[KEY_ASKED_AT] = new Date(findings.askedAt).toISOString();
   }
   return { data };
 }
@@ -178,6 +190,7 @@ export function parseRecord(configMap: ConfigMapLike): RequestRecord | undefined
       rcAccount: typeof rcAccount === "string" ? rcAccount : "",
       settled: data[KEY_SETTLED] === "true",
       ...(final ? { final } : {}),
+      ...(data[KEY_ASKED_AT] === "" ? { unasked: true } : {}),
     };
   }
   if (kind === "return" && isMachineList(asked.machines)) {

@@ -14,6 +14,8 @@ export interface ProcessOptions {
   cwd?: string;
   /** Written to stdin, which is then closed (closed at once when not given). */
   input?: string;
+  /** Kills the command (SIGKILL) when it aborts; the result is what it printed until then. */
+  signal?: AbortSignal;
 }
 
 export function runProcess(
@@ -22,7 +24,12 @@ export function runProcess(
   options: ProcessOptions = {},
 ): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: options.env, cwd: options.cwd });
+    const child = spawn(command, args, {
+      env: options.env,
+      cwd: options.cwd,
+      signal: options.signal,
+      killSignal: "SIGKILL",
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
@@ -31,7 +38,9 @@ export function runProcess(
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
       stderr += chunk;
     });
-    child.on("error", reject);
+    child.on("error", (error) => {
+      if (!options.signal?.aborted) reject(error);
+    });
     child.on("close", (code) => resolve({ code, stdout, stderr }));
     // A command that fails before it reads stdin (a setup error) may exit before the input is
     // written: the EPIPE that follows is not the test's failure, its exit code and output are.

@@ -42,14 +42,17 @@ test("a create record round-trips through its ConfigMap, findings included", () 
     createdAt: Date.parse(created),
     settled: false,
     failures: {},
+    unasked: true,
   });
   const patch = recordPatch({
     failures: new Map([[2, "quota exceeded"]]),
     settled: true,
     completedAt: Date.parse("2026-11-24T10:05:00Z"),
+    askedAt: Date.parse("2026-11-24T10:00:05Z"),
   });
   const record = parseRecord(stored(configMap, [patch]));
   assert.equal(record?.kind, "create");
+  assert.equal(record?.kind === "create" && record.unasked, undefined, "asked once, for good");
   assert.deepEqual(record?.failures, { 2: "quota exceeded" });
   assert.equal(record?.kind === "create" && record.settled, true);
   assert.equal(record?.completedAt, Date.parse("2026-11-24T10:05:00Z"));
@@ -65,6 +68,7 @@ test("a return record keeps the machines as HostFactory named them", () => {
   assert.equal(configMap.metadata.labels["hostfactory-k8s/template-id"], undefined);
   const record = parseRecord(stored(configMap));
   assert.equal(record?.kind, "return");
+  assert.equal(configMap.data.askedAt, undefined, "a return is never abandoned");
   assert.deepEqual(record?.kind === "return" && record.machines, machines);
 });
 
