@@ -9,6 +9,8 @@ import type { SeenPod } from "./provider/request-status.ts";
 /** The part of a list-watch cache the state needs. */
 export interface Cache<T> {
   readonly synced: boolean;
+  /** `lastError`: a list or watch failed since the last full list. */
+  readonly stats?: { readonly lastError?: string | undefined };
   get(key: string): T | undefined;
   values(): IterableIterator<T>;
   subscribe(listener: (event: CacheEvent<T>) => void): () => void;
@@ -19,6 +21,9 @@ export type ChangeListener = (requestIds: ReadonlySet<string>) => void;
 
 export interface ClusterState {
   readonly synced: boolean;
+  /** A cache's list or watch failed since its last full list: it may be behind the API server,
+   * so an answer that could go backwards is checked there first. */
+  readonly catchingUp: boolean;
   pod(name: string): PodView | undefined;
   pods(): IterableIterator<PodView>;
   /** A node, when nodes are watched. */
@@ -121,6 +126,9 @@ export function createClusterState(
   return {
     get synced() {
       return pods.synced && records.synced && (nodes?.synced ?? true);
+    },
+    get catchingUp() {
+      return pods.stats?.lastError !== undefined || records.stats?.lastError !== undefined;
     },
     pod: (name) => pods.get(name),
     pods: () => pods.values(),

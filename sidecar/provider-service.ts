@@ -218,13 +218,26 @@ export function createProviderService(
   /** One store per request at a time, however many calls ask. */
   const storing = new Map<string, Promise<RequestStatus>>();
 
+  /**
+   * The status to answer. One that is final is stored first; one that is running while the
+   * caches catch up after a failed watch is checked against the record in the API server (if
+   * `mayRead` allows one more read), where another replica may have stored the final answer.
+   */
   const statusOf = async (
     record: RequestRecord | undefined,
     requestId: string,
+    mayRead: () => boolean = () => true,
   ): Promise<RequestStatus> => {
     if (!record) return unknownRequestStatus(requestId);
     const status = computed(record);
-    if (status.status === "running" || withFinal(record).final) return status;
+    if (withFinal(record).final) return status;
+    if (status.status === "running") {
+      if (!state.catchingUp || !mayRead()) return status;
+      const fresh = await store.readVersioned(requestId);
+      if (!fresh?.record.final) return status;
+      finals.set(requestId, fresh.record.final);
+      return computed(fresh.record);
+    }
     let pending = storing.get(requestId);
     if (!pending) {
       pending = storeFinal(record).finally(() => storing.delete(requestId));
@@ -457,7 +470,7 @@ export function createProviderService(
             reads++ < MAX_DIRECT_READS_PER_CALL;
           const record = await findRecord(id, mayRead);
           noteAsked(record);
-          return await statusOf(record, id);
+          return await statusOf(record, id, () => reads++ < MAX_DIRECT_READS_PER_CALL);
         }),
       );
     },
