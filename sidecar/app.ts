@@ -18,8 +18,8 @@ import { projectNode } from "./kube/node-view.ts";
 import { projectPod } from "./kube/pod-view.ts";
 import { createPodWriter } from "./kube/pod-writer.ts";
 import { createRateLimiter } from "./kube/rate-limiter.ts";
-import { createLedgerStore } from "./kube/reservation-ledger.ts";
 import { replicaIdentity } from "./kube/replica-identity.ts";
+import { createLedgerStore } from "./kube/reservation-ledger.ts";
 import { shareConnections } from "./kube/shared-dispatcher.ts";
 import { createMetrics, type Metrics, startMetricsServer } from "./metrics.ts";
 import {
