@@ -50,6 +50,14 @@ export const handlers = {
       ready: names.map((name) => readyAt.get(name) ?? Number.NaN),
     };
   },
+  /**
+   * Ends every watch of `resource` and answers the next watch of it 410 Gone, as an API server
+   * whose watch cache lost the history does: every watcher must relist.
+   */
+  expireWatches({ resource }: { resource: string }) {
+    simulator.faults.injectErrors({ verbs: ["watch"], resources: [resource], code: 410, count: 1 });
+    return simulator.faults.dropWatches(resource);
+  },
   /** Create and delete requests for pods the API server received, and the pods of `instance`
    * it holds. */
   podCounts({ instance }: { instance: string }) {

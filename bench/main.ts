@@ -5,7 +5,7 @@
 //
 // Options: --smoke, --runs N (default 3), --latency-ms N (simulated API latency, default 5),
 // --qps N and --burst N (the sidecar's API rate limit, default 200 and 100), --only NAMES
-// (comma-separated: round-trip, burst, at-scale, controller, control-plane), --out FILE.
+// (comma-separated: round-trip, burst, relist, at-scale, controller, control-plane), --out FILE.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { setPriority, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -16,6 +16,7 @@ import { benchAtScale } from "./at-scale.ts";
 import { benchBurst } from "./burst.ts";
 import { benchControlPlaneBurst } from "./control-plane-burst.ts";
 import { benchController } from "./controller.ts";
+import { benchRelistInBurst } from "./relist-in-burst.ts";
 import { benchScriptRoundTrip } from "./script-round-trip.ts";
 
 export interface BenchContext {
@@ -36,6 +37,7 @@ export interface BenchContext {
 const BENCHMARKS = {
   "round-trip": benchScriptRoundTrip,
   burst: benchBurst,
+  relist: benchRelistInBurst,
   "at-scale": benchAtScale,
   controller: benchController,
   "control-plane": benchControlPlaneBurst,

@@ -82,6 +82,8 @@ export interface ListWatchStats {
   lists: number;
   /** Completed lists after the first (410 or a failed watch start that needed one). */
   relists: number;
+  /** How long the last completed list took, every page and its wait for the rate limiter. */
+  lastListMs: number;
   /** Waits after an error or before a relist, their total, and the last one, in ms. */
   backoffs: number;
   backoffMs: number;
@@ -204,6 +206,7 @@ export function createListWatchCache<T>(options: ListWatchCacheOptions<T>): List
   const stats: ListWatchStats = {
     lists: 0,
     relists: 0,
+    lastListMs: 0,
     backoffs: 0,
     backoffMs: 0,
     lastBackoffMs: 0,
@@ -298,6 +301,7 @@ export function createListWatchCache<T>(options: ListWatchCacheOptions<T>): List
   };
 
   const listAll = async (): Promise<void> => {
+    const startedAt = performance.now();
     const fresh = new Map<string, Entry<T>>();
     let continueToken: string | undefined;
     let listedVersion = "";
@@ -318,6 +322,7 @@ export function createListWatchCache<T>(options: ListWatchCacheOptions<T>): List
     } while (continueToken);
     resourceVersion = listedVersion;
     replace(fresh);
+    stats.lastListMs = performance.now() - startedAt;
     stats.lists++;
     if (synced) stats.relists++;
     stats.lastError = undefined;

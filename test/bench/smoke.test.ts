@@ -29,6 +29,7 @@ test("the smoke benchmark prints every figure in one table and writes the same n
   for (const prefix of [
     "script round trip",
     "burst",
+    "relist",
     "footprint",
     "polling",
     "gRPC",
