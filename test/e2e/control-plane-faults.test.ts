@@ -65,15 +65,17 @@ describe("faults on the real control plane", { skip: skip ?? false }, () => {
     Array.from({ length: count }, (_, i) => `hf-${requestId}-${i}`);
 
   /**
-   * Seen for etcd in 3 of 12 runs on a loaded machine, and for kube-apiserver on a quiet one: after
-   * the component came back and the sidecar regained its Lease, no pod was created for two
-   * minutes. Until that stall is understood both cases run and report, but do not fail the suite.
+   * After kube-apiserver comes back (every quiet CI run so far) or etcd does (3 of 12 loaded runs),
+   * the sidecar creates no pod for minutes: a recovery bug in the provider, not yet diagnosed.
+   * Until it is fixed both cases run and report, but do not fail the suite.
    */
-  const STALL = "sometimes no progress for minutes after it is back (under investigation)";
-  const KNOWN_FLAKE: Record<string, string> = { "kube-apiserver": STALL, etcd: STALL };
+  const KNOWN_STALL: Record<string, string> = {
+    "kube-apiserver": "no progress for minutes after it is back (provider recovery bug, open)",
+    etcd: "sometimes no progress for minutes after it is back (provider recovery bug, open)",
+  };
   for (const component of ["kube-apiserver", "etcd"] as const) {
     test(`${component} killed mid-request and started again: the request completes, each machine created once`, {
-      todo: KNOWN_FLAKE[component] ?? false,
+      todo: KNOWN_STALL[component] ?? false,
     }, async () => {
       await open(SLOW);
       const creates = await h.truth.recordCreates();
