@@ -15,6 +15,12 @@ const EXAMPLES = join(import.meta.dirname, "..", "examples");
 const ANSI_ESCAPE = /\u001b\[[0-9;?]*[A-Za-z]/g;
 /** Exit code for a configuration the sidecar cannot start with. */
 const EXIT_BAD_CONFIG = 2;
+/**
+ * A stop signal this soon after the first is the same one delivered twice, not a second
+ * request: `deno task start` forwards the terminal's Ctrl-C to the sidecar, which got it too.
+ * A later one stops the sidecar at once, without its graceful shutdown.
+ */
+const REPEATED_SIGNAL_MS = 500;
 
 function banner(address: string, kubeconfig: string, nodes: number): string {
   return `
@@ -91,10 +97,13 @@ const main = defineCommand({
     if (config.simulate)
       process.stderr.write(banner(sidecar.address, kubeconfigPath, config.simulateNodes));
 
-    let stopping = false;
+    let stoppingSince: number | undefined;
     const shutdown = async (signal: string) => {
-      if (stopping) process.exit(1);
-      stopping = true;
+      if (stoppingSince !== undefined) {
+        if (performance.now() - stoppingSince > REPEATED_SIGNAL_MS) process.exit(1);
+        return;
+      }
+      stoppingSince = performance.now();
       logger.info({ signal }, "shutting down");
       for (const stop of stops) await stop();
       process.exit(0);
