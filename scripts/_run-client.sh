@@ -55,6 +55,10 @@ fail() {
 if [ -z "$HOSTFACTORY_CLI" ]; then
   fail "cannot find the hostfactory client" "set HOSTFACTORY_CLI, run hostfactory install, or put hostfactory on PATH (scripts in $here)"
 fi
+# Not Deno: it starts the client about twice as slowly as Node.js, on every HostFactory call.
+case ${node##*/} in
+deno*) fail "the scripts run the client on Node.js, not Deno" "HOSTFACTORY_NODE is $node; set it to a Node.js >= 22.18 binary" ;;
+esac
 if ! command -v "$node" >/dev/null 2>&1; then
   fail "cannot find Node.js" "no $node; set HOSTFACTORY_NODE to a Node.js >= 22.18 binary"
 fi

@@ -173,4 +173,19 @@ describe("the scripts", { concurrency: true }, () => {
     assert.deepEqual(stdoutJson(result), { message: "cannot find Node.js" });
     assert.match(result.stderr, /no-node; set HOSTFACTORY_NODE/);
   });
+
+  test("say so in one line on stdout (exit 2) when $HOSTFACTORY_NODE is Deno", async () => {
+    const deno = join(REPO, "node_modules", ".bin", "deno");
+    const result = await runScript(
+      script("getAvailableTemplates"),
+      ["-f", input("getAvailableTemplates")],
+      { env: { HOSTFACTORY_NODE: deno } },
+    );
+    assert.equal(result.code, 2);
+    assert.equal(result.stdout.trimEnd().split("\n").length, 1, result.stdout);
+    assert.deepEqual(stdoutJson(result), {
+      message: "the scripts run the client on Node.js, not Deno",
+    });
+    assert.match(result.stderr, /HOSTFACTORY_NODE is \S+\/deno; set it to a Node.js >= 22.18/);
+  });
 });
