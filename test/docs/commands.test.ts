@@ -27,6 +27,10 @@ const scripts = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scr
   string,
   string
 >;
+/** deno.jsonc's tasks; its comments are whole `//` lines, which JSON.parse does not take. */
+const denoTasks = JSON.parse(
+  readFileSync(join(ROOT, "deno.jsonc"), "utf8").replace(/^\s*\/\/.*$/gm, ""),
+).tasks as Record<string, string>;
 const helpCache = new Map<string, Promise<string>>();
 
 /** `node <entry> <args…> --help`, without colour; fails the test unless it exits 0. */
@@ -92,6 +96,14 @@ async function checkNpm(where: string, args: string[]): Promise<void> {
   if (name === "simulator") await checkFlags(where, await help(SIMULATOR, []), extra);
 }
 
+async function checkDeno(where: string, args: string[]): Promise<void> {
+  const [verb, name, ...extra] = args;
+  if (verb === "install") return;
+  assert.equal(verb, "task", `${where}: deno ${verb} is not a documented deno command`);
+  assert.ok(name && name in denoTasks, `${where}: deno.jsonc has no task '${name}'`);
+  if (name === "start") await checkFlags(where, await help(SIDECAR, []), extra);
+}
+
 function checkScript(where: string, path: string, args: string[]): void {
   assert.ok(
     existsSync(join(ROOT, "scripts", basename(path))),
@@ -120,6 +132,7 @@ async function checkCommand(where: string, argv: string[]): Promise<void> {
   if (program === "hostfactory") return checkClient(where, args);
   if (program === "hostfactory-sidecar") return checkFlags(where, await help(SIDECAR, []), args);
   if (program === "npm") return checkNpm(where, args);
+  if (program === "deno") return checkDeno(where, args);
   if (program === "helm") return checkHelm(where, args);
   if (program.endsWith(".sh")) return checkScript(where, program, args);
   if (program === "npx") {
@@ -165,6 +178,9 @@ test("the checks catch a command that does not exist", async () => {
   await assert.rejects(checkCommand("x", words("hostfactory install --adress a")), /--adress/);
   await assert.rejects(checkCommand("x", words("npm run nope")), /no script/);
   await assert.rejects(checkCommand("x", words("npm start -- --simulate-node 3")), /not an option/);
+  await assert.rejects(checkCommand("x", words("deno task nope")), /no task/);
+  await assert.rejects(checkCommand("x", words("deno task start --simulate-node 3")), /not an/);
+  await assert.rejects(checkCommand("x", words("deno run sidecar/main.ts")), /not a documented/);
   await assert.rejects(checkCommand("x", words("kubecl get pods")), /neither ours/);
   await assert.rejects(checkCommand("x", words("npx bufx generate")), /not a dependency's/);
   await assert.rejects(checkCommand("x", words("go -C test/nope run .")), /not a Go module/);
