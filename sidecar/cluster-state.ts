@@ -9,7 +9,7 @@ import type { SeenPod } from "./provider/request-status.ts";
 /** The part of a list-watch cache the state needs. */
 export interface Cache<T> {
   readonly synced: boolean;
-  /** `lastError`: a list or watch failed since the last full list. */
+  /** `lastError`: a list or watch failed and the cache has not caught up since. */
   readonly stats?: { readonly lastError?: string | undefined };
   get(key: string): T | undefined;
   values(): IterableIterator<T>;
@@ -21,8 +21,9 @@ export type ChangeListener = (requestIds: ReadonlySet<string>) => void;
 
 export interface ClusterState {
   readonly synced: boolean;
-  /** A cache's list or watch failed since its last full list: it may be behind the API server,
-   * so an answer that could go backwards is checked there first. */
+  /** A cache's list or watch failed and it has not caught up since (relisted, or resumed its
+   * watch): it may be behind the API server, so an answer that could go backwards is checked
+   * there first. */
   readonly catchingUp: boolean;
   pod(name: string): PodView | undefined;
   pods(): IterableIterator<PodView>;

@@ -96,7 +96,11 @@ export interface ListWatchStats {
   events: number;
   /** Epoch ms of the last thing a watch delivered (bookmarks included); 0 before any. */
   lastEventAt: number;
-  /** The last error met, for health reporting; cleared by a successful list. */
+  /**
+   * The last error met, while the cache may be behind because of it: cleared by a successful
+   * list, or by a watch resumed after it that has held (delivered an event, or stayed open
+   * {@link SHORT_WATCH_MS} without an error).
+   */
   lastError: string | undefined;
 }
 
@@ -339,10 +343,17 @@ export function createListWatchCache<T>(options: ListWatchCacheOptions<T>): List
       let received = 0;
       let finished = false;
       let controller: AbortController | undefined;
+      let holding: ReturnType<typeof setTimeout> | undefined;
+      /** The watch resumed where the cache left off: from here it receives every change. */
+      const held = (): void => {
+        clearTimeout(holding);
+        stats.lastError = undefined;
+      };
       const finish = (outcome: WatchOutcome): void => {
         if (finished) return;
         finished = true;
         clearTimeout(watchdog);
+        clearTimeout(holding);
         stopping.signal.removeEventListener("abort", onStop);
         controller?.abort();
         resolve(outcome);
@@ -368,6 +379,7 @@ export function createListWatchCache<T>(options: ListWatchCacheOptions<T>): List
           finish(error.kind === "expired" ? { kind: "expired" } : { kind: "error", error });
           return;
         }
+        held();
         const version = object?.metadata?.resourceVersion;
         if (type === "BOOKMARK") {
           if (version) resourceVersion = version;
@@ -408,6 +420,8 @@ export function createListWatchCache<T>(options: ListWatchCacheOptions<T>): List
       throttled(() => watch.watch(source.watchPath, query, onEvent, onDone)).then((opened) => {
         controller = opened;
         if (finished) opened.abort();
+        // An expired resourceVersion is answered with an ERROR event right after the headers.
+        else if (stats.lastError !== undefined) holding = setTimeout(held, SHORT_WATCH_MS);
       }, onDone);
     });
 

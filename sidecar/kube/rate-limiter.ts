@@ -7,7 +7,10 @@
 // that has a call waiting: reads (the caches' lists and watch starts) before the handlers' record
 // writes before the bulk of pod creates and deletes. A watch restart during a burst of thousands
 // of creates then waits for one token, not for the burst; and bulk calls never hold the last
-// in-flight slots, so a read need not wait for a slow create to answer either.
+// in-flight slots, so a read need not wait for a slow create to answer either. Priority is not
+// starvation: a lane passed over {@link MAX_PASSED_OVER} times in a row while it had a call
+// waiting gets the next token, so reads that alone use up the rate (status checks while a cache
+// catches up, at a low QPS) still leave creates a share of it.
 
 import { toKubeApiError } from "./api-errors.ts";
 
@@ -25,6 +28,9 @@ export const DEFAULT_RESERVED_IN_FLIGHT = 4;
 /** Where a call waits, in the order lanes are served. */
 export const LANES = ["read", "record", "bulk"] as const;
 export type Lane = (typeof LANES)[number];
+
+/** Calls an earlier lane may start while a later one waits, before the later one goes next. */
+export const MAX_PASSED_OVER = 4;
 
 /** Verbs that only read; their calls default to the "read" lane. */
 const READ_VERBS = new Set(["get", "list", "watch"]);
@@ -98,6 +104,10 @@ interface Queue {
   items: Waiter[];
   head: number;
   waiting: number;
+  /** Calls of earlier lanes started since this lane last started one while it had some waiting. */
+  passedOver: number;
+  /** The most calls this lane may have in flight. */
+  inFlightCap: number;
 }
 
 /** Compact the queue array once this many started entries sit at its head. */
@@ -116,8 +126,19 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
     throw new RangeError(`reservedInFlight must not be negative, got ${reserved}`);
   const bulkInFlight = maxInFlight - Math.min(reserved, Math.floor(maxInFlight / 4));
 
-  const newQueue = (): Queue => ({ items: [], head: 0, waiting: 0 });
-  const queues: Record<Lane, Queue> = { read: newQueue(), record: newQueue(), bulk: newQueue() };
+  const newQueue = (inFlightCap: number): Queue => ({
+    items: [],
+    head: 0,
+    waiting: 0,
+    passedOver: 0,
+    inFlightCap,
+  });
+  const queues: Record<Lane, Queue> = {
+    read: newQueue(maxInFlight),
+    record: newQueue(maxInFlight),
+    bulk: newQueue(bulkInFlight),
+  };
+  const lanesInOrder = LANES.map((lane) => queues[lane]);
   let waiting = 0;
   let inFlight = 0;
   let started = 0;
@@ -144,14 +165,26 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
     );
   };
 
-  /** The queue to serve next, if the in-flight cap lets it start a call now. */
+  /**
+   * The queue to serve next, if the in-flight cap lets it start a call now: the first lane with
+   * a call waiting, unless a later one has been passed over too often.
+   */
   const nextQueue = (): Queue | undefined => {
-    for (const lane of LANES) {
-      const queue = queues[lane];
-      if (queue.waiting === 0) continue;
-      return inFlight < (lane === "bulk" ? bulkInFlight : maxInFlight) ? queue : undefined;
+    const first = lanesInOrder.find((queue) => queue.waiting > 0);
+    const starved = lanesInOrder.find(
+      (queue) => queue.waiting > 0 && queue.passedOver >= MAX_PASSED_OVER,
+    );
+    const canStart = (queue: Queue | undefined) => queue && inFlight < queue.inFlightCap;
+    if (canStart(starved)) return starved;
+    return canStart(first) ? first : undefined;
+  };
+
+  /** `served` starts a call: every later lane with calls waiting is passed over once more. */
+  const countPassedOver = (served: Queue): void => {
+    served.passedOver = 0;
+    for (const queue of lanesInOrder.slice(lanesInOrder.indexOf(served) + 1)) {
+      queue.passedOver = queue.waiting > 0 ? queue.passedOver + 1 : 0;
     }
-    return undefined;
   };
 
   const pump = (): void => {
@@ -178,6 +211,7 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
       tokens -= 1;
       waiting--;
       queue.waiting--;
+      countPassedOver(queue);
       waiter.run();
     }
   };

@@ -142,6 +142,24 @@ describe("createListWatchCache", () => {
     await until("exactly one watch is open", () => h.sim.watchCount("pods") === 1);
   });
 
+  it("reports itself behind after a failed watch until a resumed watch holds, without a relist", async () => {
+    const h = await harness({ nodes: [] });
+    const { cache } = podCache(h);
+    await cache.start();
+    await until("the watch is open", () => h.sim.watchCount("pods") === 1);
+    const removeFault = h.sim.faults.injectErrors({
+      verbs: ["watch"],
+      resources: ["pods"],
+      code: 503,
+    });
+    h.sim.faults.resetWatches("pods");
+    await until("the failure is reported", () => cache.stats.lastError !== undefined);
+    removeFault();
+    // Nothing changes meanwhile: the resumed watch delivers no event, and holding is enough.
+    await until("caught up", () => cache.stats.lastError === undefined);
+    assert.equal(cache.stats.lists, 1, "caught up by resuming, not by listing again");
+  });
+
   it("relists after 410 and synthesises DELETED for what vanished meanwhile", async () => {
     const h = await harness({ nodes: [] });
     for (const name of ["keep", "vanish", "change"]) await createPod(h, name);

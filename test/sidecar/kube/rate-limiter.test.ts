@@ -4,7 +4,11 @@ import { ApiException } from "@kubernetes/client-node";
 import { createListWatchCache } from "../../../sidecar/kube/list-watch.ts";
 import { namespacedPods } from "../../../sidecar/kube/list-watch-sources.ts";
 import { projectPod } from "../../../sidecar/kube/pod-view.ts";
-import { type ApiCall, createRateLimiter } from "../../../sidecar/kube/rate-limiter.ts";
+import {
+  type ApiCall,
+  createRateLimiter,
+  MAX_PASSED_OVER,
+} from "../../../sidecar/kube/rate-limiter.ts";
 import { type Harness, NAMESPACE, podBody, startSimulator, until } from "./_simulator.ts";
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
@@ -121,6 +125,38 @@ describe("createRateLimiter", () => {
       "watch",
       "record",
       ...Array.from({ length: 9 }, (_, i) => `create-${i + 1}`),
+    ]);
+  });
+
+  it("gives a lane passed over MAX_PASSED_OVER times in a row the next call", async () => {
+    const limiter = createRateLimiter({ qps: 200, burst: 1, maxInFlight: 100 });
+    const order: string[] = [];
+    const run = (name: string, call: ApiCall) =>
+      limiter.schedule(async () => void order.push(name), undefined, call);
+    const first = run("read-0", { verb: "get", resource: "configmaps" });
+    // Reads enough to use up the rate, and creates behind them.
+    const calls = [
+      first,
+      ...Array.from({ length: 2 }, (_, i) =>
+        run(`create-${i}`, { verb: "create", resource: "pods" }),
+      ),
+      ...Array.from({ length: 12 }, (_, i) =>
+        run(`read-${i + 1}`, { verb: "get", resource: "configmaps" }),
+      ),
+    ];
+    await Promise.all(calls);
+    const reads = (from: number) =>
+      Array.from({ length: MAX_PASSED_OVER }, (_, i) => `read-${from + i}`);
+    assert.deepEqual(order, [
+      "read-0", // took the only token before anything else was queued
+      ...reads(1),
+      "create-0",
+      ...reads(1 + MAX_PASSED_OVER),
+      "create-1",
+      ...Array.from(
+        { length: 12 - 2 * MAX_PASSED_OVER },
+        (_, i) => `read-${1 + 2 * MAX_PASSED_OVER + i}`,
+      ),
     ]);
   });
 
