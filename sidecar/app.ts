@@ -22,6 +22,7 @@ import { replicaIdentity } from "./kube/replica-identity.ts";
 import { createLedgerStore } from "./kube/reservation-ledger.ts";
 import { shareConnections } from "./kube/shared-dispatcher.ts";
 import { createMetrics, type Metrics, startMetricsServer } from "./metrics.ts";
+import { parseReasons } from "./provider/fast-failure.ts";
 import {
   LABEL_INSTANCE,
   LABEL_RECORD_KIND,
@@ -223,6 +224,10 @@ export async function startSidecar(
       ...settings,
       retentionMs: config.recordRetention * 1000,
       defaultPendingTimeoutSeconds: config.pendingTimeout,
+      failFast: {
+        reasons: new Set(parseReasons(config.failFastReasons)),
+        afterMs: config.failFastAfter * 1000,
+      },
       orphanPolicy: config.orphanPolicy as "report" | "delete",
       orphanGraceMs: config.orphanGracePeriod * 1000,
       maxRetryDelayMs: config.retryMaxDelay * 1000,

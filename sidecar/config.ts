@@ -5,6 +5,11 @@ import { loadYaml } from "@kubernetes/client-node";
 import { DEFAULT_ABANDON_AFTER_SECONDS } from "./controller/abandoned-requests.ts";
 import { DEFAULT_MAX_RETRY_DELAY_MS } from "./controller/failure-backoff.ts";
 import { JITTER_FACTOR } from "./kube/leader-election.ts";
+import {
+  DEFAULT_FAIL_FAST_AFTER_SECONDS,
+  DEFAULT_FAIL_FAST_REASONS,
+  parseReasons,
+} from "./provider/fast-failure.ts";
 import { MAX_MACHINES_PER_REQUEST } from "./provider/model.ts";
 import { checkPodNamePrefix } from "./provider/naming.ts";
 import { DEFAULT_PENDING_TIMEOUT_SECONDS } from "./provider/templates.ts";
@@ -23,6 +28,10 @@ interface OptionSpec {
   env: string;
   description: string;
   default?: string | number | boolean;
+  /** A number that may be 0 (numbers must otherwise be positive). */
+  zero?: boolean;
+  /** A comma-separated list: a config file may give it as a list, and `none` is empty. */
+  list?: boolean;
 }
 
 /** Every option, by its config-file key (camelCase); the flag is its kebab-case form. */
@@ -173,6 +182,22 @@ export const OPTIONS = {
     default: DEFAULT_PENDING_TIMEOUT_SECONDS,
     description: "seconds a machine may stay Pending before it fails (a template may override)",
   },
+  failFastReasons: {
+    kind: "string",
+    list: true,
+    env: "HOSTFACTORY_FAIL_FAST_REASONS",
+    default: DEFAULT_FAIL_FAST_REASONS.join(","),
+    description:
+      "kubelet waiting reasons that fail a machine before its Pending timeout, comma-separated, or none",
+  },
+  failFastAfter: {
+    kind: "number",
+    zero: true,
+    env: "HOSTFACTORY_FAIL_FAST_AFTER",
+    default: DEFAULT_FAIL_FAST_AFTER_SECONDS,
+    description:
+      "seconds a pod must show those reasons without a break before its machine fails (0: at first sight)",
+  },
   retryMaxDelay: {
     kind: "number",
     env: "HOSTFACTORY_RETRY_MAX_DELAY",
@@ -287,11 +312,16 @@ function coerce(where: string, spec: OptionSpec, value: unknown): unknown {
     throw problem("true or false");
   }
   if (spec.kind === "string") {
+    if (spec.list && Array.isArray(value) && value.every((item) => typeof item === "string")) {
+      return value.length === 0 ? "none" : value.join(",");
+    }
     if (typeof value !== "string" || value === "") throw problem("a non-empty string");
     return value;
   }
   const number = typeof value === "number" ? value : Number(value);
-  if (value === "" || !Number.isFinite(number) || number <= 0) throw problem("a positive number");
+  if (value === "" || !Number.isFinite(number) || number < 0 || (number === 0 && !spec.zero)) {
+    throw problem(spec.zero ? "a number, 0 or more" : "a positive number");
+  }
   if (spec.kind === "integer" && !Number.isInteger(number)) throw problem("a positive integer");
   return number;
 }
@@ -370,6 +400,11 @@ function check(config: Config): void {
   if (config.maxRequestMachines > MAX_MACHINES_PER_REQUEST) {
     throw new ConfigError(
       `max-request-machines: at most ${MAX_MACHINES_PER_REQUEST} (a request's record must stay under Kubernetes' 1 MiB object limit), found ${config.maxRequestMachines}`,
+    );
+  }
+  if (parseReasons(config.failFastReasons) === undefined) {
+    throw new ConfigError(
+      `fail-fast-reasons: expected kubelet reasons separated by commas (like ErrImagePull,ImagePullBackOff) or none, found '${config.failFastReasons}'`,
     );
   }
   if (config.orphanPolicy !== "report" && config.orphanPolicy !== "delete") {

@@ -10,6 +10,7 @@ import { createExpectations } from "./controller/expectations.ts";
 import { createFailureBackoff, DEFAULT_MAX_RETRY_DELAY_MS } from "./controller/failure-backoff.ts";
 import { toKubeApiError } from "./kube/api-errors.ts";
 import type { PodWriter } from "./kube/pod-writer.ts";
+import { cannotStart, type FailFastPolicy } from "./provider/fast-failure.ts";
 import type { RequestRecord } from "./provider/model.ts";
 import { parsePodName, podName, podNameOfMachine } from "./provider/naming.ts";
 import { type Plan, planReconcile } from "./provider/plan.ts";
@@ -43,6 +44,8 @@ export interface ReconcilerSettings {
   retentionMs: number;
   /** The Pending timeout of requests whose template has since been removed. */
   defaultPendingTimeoutSeconds: number;
+  /** Which waiting reasons fail a machine before its Pending timeout, and after how long. */
+  failFast: FailFastPolicy;
   /** Orphan pods are reported; with "delete" they are removed once `orphanGraceMs` has passed. */
   orphanPolicy: "report" | "delete";
   orphanGraceMs: number;
@@ -126,6 +129,8 @@ export function createReconciler(
   const lastCreateError = new Map<string, string>();
   /** Orphan pod name → when this replica first saw it orphaned. */
   const orphanSince = new Map<string, number>();
+  /** Pod name → since when this replica has seen it show a listed waiting reason, unbroken. */
+  const cannotStartSince = new Map<string, number>();
   /** Requests to plan in the next pass: those the cache changes touched, and those with work
    * left undone (calls held back by the cap on outstanding calls, retries come due). */
   let dirty = new Set<string>();
@@ -357,6 +362,11 @@ export function createReconciler(
         (findings.completedAt === undefined || record.completedAt !== undefined);
       if (!record || shown) written.delete(requestId);
     }
+    // A pod seen without a listed reason (started, pulling again, gone) starts its clock anew.
+    for (const name of cannotStartSince.keys()) {
+      const pod = state.pod(name);
+      if (!pod || !cannotStart(pod, settings.failFast.reasons)) cannotStartSince.delete(name);
+    }
     for (const requestId of lastCreateError.keys()) {
       const record = state.record(requestId);
       if (!record || record.completedAt !== undefined) lastCreateError.delete(requestId);
@@ -469,8 +479,13 @@ export function createReconciler(
       clusterDomain: settings.clusterDomain,
       retentionMs: settings.retentionMs,
       defaultPendingTimeoutSeconds: settings.defaultPendingTimeoutSeconds,
+      failFast: settings.failFast,
+      cannotStartSince: (name) => cannotStartSince.get(name),
       now: at,
     });
+    for (const name of plan.cannotStart) {
+      if (!cannotStartSince.has(name)) cannotStartSince.set(name, at);
+    }
     recordRefusals(plan);
     if (full) handleOrphans(plan, at);
     carryOut(plan);
@@ -543,6 +558,7 @@ export function createReconciler(
       retryTimerAt = Number.POSITIVE_INFINITY;
       for (const pending of [creating, deleting, createRetries, deleteRetries]) pending.clear();
       for (const map of [refused, undeletable, lastCreateError, orphanSince, written]) map.clear();
+      cannotStartSince.clear();
       dirty.clear();
       deferredDeletes.clear();
       await running;

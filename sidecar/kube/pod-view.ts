@@ -2,7 +2,12 @@
 // JSON from a watch (timestamps are strings) and client-node's typed V1Pod from a list (timestamps
 // are Date objects), so both paths agree to the millisecond.
 
-import { LABEL_REQUEST_ID, LABEL_TEMPLATE_ID, type PodView } from "../provider/model.ts";
+import {
+  type ContainerWaiting,
+  LABEL_REQUEST_ID,
+  LABEL_TEMPLATE_ID,
+  type PodView,
+} from "../provider/model.ts";
 
 type Timestamp = Date | string;
 
@@ -78,7 +83,31 @@ export function projectPod(raw: unknown): PodView | undefined {
   };
   const deletingAt = toEpochMs(metadata.deletionTimestamp);
   if (deletingAt !== undefined) view.deletingAt = deletingAt;
+  const waiting = waitingContainers(status);
+  if (waiting) view.waiting = waiting;
   return view;
+}
+
+/** Containers waiting for something other than their start; undefined when none is. */
+function waitingContainers(status: NonNullable<PodLike["status"]>): ContainerWaiting[] | undefined {
+  let found: ContainerWaiting[] | undefined;
+  for (const [statuses, init] of [
+    [status.initContainerStatuses, true],
+    [status.containerStatuses, false],
+  ] as const) {
+    for (const s of statuses ?? []) {
+      const waiting = s.state?.waiting;
+      if (!waiting?.reason || NORMAL_WAITING_REASONS.has(waiting.reason)) continue;
+      found ??= [];
+      found.push({
+        container: s.name ?? "",
+        init,
+        reason: waiting.reason,
+        message: waiting.message?.trim() ?? "",
+      });
+    }
+  }
+  return found;
 }
 
 function reasonOf(

@@ -33,10 +33,23 @@ export interface PodView {
   /** Why it is not (yet) running or why it failed, in the words Kubernetes gave (scheduler
    * message, container termination reason, eviction), empty when there is nothing to say. */
   reason: string;
+  /** Containers (init containers first) waiting for a reason other than being created or the
+   * pod initializing: an image pull failing, a missing Secret, a crash loop. Absent when none. */
+  waiting?: ContainerWaiting[];
   /** The pod is being disrupted (DisruptionTarget condition: eviction, node going away). */
   disrupted: boolean;
   /** spec.terminationGracePeriodSeconds: what a drain or eviction gives the pod. */
   gracePeriodSeconds: number;
+}
+
+/** A container waiting to start, in the kubelet's words. */
+export interface ContainerWaiting {
+  container: string;
+  /** An init container (its name is then shown as such). */
+  init: boolean;
+  /** The kubelet's reason, a CamelCase word: ErrImagePull, CreateContainerConfigError, … */
+  reason: string;
+  message: string;
 }
 
 /** What the optional node cache keeps of a Node. */

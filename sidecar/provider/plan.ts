@@ -1,6 +1,7 @@
 // The reconciler's decisions, as a pure function of what the caches show: which pods to create
 // or delete, what to write into records, which records to forget. The reconciler only carries
 // the plan out (rate-limited, with expectations), so every rule here is testable by table.
+import { cannotStart, type FailFastPolicy } from "./fast-failure.ts";
 import type { CreateRecord, PodView, RequestRecord, ReturnRecord } from "./model.ts";
 import { podName, podNameOfMachine } from "./naming.ts";
 import { createRequestStatus, podFailure, returnRequestStatus } from "./request-status.ts";
@@ -25,6 +26,11 @@ export interface World {
   clusterDomain: string;
   /** The Pending timeout of a request whose template has since been removed. */
   defaultPendingTimeoutSeconds: number;
+  /** Which waiting reasons fail a machine before its timeout, and after how long. */
+  failFast: FailFastPolicy;
+  /** Since when (epoch milliseconds) the pod has shown a listed waiting reason without a break,
+   * as far as the caller has seen; undefined when it has not been seen doing so. */
+  cannotStartSince: (podName: string) => number | undefined;
   /** How long completed records are kept, in milliseconds. */
   retentionMs: number;
   now: number;
@@ -46,6 +52,9 @@ export interface Plan {
   forget: string[];
   /** Our pods that belong to no request we know (the record is gone, or never existed). */
   orphans: string[];
+  /** Pods showing a listed waiting reason whose machines have not failed for it yet: the
+   * caller notes when it first saw each (see `World.cannotStartSince`). */
+  cannotStart: string[];
 }
 
 function planCreate(record: CreateRecord, world: World, plan: Plan): void {
@@ -79,6 +88,13 @@ function planCreate(record: CreateRecord, world: World, plan: Plan): void {
           rcAccount: record.rcAccount,
         });
       }
+    }
+    // A pod the kubelet keeps from starting fails once it has shown so for the policy's time.
+    const stuck = failure || !pod ? undefined : cannotStart(pod, world.failFast.reasons);
+    if (stuck) {
+      const since = world.cannotStartSince(name) ?? world.now;
+      if (world.now - since >= world.failFast.afterMs) failure = stuck;
+      else plan.cannotStart.push(name);
     }
     // Only a pod that never started times out: a Running pod whose readiness blips is not failed.
     if (!failure && pod?.phase === "Pending") {
@@ -136,7 +152,14 @@ function removeFailed(record: CreateRecord, world: World, plan: Plan): void {
 }
 
 export function planReconcile(world: World): Plan {
-  const plan: Plan = { create: [], delete: [], updates: [], forget: [], orphans: [] };
+  const plan: Plan = {
+    create: [],
+    delete: [],
+    updates: [],
+    forget: [],
+    orphans: [],
+    cannotStart: [],
+  };
   for (const record of world.records) {
     if (record.completedAt === undefined) {
       if (record.kind === "create") planCreate(record, world, plan);

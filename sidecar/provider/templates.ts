@@ -166,23 +166,47 @@ function resourceProblems(value: unknown, where: string, problems: string[]): vo
   }
 }
 
-/** Sum of one resource's requests (falling back to limits, as Kubernetes does) over containers. */
-function requested(spec: Record<string, unknown>, resource: "cpu" | "memory"): number | undefined {
-  let total = 0;
-  let found = false;
+/**
+ * Each resource's requests summed over the containers, a container's limit standing in for a
+ * request it does not give (as Kubernetes defaults it).
+ */
+function requested(spec: Record<string, unknown>): Map<string, number> {
+  const totals = new Map<string, number>();
   for (const container of spec.containers as Record<string, unknown>[]) {
     const resources = isObject(container.resources) ? container.resources : {};
     const requests = isObject(resources.requests) ? resources.requests : {};
     const limits = isObject(resources.limits) ? resources.limits : {};
-    const quantity = requests[resource] ?? limits[resource];
-    if (typeof quantity !== "string" && typeof quantity !== "number") continue;
-    const value = parseQuantity(quantity);
-    if (value !== undefined) {
-      total += value;
-      found = true;
+    for (const resource of new Set([...Object.keys(requests), ...Object.keys(limits)])) {
+      const quantity = requests[resource] ?? limits[resource];
+      if (typeof quantity !== "string" && typeof quantity !== "number") continue;
+      const value = parseQuantity(quantity);
+      if (value !== undefined) totals.set(resource, (totals.get(resource) ?? 0) + value);
     }
   }
-  return found ? total : undefined;
+  return totals;
+}
+
+/** The attributes HostFactory always gets; an extended resource never derives one of these. */
+const RESERVED_ATTRIBUTES = new Set(["type", "ncpus", "ncores", "nram"]);
+
+/**
+ * The numeric attribute an extended resource request derives, or undefined for a resource that
+ * is not extended (Kubernetes' rule: a name with a domain outside kubernetes.io, not a quota's
+ * `requests.` name). GPUs from any vendor's device plugin (`<vendor>/gpu`, Intel's
+ * `gpu.intel.com/<kind>`) are `ngpus`, the name EGO and LSF give GPUs; any other is `n` and the
+ * name after its domain, every character other than a letter, digit or `_` made `_`
+ * (`xilinx.com/fpga` → `nfpga`).
+ */
+export function extendedResourceAttribute(resource: string): string | undefined {
+  const slash = resource.lastIndexOf("/");
+  if (slash < 0 || resource.includes("kubernetes.io/") || resource.startsWith("requests.")) {
+    return undefined;
+  }
+  const domain = resource.slice(0, slash);
+  const name = resource.slice(slash + 1);
+  if (name === "gpu" || domain === "gpu.intel.com") return "ngpus";
+  const attribute = `n${name.replace(/[^A-Za-z0-9_]/g, "_")}`;
+  return RESERVED_ATTRIBUTES.has(attribute) ? undefined : attribute;
 }
 
 function attributes(
@@ -215,14 +239,24 @@ function attributes(
   }
   result.type ??= { type: "String", value: "X86_64" };
   if (pod) {
-    const cpu = requested(pod.spec, "cpu");
-    const memory = requested(pod.spec, "memory");
+    const amounts = requested(pod.spec);
+    const cpu = amounts.get("cpu");
+    const memory = amounts.get("memory");
     if (!result.ncpus && cpu !== undefined) {
       result.ncpus = { type: "Numeric", value: String(Math.max(1, Math.ceil(cpu))) };
     }
     if (!result.ncores && result.ncpus) result.ncores = { ...result.ncpus };
     if (!result.nram && memory !== undefined) {
       result.nram = { type: "Numeric", value: String(Math.ceil(memory / MIB)) };
+    }
+    // Two resources that derive one attribute (two vendors' GPUs) add up.
+    const extended = new Map<string, number>();
+    for (const [resource, amount] of amounts) {
+      const attribute = extendedResourceAttribute(resource);
+      if (attribute && amount > 0) extended.set(attribute, (extended.get(attribute) ?? 0) + amount);
+    }
+    for (const [attribute, amount] of extended) {
+      result[attribute] ??= { type: "Numeric", value: String(Math.ceil(amount)) };
     }
   }
   for (const required of ["ncpus", "nram"]) {

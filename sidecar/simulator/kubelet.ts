@@ -1,10 +1,11 @@
+import { type StartFailure, startFailure } from "./container-start.ts";
 import type { EventLog } from "./event-log.ts";
 import type { EventRecorder } from "./event-recorder.ts";
 import type { NodeUsage } from "./node-usage.ts";
 import type { Condition, ContainerStatus, Node, Pod, PodStatus } from "./object-types.ts";
 import { podRequests } from "./pod-strategy.ts";
 import type { Random } from "./random.ts";
-import { NODES, PODS } from "./resources.ts";
+import { CONFIGMAPS, NODES, PODS } from "./resources.ts";
 import { type RestApi, upsertCondition } from "./rest-api.ts";
 import { allocatable } from "./scheduler.ts";
 import { rfc3339, type Store } from "./store.ts";
@@ -14,8 +15,11 @@ import type { Timeline } from "./timeline.ts";
 /**
  * The kubelets of every simulated node: a bound pod is acknowledged (Pending, ContainerCreating,
  * hostIP), then Running and Ready with a pod IP after the start delay; a deleted pod stops and is
- * removed after its grace period; a container can be made to exit. A node that is not Ready has
- * no working kubelet: its pods are left as they are until it comes back.
+ * removed after its grace period; a container can be made to exit. A container whose image is
+ * from a `.invalid` registry, or whose env names a missing Secret or ConfigMap, is kept waiting
+ * (ErrImagePull then ImagePullBackOff, CreateContainerConfigError) instead; a ConfigMap created
+ * later lets it start. A node that is not Ready has no working kubelet: its pods are left as they
+ * are until it comes back.
  */
 export interface Kubelets {
   /** A container of the pod exits with `exitCode`; the pod's restartPolicy decides what follows. */
@@ -51,6 +55,9 @@ export interface KubeletOptions {
 
 const KUBELET = "kubelet";
 const KILLED_EXIT_CODE = 137;
+/** How long ErrImagePull shows before the kubelet's next sync reports it backing off. The
+ * simulated kubelet does not pull again: a `.invalid` registry never resolves. */
+const IMAGE_PULL_BACKOFF_AFTER_MS = 1_000;
 
 function containerId(random: Random): string {
   return `containerd://${random.hex(64)}`;
@@ -83,6 +90,9 @@ export function createKubelets(options: KubeletOptions): Kubelets {
   const podIPs = new Map<string, { node: string; host: number }>();
   /** Pods whose containers are being stopped, with the grace period planned (ms). */
   const stopping = new Map<string, number>();
+  /** Pods kept from starting (see startFailure), with the ConfigMap whose creation or change
+   * makes the kubelet try again ("" for a pod no ConfigMap can help). */
+  const blocked = new Map<string, string>();
 
   const keyOf = (pod: Pod) => `${pod.metadata.namespace}/${pod.metadata.name}`;
   const nodeOf = (pod: Pod) =>
@@ -196,6 +206,42 @@ export function createKubelets(options: KubeletOptions): Kubelets {
     timeline.schedule(`start:${key}`, delay, () => start(key));
   };
 
+  /** The container waits for `failure`; the others wait to be created. */
+  const block = (pod: Pod, failure: StartFailure, reason: string, message: string) => {
+    blocked.set(keyOf(pod), failure.configMap ?? "");
+    const status = pod.status ?? {};
+    write(pod, {
+      ...status,
+      containerStatuses: (status.containerStatuses ?? []).map((container) =>
+        container.name === failure.container
+          ? { ...container, state: { waiting: { reason, message } } }
+          : container,
+      ),
+    });
+  };
+
+  /** Keeps the pod from starting, as a kubelet reports it, and tells why in an Event. */
+  const refuseStart = (pod: Pod, failure: StartFailure) => {
+    const key = keyOf(pod);
+    block(pod, failure, failure.reason, failure.message);
+    const image = pod.spec.containers.find((c) => c.name === failure.container)?.image ?? "";
+    const event =
+      failure.reason === "ErrImagePull"
+        ? `Failed to pull image "${image}": ${failure.message}`
+        : `Error: ${failure.message}`;
+    recorder?.record(pod, "Warning", "Failed", event, {
+      component: KUBELET,
+      host: pod.spec.nodeName,
+    });
+    log.record("failed", `container ${failure.container}: ${failure.reason}`, key);
+    if (failure.reason !== "ErrImagePull") return;
+    timeline.schedule(`backoff:${key}`, IMAGE_PULL_BACKOFF_AFTER_MS, () => {
+      const latest = current(key);
+      if (!latest || latest.metadata.deletionTimestamp || !blocked.has(key)) return;
+      block(latest, failure, "ImagePullBackOff", `Back-off pulling image "${image}"`);
+    });
+  };
+
   const start = (key: string) => {
     const pod = current(key);
     if (!pod || pod.metadata.deletionTimestamp) return;
@@ -203,6 +249,13 @@ export function createKubelets(options: KubeletOptions): Kubelets {
     if (phase === "Succeeded" || phase === "Failed") return;
     const node = nodeOf(pod);
     if (!node || !nodeIsReady(node)) return;
+    const namespace = pod.metadata.namespace as string;
+    const failure = startFailure(pod, (name) => store.get(CONFIGMAPS.name, namespace, name));
+    if (failure) {
+      refuseStart(pod, failure);
+      return;
+    }
+    blocked.delete(key);
     const at = rfc3339(now());
     const ip = allocateIP(pod, node);
     const previous = new Map(
@@ -328,6 +381,7 @@ export function createKubelets(options: KubeletOptions): Kubelets {
       acknowledge(pod, node);
     } else if (
       !timeline.has(`start:${key}`) &&
+      !blocked.has(key) &&
       pod.status.containerStatuses?.some((status) => !status.state.running)
     ) {
       planStart(key);
@@ -340,6 +394,8 @@ export function createKubelets(options: KubeletOptions): Kubelets {
     if (event.type === "DELETED") {
       timeline.cancel(`start:${key}`);
       timeline.cancel(`stop:${key}`);
+      timeline.cancel(`backoff:${key}`);
+      blocked.delete(key);
       stopping.delete(key);
       releaseIP(key);
       return;
@@ -350,6 +406,16 @@ export function createKubelets(options: KubeletOptions): Kubelets {
       const latest = current(key);
       if (latest && latest.metadata.uid === pod.metadata.uid && latest.spec.nodeName) sync(latest);
     });
+  });
+
+  // A ConfigMap created or changed may be what a blocked pod waits for: the kubelet tries again.
+  store.subscribe(CONFIGMAPS.name, (event) => {
+    if (event.type === "DELETED" || blocked.size === 0) return;
+    const { namespace, name } = event.object.metadata;
+    for (const [key, configMap] of blocked) {
+      if (configMap !== name || !key.startsWith(`${namespace}/`)) continue;
+      if (!timeline.has(`start:${key}`)) planStart(key);
+    }
   });
 
   return {

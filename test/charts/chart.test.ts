@@ -486,6 +486,20 @@ describe("bindAddress", { skip: SKIP }, () => {
   });
 });
 
+describe("failFast", { skip: SKIP }, () => {
+  test("the reasons reach the sidecar comma-separated, and an empty list as none (an empty variable would mean the default)", () => {
+    const defaults = envOf(render().sidecar);
+    assert.equal(
+      defaults.get("HOSTFACTORY_FAIL_FAST_REASONS"),
+      "ErrImagePull,ImagePullBackOff,InvalidImageName,ErrImageNeverPull,CreateContainerConfigError,CrashLoopBackOff",
+    );
+    assert.equal(defaults.get("HOSTFACTORY_FAIL_FAST_AFTER"), "15");
+    const off = envOf(render({ set: { failFast: { reasons: [], afterSeconds: 0 } } }).sidecar);
+    assert.equal(off.get("HOSTFACTORY_FAIL_FAST_REASONS"), "none");
+    assert.equal(off.get("HOSTFACTORY_FAIL_FAST_AFTER"), "0");
+  });
+});
+
 // Helm 3.15 and later reach for a cluster even for `install --dry-run=client` (helm/helm#13144),
 // and map every object to a served kind: the notes are rendered against the shared control plane.
 describe("NOTES.txt", { skip: SKIP ?? controlPlaneUnavailable() }, () => {

@@ -54,6 +54,13 @@ test("each bad setting is refused with what was expected and found", () => {
     [{ templates: undefined }, {}, /give --templates FILE/],
     [{ _: ["false"], "leader-elect": true }, {}, /unexpected argument 'false'.*--no-name/],
     [{ "orphan-policy": "ignore" }, {}, /orphan-policy: expected report or delete/],
+    [{ "fail-fast-after": "-1" }, {}, /fail-fast-after: expected a number, 0 or more/],
+    [{ qps: "0" }, {}, /flag --qps: expected a positive number, found "0"/],
+    [
+      {},
+      { HOSTFACTORY_FAIL_FAST_REASONS: "ErrImagePull;ImagePullBackOff" },
+      /fail-fast-reasons: expected kubelet reasons separated by commas .* found 'ErrImagePull;ImagePullBackOff'/,
+    ],
   ];
   for (const [flags, env, message] of cases) {
     assert.throws(
@@ -75,6 +82,25 @@ test("a config file with an unknown option or unreadable content is refused", ()
     () => loadConfig({ ...base, config: join(dir, "missing.yaml") }, {}),
     /config file .*missing.yaml/,
   );
+});
+
+test("fast failure lists the kubelet's unrecoverable reasons by default; a flag, a variable or a file's list replaces them", () => {
+  const defaults = loadConfig(base, {});
+  assert.equal(
+    defaults.failFastReasons,
+    "ErrImagePull,ImagePullBackOff,InvalidImageName,ErrImageNeverPull,CreateContainerConfigError,CrashLoopBackOff",
+  );
+  assert.equal(defaults.failFastAfter, 15);
+  assert.equal(loadConfig({ ...base, "fail-fast-after": "0" }, {}).failFastAfter, 0);
+  assert.equal(loadConfig(base, { HOSTFACTORY_FAIL_FAST_REASONS: "none" }).failFastReasons, "none");
+  const file = join(dir, "fail-fast.yaml");
+  writeFileSync(file, "failFastReasons: [ImagePullBackOff, CrashLoopBackOff]\n");
+  assert.equal(
+    loadConfig({ ...base, config: file }, {}).failFastReasons,
+    "ImagePullBackOff,CrashLoopBackOff",
+  );
+  writeFileSync(file, "failFastReasons: []\n");
+  assert.equal(loadConfig({ ...base, config: file }, {}).failFastReasons, "none");
 });
 
 test("--help documents every option with its environment variable and default", () => {

@@ -4,6 +4,8 @@ import assert from "node:assert/strict";
 import { type TestContext, test } from "node:test";
 import { pino } from "pino";
 import { KubeApiError } from "../../sidecar/kube/api-errors.ts";
+import { DEFAULT_FAIL_FAST_REASONS } from "../../sidecar/provider/fast-failure.ts";
+import type { PodView } from "../../sidecar/provider/model.ts";
 import { parsePodName } from "../../sidecar/provider/naming.ts";
 import { createReconciler, type Reconciler } from "../../sidecar/reconciler.ts";
 import { callsByPod, createFakeCluster, type FakeCluster } from "./controller/_fake-cluster.ts";
@@ -16,6 +18,7 @@ const SETTINGS = {
   clusterDomain: "cluster.local",
   retentionMs: 86_400_000,
   defaultPendingTimeoutSeconds: 600,
+  failFast: { reasons: new Set(DEFAULT_FAIL_FAST_REASONS), afterMs: 15_000 },
   orphanPolicy: "delete" as const,
   orphanGraceMs: 5_000,
 };
@@ -186,6 +189,40 @@ test("a pass after a cache change plans only the requests the change touched", a
   assert.equal(cluster.templateLookups, 1, "one request planned");
   await advance(t, 1_000);
   assert.ok(cluster.templateLookups >= 21, "the tick still plans every request");
+});
+
+test("a pod that shows a listed waiting reason for 15 s without a break fails and is deleted; a break starts the clock again", async (t) => {
+  const cluster = createFakeCluster([template({ pendingTimeoutSeconds: 600 })]);
+  const name = machineName(0);
+  const pulling: PodView = pod({ name, phase: "Pending", ready: false, podIP: "" });
+  const backOff = (reason: string): PodView => ({
+    ...pulling,
+    reason,
+    waiting: [
+      { container: "c", init: false, reason, message: 'pulling image "registry.invalid/x"' },
+    ],
+  });
+  cluster.records.set(createRecord({ settled: true }));
+  cluster.pods.set(backOff("ErrImagePull"));
+  startReconciler(t, cluster);
+  await advance(t, 5_000);
+  cluster.pods.set(backOff("ImagePullBackOff"));
+  await advance(t, 5_000);
+  cluster.pods.set(pulling);
+  await advance(t, 1_000);
+  cluster.pods.set(backOff("ErrImagePull"));
+  await advance(t, 14_000);
+  assert.equal(cluster.records.get(REQ)?.failures[0], undefined, "the break started it anew");
+  assert.equal(cluster.calls.length, 0);
+  await advance(t, 2_000);
+  assert.match(
+    cluster.records.get(REQ)?.failures[0] ?? "",
+    /^the pod cannot start: container "c": ErrImagePull: pulling image/,
+  );
+  assert.deepEqual(
+    cluster.calls.map((c) => [c.verb, c.pod]),
+    [["delete", name]],
+  );
 });
 
 test("an orphan pod is reported, then deleted once after its grace period", async (t) => {

@@ -178,6 +178,70 @@ describe("simulator only: deletion and failures", () => {
     );
   });
 
+  test("an image from a .invalid registry never starts: ErrImagePull, then ImagePullBackOff, with a Warning event", async () => {
+    env = await startEnv({ podStartDelayMs: 50, podStartJitterMs: 0 });
+    const body = podBody("unpullable");
+    body.spec.containers[0] = { name: "main", image: "registry.invalid/symphony/compute:7.3.2" };
+    await env.core.createNamespacedPod({ namespace: "default", body });
+    const waiting = () => stored("unpullable")?.status?.containerStatuses?.[0]?.state.waiting;
+    await waitFor(() => waiting()?.reason === "ErrImagePull", "ErrImagePull");
+    assert.equal(stored("unpullable")?.status?.phase, "Pending");
+    assert.match(
+      waiting()?.message ?? "",
+      /^failed to pull and unpack image "registry\.invalid\/symphony\/compute:7\.3\.2": .*lookup registry\.invalid: no such host$/,
+    );
+    await waitFor(() => waiting()?.reason === "ImagePullBackOff", "ImagePullBackOff");
+    assert.equal(
+      waiting()?.message,
+      'Back-off pulling image "registry.invalid/symphony/compute:7.3.2"',
+    );
+    const events = await env.core.listNamespacedEvent({ namespace: "default" });
+    assert.ok(
+      events.items.some(
+        (e) =>
+          e.involvedObject.name === "unpullable" && e.reason === "Failed" && e.type === "Warning",
+      ),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(waiting()?.reason, "ImagePullBackOff", "it stays waiting");
+  });
+
+  test("a container whose env names a missing Secret or ConfigMap waits in CreateContainerConfigError until the ConfigMap exists", async () => {
+    env = await startEnv({ podStartDelayMs: 50, podStartJitterMs: 0 });
+    const withEnv = (name: string, env: unknown[], envFrom: unknown[] = []) => {
+      const body = podBody(name);
+      body.spec.containers[0] = { ...body.spec.containers[0], env, envFrom } as never;
+      return body;
+    };
+    const secretRef = { valueFrom: { secretKeyRef: { name: "ego-credentials", key: "password" } } };
+    await env.core.createNamespacedPod({
+      namespace: "default",
+      body: withEnv("needs-secret", [{ name: "EGO_PASSWORD", ...secretRef }]),
+    });
+    await env.core.createNamespacedPod({
+      namespace: "default",
+      body: withEnv("needs-config", [], [{ configMapRef: { name: "ego-conf" } }]),
+    });
+    await env.core.createNamespacedPod({
+      namespace: "default",
+      body: withEnv("optional", [
+        { name: "X", valueFrom: { secretKeyRef: { name: "nope", key: "k", optional: true } } },
+      ]),
+    });
+    const waiting = (name: string) => stored(name)?.status?.containerStatuses?.[0]?.state.waiting;
+    await waitFor(() => waiting("needs-secret")?.reason === "CreateContainerConfigError", "secret");
+    assert.equal(waiting("needs-secret")?.message, 'secret "ego-credentials" not found');
+    await waitFor(() => waiting("needs-config")?.reason === "CreateContainerConfigError", "config");
+    assert.equal(waiting("needs-config")?.message, 'configmap "ego-conf" not found');
+    await waitFor(running("optional"), "an optional reference does not block");
+    await env.core.createNamespacedConfigMap({
+      namespace: "default",
+      body: { metadata: { name: "ego-conf" }, data: { master: "ego-master" } },
+    });
+    await waitFor(running("needs-config"), "Running once the ConfigMap exists");
+    assert.equal(waiting("needs-secret")?.reason, "CreateContainerConfigError");
+  });
+
   test("completePod with restartPolicy Never makes the pod Succeed and frees its resources", async () => {
     env = await startEnv({ nodes: small(1) });
     await env.core.createNamespacedPod({

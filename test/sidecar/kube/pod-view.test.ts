@@ -133,6 +133,14 @@ const cases: { name: string; raw: object; expected: PodView }[] = [
       nodeName: "worker-2",
       reason:
         'ImagePullBackOff: Back-off pulling image "registry.example.com/symphony/compute:7.3.2"',
+      waiting: [
+        {
+          container: "compute",
+          init: false,
+          reason: "ImagePullBackOff",
+          message: 'Back-off pulling image "registry.example.com/symphony/compute:7.3.2"',
+        },
+      ],
     },
   },
   {
@@ -169,6 +177,35 @@ const cases: { name: string; raw: object; expected: PodView }[] = [
     },
   },
   {
+    name: "waiting containers are listed init containers first, each with the kubelet's reason",
+    raw: pod({
+      spec: { nodeName: "worker-1" },
+      status: {
+        conditions: [scheduled],
+        initContainerStatuses: [
+          {
+            ...waiting("CreateContainerConfigError", 'secret "ego-credentials" not found'),
+            name: "join-cluster",
+          },
+        ],
+        containerStatuses: [waiting("PodInitializing")],
+      },
+    }),
+    expected: {
+      ...base,
+      nodeName: "worker-1",
+      reason: 'CreateContainerConfigError: secret "ego-credentials" not found',
+      waiting: [
+        {
+          container: "join-cluster",
+          init: true,
+          reason: "CreateContainerConfigError",
+          message: 'secret "ego-credentials" not found',
+        },
+      ],
+    },
+  },
+  {
     name: "a ready running pod has its IP, node and no reason",
     raw: pod({ spec: { nodeName: "worker-3" }, status: running }),
     expected: {
@@ -201,6 +238,15 @@ const cases: { name: string; raw: object; expected: PodView }[] = [
       nodeName: "worker-3",
       reason:
         "CrashLoopBackOff: back-off 40s restarting failed container=compute pod=hf-req-7f3a9c-0003_symphony(0c1d7e52)",
+      waiting: [
+        {
+          container: "compute",
+          init: false,
+          reason: "CrashLoopBackOff",
+          message:
+            "back-off 40s restarting failed container=compute pod=hf-req-7f3a9c-0003_symphony(0c1d7e52)",
+        },
+      ],
     },
   },
   {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { DEFAULT_FAIL_FAST_REASONS } from "../../../sidecar/provider/fast-failure.ts";
 import type { PodView, RequestRecord } from "../../../sidecar/provider/model.ts";
 import { planReconcile, type World } from "../../../sidecar/provider/plan.ts";
 import { createRecord, PREFIX, pod, podsOf, REQ, returnRecord, T0, template } from "./fixtures.ts";
@@ -22,6 +23,8 @@ function world(records: RequestRecord[], pods: PodView[], overrides: Partial<Wor
     clusterDomain: "cluster.local",
     retentionMs: HOUR,
     defaultPendingTimeoutSeconds: 600,
+    failFast: { reasons: new Set(DEFAULT_FAIL_FAST_REASONS), afterMs: 15_000 },
+    cannotStartSince: () => undefined,
     now: T0 + 1_000,
     ...overrides,
   };
@@ -85,6 +88,61 @@ test("a pod Pending past its template's timeout fails with the scheduler's reaso
     world([createRecord({ settled: true })], [stuck], { now: T0 + 59_000 }),
   );
   assert.deepEqual(early.delete, []);
+});
+
+test("a pod the kubelet keeps from starting fails once seen so for the policy's time, and is deleted", () => {
+  const stuck = podN(0, {
+    phase: "Pending",
+    ready: false,
+    reason: 'ImagePullBackOff: Back-off pulling image "registry.invalid/x:1"',
+    waiting: [
+      {
+        container: "compute",
+        init: false,
+        reason: "ImagePullBackOff",
+        message: 'Back-off pulling image "registry.invalid/x:1"',
+      },
+    ],
+  });
+  const records = [createRecord({ settled: true })];
+  const first = planReconcile(world(records, [stuck]));
+  assert.deepEqual(first.cannotStart, [stuck.name], "first seen: the clock starts");
+  assert.deepEqual(first.delete, []);
+  assert.deepEqual(first.updates, []);
+  const early = planReconcile(
+    world(records, [stuck], { cannotStartSince: () => T0 + 1_000, now: T0 + 15_999 }),
+  );
+  assert.deepEqual(early.cannotStart, [stuck.name]);
+  assert.deepEqual(early.delete, []);
+  const due = planReconcile(
+    world(records, [stuck], { cannotStartSince: () => T0 + 1_000, now: T0 + 16_000 }),
+  );
+  assert.deepEqual(due.cannotStart, []);
+  assert.deepEqual(due.delete, [stuck.name]);
+  assert.equal(
+    due.updates[0]?.failures.get(0),
+    'the pod cannot start: container "compute": ImagePullBackOff: Back-off pulling image "registry.invalid/x:1"',
+  );
+  assert.equal(due.updates[0]?.completedAt, T0 + 16_000, "the request is final with that failure");
+  const atOnce = planReconcile(
+    world(records, [stuck], { failFast: { reasons: new Set(["ImagePullBackOff"]), afterMs: 0 } }),
+  );
+  assert.deepEqual(atOnce.delete, [stuck.name], "0 fails at first sight");
+  const off = planReconcile(
+    world(records, [stuck], {
+      failFast: { reasons: new Set(), afterMs: 0 },
+      cannotStartSince: () => T0,
+      now: T0 + 59_000,
+    }),
+  );
+  assert.deepEqual(off.delete, [], "an empty list leaves it to the Pending timeout");
+  const timedOut = planReconcile(
+    world(records, [stuck], { failFast: { reasons: new Set(), afterMs: 0 }, now: T0 + 61_000 }),
+  );
+  assert.match(
+    timedOut.updates[0]?.failures.get(0) ?? "",
+    /^Pod stayed Pending for 60s: ImagePullBackOff/,
+  );
 });
 
 test("a machine that could never be created fails after the timeout with the last API error", () => {

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
-import { parseTemplates, TemplateError } from "../../../sidecar/provider/templates.ts";
+import {
+  extendedResourceAttribute,
+  parseTemplates,
+  TemplateError,
+} from "../../../sidecar/provider/templates.ts";
 import { readTemplatesFile } from "../../../sidecar/templates-source.ts";
 
 const container = {
@@ -59,6 +63,82 @@ test("given attributes win over derived ones; cpu rounds up to whole cpus", () =
   assert.equal(t?.attributes.ncpus?.value, "2");
   assert.equal(t?.attributes.nram?.value, "4000");
   assert.deepEqual(t?.attributes.zone, { type: "String", value: "a" });
+});
+
+test("the GPU example template derives ngpus from its nvidia.com/gpu limit", () => {
+  const [gpu] = readTemplatesFile(
+    join(import.meta.dirname, "../../../examples/templates-gpu.json"),
+    { pendingTimeoutSeconds: 600 },
+  );
+  assert.deepEqual(gpu?.attributes, {
+    type: { type: "String", value: "X86_64" },
+    ncpus: { type: "Numeric", value: "8" },
+    ncores: { type: "Numeric", value: "8" },
+    nram: { type: "Numeric", value: "32768" },
+    ngpus: { type: "Numeric", value: "1" },
+  });
+});
+
+test("extended resources derive numeric attributes: GPUs are ngpus, others n<name>", () => {
+  const cases: [string, string | undefined][] = [
+    ["nvidia.com/gpu", "ngpus"],
+    ["amd.com/gpu", "ngpus"],
+    ["gpu.intel.com/i915", "ngpus"],
+    ["gpu.intel.com/xe", "ngpus"],
+    ["xilinx.com/fpga", "nfpga"],
+    ["example.com/dongle-v2.1", "ndongle_v2_1"],
+    ["nvidia.com/mig-1g.5gb", "nmig_1g_5gb"],
+    ["cpu", undefined],
+    ["memory", undefined],
+    ["ephemeral-storage", undefined],
+    ["hugepages-2Mi", undefined],
+    ["kubernetes.io/batteries", undefined],
+    ["node.kubernetes.io/thing", undefined],
+    ["requests.nvidia.com/gpu", undefined],
+    ["example.com/cpus", undefined],
+  ];
+  for (const [resource, attribute] of cases) {
+    assert.equal(extendedResourceAttribute(resource), attribute, resource);
+  }
+});
+
+test("extended resource attributes sum over containers, fall back to limits and yield to given attributes", () => {
+  const gpuContainer = (name: string, resources: Record<string, unknown>) => ({
+    name,
+    image: "cuda",
+    resources,
+  });
+  const [t, given] = parseTemplates(
+    {
+      templates: [
+        {
+          templateId: "t",
+          maxNumber: 1,
+          podSpec: {
+            containers: [
+              container,
+              gpuContainer("a", { limits: { "nvidia.com/gpu": 2, "xilinx.com/fpga": "1" } }),
+              gpuContainer("b", {
+                requests: { "amd.com/gpu": "1", "example.com/none": "0" },
+                limits: { "amd.com/gpu": "1" },
+              }),
+            ],
+          },
+        },
+        {
+          templateId: "given",
+          maxNumber: 1,
+          podSpec: { containers: [gpuContainer("a", { limits: { "nvidia.com/gpu": 4 } })] },
+          attributes: { ncpus: ["Numeric", "1"], nram: ["Numeric", "1"], ngpus: ["Numeric", "2"] },
+        },
+      ],
+    },
+    noFiles,
+  );
+  assert.deepEqual(t?.attributes.ngpus, { type: "Numeric", value: "3" });
+  assert.deepEqual(t?.attributes.nfpga, { type: "Numeric", value: "1" });
+  assert.equal(t?.attributes.nnone, undefined, "a request of 0 derives nothing");
+  assert.equal(given?.attributes.ngpus?.value, "2");
 });
 
 test("a pod spec file may hold a Pod manifest or a bare PodSpec", () => {
