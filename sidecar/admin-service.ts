@@ -52,6 +52,7 @@ export interface AdminSettings {
   leaderElect: boolean;
   leaseName: string;
   watchNodes: boolean;
+  watchQuotas: boolean;
   templatesFile: string;
 }
 

@@ -13,10 +13,16 @@ import { createGrpcServer, SERVICE_NAME } from "./grpc-server.ts";
 import { createForeignPodNames } from "./kube/foreign-pods.ts";
 import { createLeaderElector, type LeaderElector } from "./kube/leader-election.ts";
 import { createListWatchCache, type ListWatchCache } from "./kube/list-watch.ts";
-import { clusterNodes, namespacedConfigMaps, namespacedPods } from "./kube/list-watch-sources.ts";
+import {
+  clusterNodes,
+  namespacedConfigMaps,
+  namespacedPods,
+  namespacedResourceQuotas,
+} from "./kube/list-watch-sources.ts";
 import { projectNode } from "./kube/node-view.ts";
 import { projectPod } from "./kube/pod-view.ts";
 import { createPodWriter } from "./kube/pod-writer.ts";
+import { projectQuota } from "./kube/quota-view.ts";
 import { createRateLimiter } from "./kube/rate-limiter.ts";
 import { replicaIdentity } from "./kube/replica-identity.ts";
 import { createLedgerStore } from "./kube/reservation-ledger.ts";
@@ -30,6 +36,7 @@ import {
   type PodView,
   type RequestRecord,
 } from "./provider/model.ts";
+import type { QuotaView } from "./provider/quota.ts";
 import { parseRecord } from "./provider/records.ts";
 import { createProviderService, type ProviderService } from "./provider-service.ts";
 import { createReconciler, type Reconciler, type ReconcilerHooks } from "./reconciler.ts";
@@ -51,6 +58,7 @@ export interface Sidecar {
     pods: ListWatchCache<PodView>;
     records: ListWatchCache<RequestRecord>;
     nodes: ListWatchCache<NodeView> | undefined;
+    quotas: ListWatchCache<QuotaView> | undefined;
   };
   /** Where metrics and the plain health service are served, when they are. */
   readonly metricsAddress: string | undefined;
@@ -191,13 +199,25 @@ export async function startSidecar(
         logger,
       })
     : undefined;
+  const quotas = config.watchQuotas
+    ? createListWatchCache<QuotaView>({
+        name: "quotas",
+        kubeConfig,
+        source: namespacedResourceQuotas(core, config.namespace),
+        project: projectQuota,
+        key: (quota) => quota.name,
+        limiter,
+        watchdogMs,
+        logger,
+      })
+    : undefined;
   const templates = createTemplatesSource(
     config.templates,
     { pendingTimeoutSeconds: config.pendingTimeout },
     logger,
     (outcome) => metrics.templatesReloaded(outcome === "changed"),
   );
-  const state = createClusterState(pods, records, nodes);
+  const state = createClusterState(pods, records, nodes, quotas);
   const recordApi = createRecordApi(core, limiter, config.namespace);
   const settings = {
     instance: config.instance,
@@ -269,6 +289,7 @@ export async function startSidecar(
       leaderElect: config.leaderElect,
       leaseName: config.leaseName,
       watchNodes: config.watchNodes,
+      watchQuotas: config.watchQuotas,
       templatesFile: config.templates,
     },
     {
@@ -276,7 +297,7 @@ export async function startSidecar(
       state,
       templates,
       records: recordApi,
-      caches: { pods, records, nodes },
+      caches: { pods, records, nodes, quotas },
       cluster: createClusterReads(
         core,
         kubeConfig.makeApiClient(AuthorizationV1Api),
@@ -309,7 +330,7 @@ export async function startSidecar(
     );
   }
 
-  await Promise.all([pods.start(), records.start(), nodes?.start()]);
+  await Promise.all([pods.start(), records.start(), nodes?.start(), quotas?.start()]);
   server.health.setStatus("", "SERVING");
   server.health.setStatus(SERVICE_NAME, "SERVING");
   logger.info({ pods: pods.size, records: records.size }, "caches synced");
@@ -338,7 +359,7 @@ export async function startSidecar(
   else lead();
   metrics.watch({
     state,
-    caches: { pods, records, nodes },
+    caches: { pods, records, nodes, quotas },
     limiter,
     isLeader: () => elector?.isLeader ?? true,
     expectations: () => reconciler.stats.expectations,
@@ -352,7 +373,7 @@ export async function startSidecar(
     state,
     reconciler,
     elector,
-    caches: { pods, records, nodes },
+    caches: { pods, records, nodes, quotas },
     metricsAddress: metricsServer?.address,
     healthAddress,
     async stop() {
@@ -361,7 +382,7 @@ export async function startSidecar(
       abandoned.stop();
       await reconciler.stop();
       await elector?.stop();
-      await Promise.all([pods.stop(), records.stop(), nodes?.stop()]);
+      await Promise.all([pods.stop(), records.stop(), nodes?.stop(), quotas?.stop()]);
       templates.close();
       state.close();
       logger.info("stopped");

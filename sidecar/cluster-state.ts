@@ -1,9 +1,11 @@
 // What the sidecar knows of the cluster: the pod and record caches joined by the indexes the
 // handlers and the reconciler ask for (pods by request, machines being returned, machines in
-// use per template), kept current incrementally from cache events.
+// use per template), kept current incrementally from cache events; and, when watched, the nodes
+// and the namespace's ResourceQuotas.
 import type { CacheEvent } from "./kube/list-watch.ts";
 import type { NodeView, PodView, RequestRecord } from "./provider/model.ts";
 import { podNameOfMachine } from "./provider/naming.ts";
+import type { QuotaView } from "./provider/quota.ts";
 import type { SeenPod } from "./provider/request-status.ts";
 
 /** The part of a list-watch cache the state needs. */
@@ -40,6 +42,10 @@ export interface ClusterState {
   isReturning(podName: string): boolean;
   /** Live pods of a template plus machines asked for and not yet created or failed. */
   machinesInUse(templateId: string): number;
+  /** Machines of a template asked for and not yet created or failed: no quota counts them yet. */
+  machinesNotCreated(templateId: string): number;
+  /** The namespace's ResourceQuotas, when they are watched; none otherwise. */
+  quotas(): Iterable<QuotaView>;
   onChange(listener: ChangeListener): () => void;
   close(): void;
 }
@@ -58,6 +64,7 @@ export function createClusterState(
   pods: Cache<PodView>,
   records: Cache<RequestRecord>,
   nodes?: Cache<NodeView>,
+  quotas?: Cache<QuotaView>,
 ): ClusterState {
   const podsByRequest = new Map<string, number>();
   const alivePodsByTemplate = new Map<string, number>();
@@ -78,6 +85,17 @@ export function createClusterState(
     const names = goneByRequest.get(pod.requestId) ?? new Set();
     names.add(pod.name);
     goneByRequest.set(pod.requestId, names);
+  };
+
+  const notCreated = (templateId: string) => {
+    let total = 0;
+    for (const record of records.values()) {
+      if (record.kind !== "create" || record.templateId !== templateId || record.settled) continue;
+      const failed = Object.keys(record.failures).length;
+      const created = podsByRequest.get(record.requestId) ?? 0;
+      total += Math.max(0, record.machineCount - failed - created);
+    }
+    return total;
   };
 
   const notify = (requestIds: Set<string>) => {
@@ -126,7 +144,7 @@ export function createClusterState(
 
   return {
     get synced() {
-      return pods.synced && records.synced && (nodes?.synced ?? true);
+      return pods.synced && records.synced && (nodes?.synced ?? true) && (quotas?.synced ?? true);
     },
     get catchingUp() {
       return pods.stats?.lastError !== undefined || records.stats?.lastError !== undefined;
@@ -142,17 +160,10 @@ export function createClusterState(
       return pod ? { uid: pod.uid, createdAt: pod.createdAt } : gone.get(name);
     },
     isReturning: (podName) => returning.has(podName),
-    machinesInUse(templateId) {
-      let total = alivePodsByTemplate.get(templateId) ?? 0;
-      for (const record of records.values()) {
-        if (record.kind !== "create" || record.templateId !== templateId || record.settled)
-          continue;
-        const failed = Object.keys(record.failures).length;
-        const created = podsByRequest.get(record.requestId) ?? 0;
-        total += Math.max(0, record.machineCount - failed - created);
-      }
-      return total;
-    },
+    machinesInUse: (templateId) =>
+      (alivePodsByTemplate.get(templateId) ?? 0) + notCreated(templateId),
+    machinesNotCreated: notCreated,
+    quotas: () => quotas?.values() ?? [],
     onChange(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -238,6 +238,13 @@ export const OPTIONS = {
     description:
       "watch nodes, so getReturnRequests reports machines on nodes going away (needs the chart's ClusterRole)",
   },
+  watchQuotas: {
+    kind: "boolean",
+    env: "HOSTFACTORY_WATCH_QUOTAS",
+    default: true,
+    description:
+      "watch the namespace's ResourceQuotas, so getAvailableTemplates reports what they still admit and requestMachines refuses more (needs list and watch on resourcequotas)",
+  },
   orphanPolicy: {
     kind: "string",
     env: "HOSTFACTORY_ORPHAN_POLICY",

@@ -10,6 +10,12 @@ import {
   type RequestRecord,
 } from "./provider/model.ts";
 import { newRequestId, podNameOfMachine, requestKindOf } from "./provider/naming.ts";
+import {
+  type PodQuotaProfile,
+  podQuotaProfile,
+  type QuotaLimit,
+  quotaHeadroom,
+} from "./provider/quota.ts";
 import { type NewCreateRecord, type NewReturnRecord, recordConfigMap } from "./provider/records.ts";
 import {
   createRequestStatus,
@@ -19,7 +25,7 @@ import {
   unknownRequestStatus,
 } from "./provider/request-status.ts";
 import { type ReturnCandidate, returnCandidates } from "./provider/return-requests.ts";
-import type { Attribute } from "./provider/templates.ts";
+import type { Attribute, Template } from "./provider/templates.ts";
 import type { TemplatesSource } from "./templates-source.ts";
 
 /** A reservation outlives its record's arrival in the cache by no more than this. */
@@ -276,8 +282,8 @@ export function createProviderService(
    * count against maxNumber, so two requests at once cannot both take the last machines.
    */
   const reserved = new Map<string, { templateId: string; count: number; until: number }>();
-  const inUse = (templateId: string): number => {
-    let total = state.machinesInUse(templateId);
+  const reservedCount = (templateId: string): number => {
+    let total = 0;
     const now = Date.now();
     for (const [requestId, reservation] of reserved) {
       if (state.record(requestId) || reservation.until < now) reserved.delete(requestId);
@@ -285,8 +291,46 @@ export function createProviderService(
     }
     return total;
   };
-  const availability = (templateId: string, maxNumber: number): number =>
-    maxNumber === -1 ? -1 : Math.max(0, maxNumber - inUse(templateId));
+
+  /** What a template's pod is to the quotas, worked out once per loaded template. */
+  const profiles = new WeakMap<Template, PodQuotaProfile>();
+  const profileOf = (template: Template): PodQuotaProfile => {
+    let profile = profiles.get(template);
+    if (!profile) {
+      profile = podQuotaProfile(template.pod.spec);
+      profiles.set(template, profile);
+    }
+    return profile;
+  };
+  /** The quota that admits the fewest more machines of the template, if any limits it. Machines
+   * accepted and not created yet, of every template, are counted against it: admission adds a
+   * pod to a quota's usage only when the pod is created. */
+  const quotaLimit = (template: Template): QuotaLimit | undefined => {
+    const quotas = [...state.quotas()];
+    if (quotas.length === 0) return undefined;
+    const uncounted = templates.templates
+      .map((t) => ({
+        profile: profileOf(t),
+        count: state.machinesNotCreated(t.templateId) + reservedCount(t.templateId),
+      }))
+      .filter(({ count }) => count > 0);
+    return quotaHeadroom(profileOf(template), quotas, uncounted);
+  };
+
+  /** Machines of the template that may still be asked for (-1: no limit), and the quota that
+   * allows fewer than maxNumber does, if one does. */
+  const availability = (template: Template): { available: number; quota?: QuotaLimit } => {
+    const { templateId, maxNumber } = template;
+    const byMaxNumber =
+      maxNumber === -1
+        ? -1
+        : Math.max(0, maxNumber - state.machinesInUse(templateId) - reservedCount(templateId));
+    const quota = quotaLimit(template);
+    if (!quota || (byMaxNumber !== -1 && byMaxNumber <= quota.machines)) {
+      return { available: byMaxNumber };
+    }
+    return { available: quota.machines, quota };
+  };
 
   /**
    * Stores a new request's record for a call. A call cancelled or past its deadline by then
@@ -342,13 +386,23 @@ export function createProviderService(
   return {
     getAvailableTemplates() {
       requireSynced();
-      const list = templates.templates.map((t) => ({
-        templateId: t.templateId,
-        maxNumber: t.maxNumber,
-        availableNumber: availability(t.templateId, t.maxNumber),
-        attributes: t.attributes,
-      }));
-      return { templates: list, message: `${plural(list.length, "template")} available.` };
+      const limits: string[] = [];
+      const list = templates.templates.map((t) => {
+        const { available, quota } = availability(t);
+        if (quota) {
+          limits.push(
+            ` ${t.templateId}: ResourceQuota '${quota.quota}' admits ${plural(quota.machines, "more machine")} (${quota.detail}).`,
+          );
+        }
+        return {
+          templateId: t.templateId,
+          maxNumber: t.maxNumber,
+          availableNumber: available,
+          attributes: t.attributes,
+        };
+      });
+      const message = `${plural(list.length, "template")} available.${limits.join("")}`;
+      return { templates: list, message };
     },
 
     async requestMachines({ templateId, machineCount, rcAccount }, signal) {
@@ -380,7 +434,13 @@ export function createProviderService(
           `machineCount ${machineCount} is over the limit of ${limit} machines per request (the sidecar's --max-request-machines)`,
         );
       }
-      const available = availability(templateId, template.maxNumber);
+      const { available, quota } = availability(template);
+      if (quota && machineCount > available) {
+        throw new ProviderError(
+          "resource-exhausted",
+          `template '${templateId}' has ${plural(available, "machine")} available under ResourceQuota '${quota.quota}' in namespace ${settings.namespace} (${quota.detail}); ${machineCount} requested`,
+        );
+      }
       if (available !== -1 && machineCount > available) {
         throw new ProviderError(
           "resource-exhausted",

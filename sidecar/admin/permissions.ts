@@ -1,7 +1,7 @@
 // The Kubernetes permissions the sidecar needs, one per kind of call it makes, so that
 // CheckPermissions can ask the API server about each (SelfSubjectAccessReview) and `hostfactory
 // doctor` can say what is missing and why it matters. It follows the sidecar's configuration:
-// leader election adds the Lease, --watch-nodes the nodes. The chart's Role grants the same
+// leader election adds the Lease, --watch-nodes the nodes, --watch-quotas the ResourceQuotas. The chart's Role grants the same
 // (test/admin/permissions.test.ts holds both to it).
 
 export interface Permission {
@@ -24,6 +24,7 @@ export interface PermissionSettings {
   leaderElect: boolean;
   leaseName: string;
   watchNodes: boolean;
+  watchQuotas: boolean;
 }
 
 export function sidecarPermissions(settings: PermissionSettings): Permission[] {
@@ -62,6 +63,16 @@ export function sidecarPermissions(settings: PermissionSettings): Permission[] {
       lease("create", "", "leader election creates its Lease the first time"),
       lease("get", settings.leaseName, "leader election reads its Lease"),
       lease("update", settings.leaseName, "leader election takes and renews its Lease"),
+    );
+  }
+  if (settings.watchQuotas) {
+    permissions.push(
+      core("list", "resourcequotas", "--watch-quotas: the quota cache lists the ResourceQuotas"),
+      core(
+        "watch",
+        "resourcequotas",
+        "--watch-quotas: the quota cache follows what they still admit (availableNumber)",
+      ),
     );
   }
   if (settings.watchNodes) {

@@ -17,6 +17,13 @@ export function namespacedConfigMaps(core: CoreV1Api, namespace: string): ListWa
   };
 }
 
+export function namespacedResourceQuotas(core: CoreV1Api, namespace: string): ListWatchSource {
+  return {
+    watchPath: `/api/v1/namespaces/${encodeURIComponent(namespace)}/resourcequotas`,
+    list: (params, options) => core.listNamespacedResourceQuota({ namespace, ...params }, options),
+  };
+}
+
 /** Nodes are cluster-scoped: this needs a ClusterRole (get, list, watch nodes). */
 export function clusterNodes(core: CoreV1Api): ListWatchSource {
   return {

@@ -170,6 +170,19 @@ export const NAMESPACES = resource({
   nameRule: "label",
 });
 
+export const RESOURCE_QUOTAS = resource({
+  name: "resourcequotas",
+  group: "",
+  version: "v1",
+  kind: "ResourceQuota",
+  namespaced: true,
+  shortNames: ["quota"],
+  verbs: ALL_VERBS,
+  subresources: { status: { kind: "ResourceQuota", verbs: ["get", "patch", "update"] } },
+  fieldGetters: metadataGetters,
+  nameRule: "subdomain",
+});
+
 export const LEASES = resource({
   name: "leases",
   group: "coordination.k8s.io",
@@ -203,6 +216,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
   EVENTS,
   NODES,
   NAMESPACES,
+  RESOURCE_QUOTAS,
   LEASES,
   SELF_SUBJECT_ACCESS_REVIEWS,
 ];

@@ -7,7 +7,7 @@ import { applyPatch } from "./patch.ts";
 import { podGracePeriodSeconds, preparePodForCreate } from "./pod-strategy.ts";
 import type { Random } from "./random.ts";
 import { NAME_SUFFIX_LENGTH, nameSuffix } from "./random.ts";
-import { NAMESPACES, namespaceOf, PODS, type ResourceInfo } from "./resources.ts";
+import { NAMESPACES, namespaceOf, PODS, RESOURCE_QUOTAS, type ResourceInfo } from "./resources.ts";
 import {
   alreadyExists,
   badRequest,
@@ -109,10 +109,12 @@ export interface RestApiOptions {
   now: () => Date;
   /** tolerationSeconds of the not-ready/unreachable tolerations added to every pod. */
   defaultTolerationSeconds: number;
+  /** The validating admission a pod create goes through last (ResourceQuota); throws to refuse. */
+  admitPod?: (namespace: string, pod: Pod, dryRun: boolean) => void;
 }
 
 /** Resources whose status is written only through their status subresource. */
-const HAS_STATUS_SUBRESOURCE = new Set(["pods", "nodes", "namespaces"]);
+const HAS_STATUS_SUBRESOURCE = new Set(["pods", "nodes", "namespaces", "resourcequotas"]);
 /** Resources that count spec changes in metadata.generation. */
 const HAS_GENERATION = new Set(["pods"]);
 
@@ -248,8 +250,12 @@ export function createRestApi(options: RestApiOptions): RestApi {
       object.spec = { finalizers: ["kubernetes"] };
       object.status = { phase: "Active" };
     }
+    // The quota controller writes a quota's status; whatever a create sends is dropped.
+    if (info === RESOURCE_QUOTAS) delete object.status;
     const name = object.metadata.name as string;
     checkNamespaceAcceptsContent(info, namespace, name);
+    // Admission comes before storage, so a quota refuses even a pod whose name is taken.
+    if (info === PODS) options.admitPod?.(namespace, object as Pod, writeOptions.dryRun ?? false);
     const scope = info.namespaced ? namespace : "";
     if (store.get(info.name, scope, name)) {
       if (prefix === undefined) throw alreadyExists(info.qualified, name, info.group);

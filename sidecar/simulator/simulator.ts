@@ -17,6 +17,7 @@ import { defaultNodes, type NodeSpec } from "./node-factory.ts";
 import { createNodeLifecycle } from "./node-lifecycle.ts";
 import { createNodeUsage } from "./node-usage.ts";
 import { createRandomStreams } from "./random.ts";
+import { createResourceQuotas } from "./resource-quota.ts";
 import { NAMESPACES } from "./resources.ts";
 import { createRestApi, type RestApi } from "./rest-api.ts";
 import { createScheduler } from "./scheduler.ts";
@@ -101,11 +102,13 @@ export async function createSimulator(options: SimulatorOptions = {}): Promise<S
     random: random("store"),
     now,
   });
+  const quotas = createResourceQuotas(store);
   const api = createRestApi({
     store,
     random: random("api"),
     now,
     defaultTolerationSeconds: options.defaultTolerationSeconds ?? DEFAULT_TOLERATION_SECONDS,
+    admitPod: quotas.admitPod,
   });
   const timeline = createTimeline();
   const usage = createNodeUsage(store);

@@ -172,6 +172,26 @@ const PRINTERS: Record<string, Printer> = {
       age(object.metadata.creationTimestamp, now),
     ],
   },
+  resourcequotas: {
+    columns: [NAME, AGE, column("Request"), column("Limit")],
+    cells(object, now) {
+      const status = object.status as
+        | { hard?: Record<string, string>; used?: Record<string, string> }
+        | undefined;
+      const request: string[] = [];
+      const limit: string[] = [];
+      for (const resource of Object.keys(status?.hard ?? {}).sort()) {
+        const cell = `${resource}: ${status?.used?.[resource] ?? "0"}/${status?.hard?.[resource]}`;
+        (resource.startsWith("limits.") ? limit : request).push(cell);
+      }
+      return [
+        object.metadata.name ?? "",
+        age(object.metadata.creationTimestamp, now),
+        request.join(", "),
+        limit.join(", "),
+      ];
+    },
+  },
   leases: {
     columns: [NAME, column("Holder"), AGE],
     cells: (object, now) => [

@@ -346,6 +346,7 @@ describe("status and permissions", () => {
       [
         ["pods", true],
         ["records", true],
+        ["quotas", true],
       ],
     );
   });
@@ -354,7 +355,7 @@ describe("status and permissions", () => {
     const lift = h.simulator.authorization.deny({ verbs: ["delete"], resources: ["pods"] });
     try {
       const { checks } = await call<CheckPermissionsResponse>("checkPermissions", {});
-      assert.equal(checks.length, 15, "pods, configmaps, events and the Lease");
+      assert.equal(checks.length, 17, "pods, configmaps, events, the Lease and ResourceQuotas");
       const denied = checks.filter((c) => !c.allowed);
       assert.deepEqual(
         denied.map((c) => `${c.verb} ${c.resource}`),

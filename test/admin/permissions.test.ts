@@ -18,12 +18,13 @@ const key = (p: Permission) =>
   `${p.verb} ${p.group ? `${p.resource}.${p.group}` : p.resource}${p.name ? `/${p.name}` : ""}${p.namespace ? "" : " (cluster)"}`;
 
 describe("sidecarPermissions", () => {
-  test("a sidecar without leader election or nodes needs pods, configmaps and events", () => {
+  test("a sidecar without leader election, nodes or quotas needs pods, configmaps and events", () => {
     const permissions = sidecarPermissions({
       namespace: "grid",
       leaderElect: false,
       leaseName: "hostfactory-k8s-grid",
       watchNodes: false,
+      watchQuotas: false,
     });
     assert.deepEqual(permissions.map(key), [
       "list pods",
@@ -47,17 +48,20 @@ describe("sidecarPermissions", () => {
     );
   });
 
-  test("leader election adds its Lease, limited to its name where Kubernetes allows", () => {
+  test("leader election adds its Lease, limited to its name where Kubernetes allows; quotas and nodes their reads", () => {
     const permissions = sidecarPermissions({
       namespace: "grid",
       leaderElect: true,
       leaseName: "hostfactory-k8s-grid",
       watchNodes: true,
+      watchQuotas: true,
     });
     assert.deepEqual(permissions.slice(12).map(key), [
       "create leases.coordination.k8s.io",
       "get leases.coordination.k8s.io/hostfactory-k8s-grid",
       "update leases.coordination.k8s.io/hostfactory-k8s-grid",
+      "list resourcequotas",
+      "watch resourcequotas",
       "list nodes (cluster)",
       "watch nodes (cluster)",
     ]);
@@ -79,6 +83,7 @@ describe("the chart grants every permission doctor checks", { skip: helmUnavaila
     ...VALUE_SETS.map((valueSet): [string, RenderOptions] => [valueSet, { valueSet }]),
     ["without leader election", { set: { leaderElection: { enabled: false } } }],
     ["watching nodes", { set: { watchNodes: true } }],
+    ["without watching quotas", { set: { watchQuotas: false } }],
   ];
   for (const [name, options] of cases) {
     test(name, () => {
@@ -89,6 +94,7 @@ describe("the chart grants every permission doctor checks", { skip: helmUnavaila
         leaderElect: env.get("HOSTFACTORY_LEADER_ELECT") !== "false",
         leaseName: env.get("HOSTFACTORY_LEASE_NAME") ?? "",
         watchNodes: env.get("HOSTFACTORY_WATCH_NODES") === "true",
+        watchQuotas: env.get("HOSTFACTORY_WATCH_QUOTAS") === "true",
       });
       const rules = (kind: string) => rendered.all(kind).flatMap((role) => (role as Role).rules);
       for (const permission of permissions) {

@@ -24,6 +24,7 @@ import {
 const OPTION_ENV = {
   leaderElect: "HOSTFACTORY_LEADER_ELECT",
   watchNodes: "HOSTFACTORY_WATCH_NODES",
+  watchQuotas: "HOSTFACTORY_WATCH_QUOTAS",
 } as const;
 
 interface Call {
@@ -208,6 +209,24 @@ const CALLS: Call[] = [
     call: "api.replaceNamespacedLease(",
     when: "leaderElect",
   },
+  // ResourceQuotas: what the namespace still admits (getAvailableTemplates, requestMachines).
+  {
+    group: "",
+    resource: "resourcequotas",
+    verb: "list",
+    file: "sidecar/kube/list-watch-sources.ts",
+    call: "core.listNamespacedResourceQuota(",
+    when: "watchQuotas",
+  },
+  {
+    group: "",
+    resource: "resourcequotas",
+    verb: "watch",
+    file: "sidecar/kube/list-watch-sources.ts",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the source text of a template literal
+    call: "watchPath: `/api/v1/namespaces/${encodeURIComponent(namespace)}/resourcequotas`",
+    when: "watchQuotas",
+  },
   // Nodes: whether a machine's node is going away (getReturnRequests).
   {
     group: "",
@@ -322,6 +341,7 @@ describe("RBAC: the Role grants what the sidecar calls, and nothing else", {
     ...VALUE_SETS.map((valueSet): [string, RenderOptions] => [valueSet, { valueSet }]),
     ["without leader election", { set: { leaderElection: { enabled: false } } }],
     ["watching nodes", { set: { watchNodes: true } }],
+    ["without watching quotas", { set: { watchQuotas: false } }],
   ];
   for (const [name, options] of cases) {
     test(`${name}: Role and ClusterRole grant exactly what the sidecar so configured calls`, () => {
