@@ -9,8 +9,11 @@ import { median } from "./_stats.ts";
 import type { BenchContext } from "./main.ts";
 
 const SECTION = "script round trip";
-/** Issue 6: a script takes at most this many times a bare Node start. */
-const RATIO_TARGET = 1.5;
+/**
+ * A script takes at most this many times a bare Node start (issue 12: the client on node:http2,
+ * whose loading costs a few milliseconds a call more than the hand-written HTTP/2 it replaced).
+ */
+const RATIO_TARGET = 2;
 const OPERATIONS = [
   "getAvailableTemplates",
   "requestMachines",

@@ -4,7 +4,7 @@ import { invalidInput } from "./errors.ts";
 
 export interface Address {
   transport: "unix" | "tcp";
-  /** The address in the form grpc-js takes. */
+  /** `unix:/path/to.sock` or `host:port`: the form the transport (and grpc-js) takes. */
   target: string;
 }
 

@@ -292,7 +292,5 @@ export async function runAdminCommand(
     io.stderr.write(`hostfactory ${name}: ${message}\n`);
     if (failure instanceof ClientError && failure.detail) io.stderr.write(`  ${failure.detail}\n`);
     return exitCodeOf(failure);
-  } finally {
-    admin?.close();
   }
 }

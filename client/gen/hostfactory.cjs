@@ -37,7 +37,7 @@ var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__ge
   mod
 ));
 
-// node_modules/citty/dist/_chunks/libs/scule.mjs
+// ../main/node_modules/citty/dist/_chunks/libs/scule.mjs
 function isUppercase(char = "") {
   if (NUMBER_CHAR_RE.test(char)) return;
   return char !== char.toLowerCase();
@@ -100,7 +100,7 @@ function snakeCase(str) {
 }
 var NUMBER_CHAR_RE, STR_SPLITTERS;
 var init_scule = __esm({
-  "node_modules/citty/dist/_chunks/libs/scule.mjs"() {
+  "../main/node_modules/citty/dist/_chunks/libs/scule.mjs"() {
     NUMBER_CHAR_RE = /\d/;
     STR_SPLITTERS = [
       "-",
@@ -111,7 +111,7 @@ var init_scule = __esm({
   }
 });
 
-// node_modules/citty/dist/index.mjs
+// ../main/node_modules/citty/dist/index.mjs
 function toArray(val) {
   if (Array.isArray(val)) return val;
   return val === void 0 ? [] : [val];
@@ -435,7 +435,7 @@ function renderDescription(arg, required) {
 }
 var import_node_util, CLIError, noColor, _c, bold, cyan, gray, underline, negativePrefixRe;
 var init_dist = __esm({
-  "node_modules/citty/dist/index.mjs"() {
+  "../main/node_modules/citty/dist/index.mjs"() {
     init_scule();
     import_node_util = require("node:util");
     CLIError = class extends Error {
@@ -459,6 +459,46 @@ var init_dist = __esm({
   }
 });
 
+// client/grpc-status.ts
+function statusName(code) {
+  return Object.entries(GRPC_STATUS).find(([, value]) => value === code)?.[0] ?? `code ${code}`;
+}
+var GRPC_STATUS, GrpcCallError;
+var init_grpc_status = __esm({
+  "client/grpc-status.ts"() {
+    "use strict";
+    GRPC_STATUS = {
+      OK: 0,
+      CANCELLED: 1,
+      UNKNOWN: 2,
+      INVALID_ARGUMENT: 3,
+      DEADLINE_EXCEEDED: 4,
+      NOT_FOUND: 5,
+      ALREADY_EXISTS: 6,
+      PERMISSION_DENIED: 7,
+      RESOURCE_EXHAUSTED: 8,
+      FAILED_PRECONDITION: 9,
+      ABORTED: 10,
+      OUT_OF_RANGE: 11,
+      UNIMPLEMENTED: 12,
+      INTERNAL: 13,
+      UNAVAILABLE: 14,
+      DATA_LOSS: 15,
+      UNAUTHENTICATED: 16
+    };
+    GrpcCallError = class extends Error {
+      name = "GrpcCallError";
+      code;
+      details;
+      constructor(code, details, options) {
+        super(`${statusName(code)}: ${details}`, options);
+        this.code = code;
+        this.details = details;
+      }
+    };
+  }
+});
+
 // client/errors.ts
 function invalidInput(message, options) {
   return new ClientError("invalid_input", message, options);
@@ -466,10 +506,21 @@ function invalidInput(message, options) {
 function exitCodeOf(error) {
   return error instanceof ClientError && error.code === "invalid_input" ? ExitCode.INVALID : ExitCode.RETRY;
 }
-var ExitCode, EXIT_CODE_LINES, FAILURE_OUTPUT, EXIT_CODES_HELP, ALL_EXIT_CODES_HELP, ClientError;
+function sidecarError(error, sidecar) {
+  const where = `${sidecar.addressText} (address from ${sidecar.addressSource})`;
+  const detail = `gRPC ${statusName(error.code)} from ${where}: ${error.details}`;
+  if (INVALID_REQUEST_CODES.has(error.code)) {
+    return invalidInput(error.details, { detail, cause: error });
+  }
+  const at = `the hostfactory-k8s sidecar at ${sidecar.addressText}`;
+  const message = error.code === GRPC_STATUS.UNAVAILABLE ? `the hostfactory-k8s sidecar is not reachable at ${sidecar.addressText}: is it running?` : error.code === GRPC_STATUS.DEADLINE_EXCEEDED ? `${at} did not answer within ${sidecar.timeoutMs / 1e3}s` : error.code === GRPC_STATUS.UNIMPLEMENTED ? `${at} does not serve this call (is it older than this client?)` : `${at} failed: ${error.details}`;
+  return new ClientError("sidecar_failed", message, { detail, cause: error });
+}
+var ExitCode, EXIT_CODE_LINES, FAILURE_OUTPUT, EXIT_CODES_HELP, ALL_EXIT_CODES_HELP, ClientError, INVALID_REQUEST_CODES;
 var init_errors = __esm({
   "client/errors.ts"() {
     "use strict";
+    init_grpc_status();
     ExitCode = {
       /** The answer is on stdout. */
       SUCCESS: 0,
@@ -505,6 +556,13 @@ ${FAILURE_OUTPUT}`;
         this.detail = options.detail;
       }
     };
+    INVALID_REQUEST_CODES = /* @__PURE__ */ new Set([
+      GRPC_STATUS.INVALID_ARGUMENT,
+      GRPC_STATUS.NOT_FOUND,
+      GRPC_STATUS.RESOURCE_EXHAUSTED,
+      GRPC_STATUS.FAILED_PRECONDITION,
+      GRPC_STATUS.OUT_OF_RANGE
+    ]);
   }
 });
 
@@ -694,7 +752,7 @@ var init_terminal = __esm({
   }
 });
 
-// node_modules/@bufbuild/protobuf/dist/esm/wire/varint.js
+// ../main/node_modules/@bufbuild/protobuf/dist/esm/wire/varint.js
 function varint64read() {
   const buf = this.buf;
   let pos = this.pos;
@@ -839,7 +897,7 @@ function varint32read() {
 }
 var TWO_PWR_32_DBL, decimalFrom1e7WithLeadingZeros;
 var init_varint = __esm({
-  "node_modules/@bufbuild/protobuf/dist/esm/wire/varint.js"() {
+  "../main/node_modules/@bufbuild/protobuf/dist/esm/wire/varint.js"() {
     TWO_PWR_32_DBL = 4294967296;
     decimalFrom1e7WithLeadingZeros = (digit1e7) => {
       const partial = String(digit1e7);
@@ -848,7 +906,7 @@ var init_varint = __esm({
   }
 });
 
-// node_modules/@bufbuild/protobuf/dist/esm/proto-int64.js
+// ../main/node_modules/@bufbuild/protobuf/dist/esm/proto-int64.js
 function makeInt64Support() {
   const dv = new DataView(new ArrayBuffer(8));
   const ok = typeof BigInt === "function" && typeof dv.getBigInt64 === "function" && typeof dv.getBigUint64 === "function" && typeof dv.setBigInt64 === "function" && typeof dv.setBigUint64 === "function" && (!!globalThis.Deno || !!globalThis.Bun || typeof process != "object" || typeof process.env != "object" || process.env.BUF_BIGINT_DISABLE !== "1");
@@ -951,13 +1009,13 @@ function assertUInt64String(value) {
 }
 var protoInt64;
 var init_proto_int64 = __esm({
-  "node_modules/@bufbuild/protobuf/dist/esm/proto-int64.js"() {
+  "../main/node_modules/@bufbuild/protobuf/dist/esm/proto-int64.js"() {
     init_varint();
     protoInt64 = /* @__PURE__ */ makeInt64Support();
   }
 });
 
-// node_modules/@bufbuild/protobuf/dist/esm/wire/text-encoding.js
+// ../main/node_modules/@bufbuild/protobuf/dist/esm/wire/text-encoding.js
 function configureTextEncoding(textEncoding) {
   var _a;
   te = Object.assign(Object.assign({}, textEncoding), { encodeUtf8Into: (_a = textEncoding.encodeUtf8Into) !== null && _a !== void 0 ? _a : emulateEncodeInto(textEncoding.encodeUtf8.bind(textEncoding)) });
@@ -1020,11 +1078,11 @@ function emulateEncodeInto(encodeUtf8) {
 }
 var te;
 var init_text_encoding = __esm({
-  "node_modules/@bufbuild/protobuf/dist/esm/wire/text-encoding.js"() {
+  "../main/node_modules/@bufbuild/protobuf/dist/esm/wire/text-encoding.js"() {
   }
 });
 
-// node_modules/@bufbuild/protobuf/dist/esm/wire/binary-encoding.js
+// ../main/node_modules/@bufbuild/protobuf/dist/esm/wire/binary-encoding.js
 function varint32Size(value) {
   if (value < 128)
     return 1;
@@ -1070,7 +1128,7 @@ function assertFloat32(arg) {
 }
 var WireType, UINT32_MAX, INT32_MAX, INT32_MIN, BinaryWriter, INITIAL_SIZE, DEFAULT_LEN_PREFIX_SIZE, EMPTY_BUFFER, EMPTY_VIEW, ASCII_MAX_LENGTH, BinaryReader;
 var init_binary_encoding = __esm({
-  "node_modules/@bufbuild/protobuf/dist/esm/wire/binary-encoding.js"() {
+  "../main/node_modules/@bufbuild/protobuf/dist/esm/wire/binary-encoding.js"() {
     init_varint();
     init_proto_int64();
     init_text_encoding();
@@ -1606,32 +1664,32 @@ var init_binary_encoding = __esm({
   }
 });
 
-// node_modules/@bufbuild/protobuf/dist/esm/wire/base64-encoding.js
+// ../main/node_modules/@bufbuild/protobuf/dist/esm/wire/base64-encoding.js
 var nativeSetFromBase64, nativeToBase64;
 var init_base64_encoding = __esm({
-  "node_modules/@bufbuild/protobuf/dist/esm/wire/base64-encoding.js"() {
+  "../main/node_modules/@bufbuild/protobuf/dist/esm/wire/base64-encoding.js"() {
     nativeSetFromBase64 = Uint8Array.prototype.setFromBase64;
     nativeToBase64 = Uint8Array.prototype.toBase64;
   }
 });
 
-// node_modules/@bufbuild/protobuf/dist/esm/wire/text-format.js
+// ../main/node_modules/@bufbuild/protobuf/dist/esm/wire/text-format.js
 var init_text_format = __esm({
-  "node_modules/@bufbuild/protobuf/dist/esm/wire/text-format.js"() {
+  "../main/node_modules/@bufbuild/protobuf/dist/esm/wire/text-format.js"() {
   }
 });
 
-// node_modules/@bufbuild/protobuf/dist/esm/wire/size-delimited.js
+// ../main/node_modules/@bufbuild/protobuf/dist/esm/wire/size-delimited.js
 var defaultReadMaxBytes;
 var init_size_delimited = __esm({
-  "node_modules/@bufbuild/protobuf/dist/esm/wire/size-delimited.js"() {
+  "../main/node_modules/@bufbuild/protobuf/dist/esm/wire/size-delimited.js"() {
     defaultReadMaxBytes = 64 * 1024 * 1024;
   }
 });
 
-// node_modules/@bufbuild/protobuf/dist/esm/wire/index.js
+// ../main/node_modules/@bufbuild/protobuf/dist/esm/wire/index.js
 var init_wire = __esm({
-  "node_modules/@bufbuild/protobuf/dist/esm/wire/index.js"() {
+  "../main/node_modules/@bufbuild/protobuf/dist/esm/wire/index.js"() {
     init_binary_encoding();
     init_base64_encoding();
     init_text_format();
@@ -3589,523 +3647,207 @@ var init_provider = __esm({
   }
 });
 
-// client/hpack.ts
-function tables() {
-  if (huffmanTables) return huffmanTables;
-  const count = new Array(MAX_CODE_LENGTH + 1).fill(0);
-  for (const length of HUFFMAN_CODE_LENGTHS) count[length] = count[length] + 1;
-  const firstCode = new Array(MAX_CODE_LENGTH + 1).fill(0);
-  const offset = new Array(MAX_CODE_LENGTH + 1).fill(0);
-  for (let length = 1, code = 0; length <= MAX_CODE_LENGTH; length++) {
-    firstCode[length] = code;
-    offset[length] = offset[length - 1] + count[length - 1];
-    code = (code + count[length]) * 2;
-  }
-  const symbols = new Array(HUFFMAN_CODE_LENGTHS.length);
-  const next = [...offset];
-  HUFFMAN_CODE_LENGTHS.forEach((length, symbol) => {
-    symbols[next[length]] = symbol;
-    next[length] = next[length] + 1;
-  });
-  huffmanTables = { firstCode, count, offset, symbols };
-  return huffmanTables;
-}
-function huffmanDecode(input) {
-  const { firstCode, count, offset, symbols } = tables();
-  const out = [];
-  let code = 0;
-  let length = 0;
-  let allOnes = true;
-  for (const byte of input) {
-    for (let bit = 7; bit >= 0; bit--) {
-      const one = byte >> bit & 1;
-      code = code * 2 + one;
-      allOnes &&= one === 1;
-      length++;
-      const index = code - firstCode[length];
-      if (index >= 0 && index < count[length]) {
-        const symbol = symbols[offset[length] + index];
-        if (symbol === EOS) throw new HpackError("Huffman string contains EOS");
-        out.push(symbol);
-        code = 0;
-        length = 0;
-        allOnes = true;
-      } else if (length >= MAX_CODE_LENGTH) {
-        throw new HpackError("invalid Huffman code");
-      }
-    }
-  }
-  if (length > 7 || !allOnes) throw new HpackError("invalid Huffman padding");
-  return Uint8Array.from(out);
-}
-function createHpackDecoder(maxTableSize = DEFAULT_TABLE_SIZE) {
-  const dynamic = [];
-  let tableSize = 0;
-  let limit = maxTableSize;
-  const evictTo = (size) => {
-    while (tableSize > size) {
-      const [name, value] = dynamic.pop();
-      tableSize -= name.length + value.length + ENTRY_OVERHEAD;
-    }
-  };
-  const entry = (index) => {
-    if (index >= 1 && index <= STATIC_TABLE.length) return STATIC_TABLE[index - 1];
-    const found = dynamic[index - STATIC_TABLE.length - 1];
-    if (!found) throw new HpackError(`header index ${index} out of range`);
-    return found;
-  };
+// client/grpc-transport.ts
+function createGrpcTransport(options) {
   return {
-    decode(block) {
-      let at = 0;
-      const integer = (prefixBits) => {
-        const mask = (1 << prefixBits) - 1;
-        let value = block[at++] & mask;
-        if (value < mask) return value;
-        let shift = 0;
-        let byte;
-        do {
-          if (at >= block.length) throw new HpackError("truncated integer");
-          byte = block[at++];
-          value += (byte & 127) * 2 ** shift;
-          shift += 7;
-          if (shift > 28) throw new HpackError("integer too large");
-        } while (byte & 128);
-        return value;
-      };
-      const string = () => {
-        if (at >= block.length) throw new HpackError("truncated string");
-        const huffman = (block[at] & 128) !== 0;
-        const length = integer(7);
-        if (at + length > block.length) throw new HpackError("truncated string");
-        const raw = block.subarray(at, at + length);
-        at += length;
-        return Buffer.from(huffman ? huffmanDecode(raw) : raw).toString("latin1");
-      };
-      const headers = [];
-      while (at < block.length) {
-        const first = block[at];
-        if (first & 128) {
-          headers.push(entry(integer(7)));
-        } else if (first & 64) {
-          const index = integer(6);
-          const header = [index === 0 ? string() : entry(index)[0], string()];
-          headers.push(header);
-          const size = header[0].length + header[1].length + ENTRY_OVERHEAD;
-          evictTo(limit - size);
-          if (size <= limit) {
-            dynamic.unshift(header);
-            tableSize += size;
-          }
-        } else if (first & 32) {
-          const size = integer(5);
-          if (size > maxTableSize) throw new HpackError(`table size ${size} over the limit`);
-          limit = size;
-          evictTo(limit);
-        } else {
-          const index = integer(4);
-          headers.push([index === 0 ? string() : entry(index)[0], string()]);
-        }
+    async unary(path, request, deadline) {
+      const messages = [];
+      await invoke(options, path, request, deadline, (message2) => messages.push(message2));
+      const [message] = messages;
+      if (message === void 0 || messages.length > 1) {
+        throw new GrpcCallError(
+          GRPC_STATUS.INTERNAL,
+          `a unary call answered with ${messages.length} messages`
+        );
       }
-      return headers;
+      return message;
+    },
+    serverStream(path, request, onMessage, deadline) {
+      return invoke(options, path, request, deadline, onMessage);
     }
   };
 }
-function encodeHeaders(headers) {
-  const parts = [];
-  const integer = (value, prefixBits, flags) => {
-    const mask = (1 << prefixBits) - 1;
-    if (value < mask) return [flags | value];
-    const bytes = [flags | mask];
-    let rest = value - mask;
-    while (rest >= 128) {
-      bytes.push(rest % 128 | 128);
-      rest = Math.floor(rest / 128);
-    }
-    bytes.push(rest);
-    return bytes;
+function openSession(options) {
+  const settings = {
+    enablePush: false,
+    initialWindowSize: MAX_WINDOW
   };
-  for (const [name, value] of headers) {
-    const nameBytes = Buffer.from(name, "latin1");
-    const valueBytes = Buffer.from(value, "latin1");
-    parts.push(
-      Buffer.from([0, ...integer(nameBytes.length, 7, 0)]),
-      nameBytes,
-      Buffer.from(integer(valueBytes.length, 7, 0)),
-      valueBytes
-    );
+  if (options.target.startsWith("unix:")) {
+    const socketPath = options.target.slice("unix:".length);
+    return (0, import_node_http2.connect)(`http://${UNIX_AUTHORITY}`, {
+      settings,
+      createConnection: () => (0, import_node_net.connect)(socketPath)
+    });
   }
-  return Buffer.concat(parts);
+  if (!options.tls) return (0, import_node_http2.connect)(`http://${options.target}`, { settings });
+  const { ca, cert, key, serverName } = options.tls;
+  const tls = { settings };
+  if (ca) tls.ca = ca;
+  if (cert && key) Object.assign(tls, { cert, key });
+  if (serverName) tls.servername = serverName;
+  return (0, import_node_http2.connect)(`https://${options.target}`, tls);
 }
-var STATIC_TABLE, HUFFMAN_CODE_LENGTHS, EOS, MAX_CODE_LENGTH, huffmanTables, HpackError, ENTRY_OVERHEAD, DEFAULT_TABLE_SIZE;
-var init_hpack = __esm({
-  "client/hpack.ts"() {
-    "use strict";
-    STATIC_TABLE = [
-      [":authority", ""],
-      [":method", "GET"],
-      [":method", "POST"],
-      [":path", "/"],
-      [":path", "/index.html"],
-      [":scheme", "http"],
-      [":scheme", "https"],
-      [":status", "200"],
-      [":status", "204"],
-      [":status", "206"],
-      [":status", "304"],
-      [":status", "400"],
-      [":status", "404"],
-      [":status", "500"],
-      ["accept-charset", ""],
-      ["accept-encoding", "gzip, deflate"],
-      ["accept-language", ""],
-      ["accept-ranges", ""],
-      ["accept", ""],
-      ["access-control-allow-origin", ""],
-      ["age", ""],
-      ["allow", ""],
-      ["authorization", ""],
-      ["cache-control", ""],
-      ["content-disposition", ""],
-      ["content-encoding", ""],
-      ["content-language", ""],
-      ["content-length", ""],
-      ["content-location", ""],
-      ["content-range", ""],
-      ["content-type", ""],
-      ["cookie", ""],
-      ["date", ""],
-      ["etag", ""],
-      ["expect", ""],
-      ["expires", ""],
-      ["from", ""],
-      ["host", ""],
-      ["if-match", ""],
-      ["if-modified-since", ""],
-      ["if-none-match", ""],
-      ["if-range", ""],
-      ["if-unmodified-since", ""],
-      ["last-modified", ""],
-      ["link", ""],
-      ["location", ""],
-      ["max-forwards", ""],
-      ["proxy-authenticate", ""],
-      ["proxy-authorization", ""],
-      ["range", ""],
-      ["referer", ""],
-      ["refresh", ""],
-      ["retry-after", ""],
-      ["server", ""],
-      ["set-cookie", ""],
-      ["strict-transport-security", ""],
-      ["transfer-encoding", ""],
-      ["user-agent", ""],
-      ["vary", ""],
-      ["via", ""],
-      ["www-authenticate", ""]
-    ];
-    HUFFMAN_CODE_LENGTHS = [
-      13,
-      23,
-      28,
-      28,
-      28,
-      28,
-      28,
-      28,
-      28,
-      24,
-      30,
-      28,
-      28,
-      30,
-      28,
-      28,
-      28,
-      28,
-      28,
-      28,
-      28,
-      28,
-      30,
-      28,
-      28,
-      28,
-      28,
-      28,
-      28,
-      28,
-      28,
-      28,
-      6,
-      10,
-      10,
-      12,
-      13,
-      6,
-      8,
-      11,
-      10,
-      10,
-      8,
-      11,
-      8,
-      6,
-      6,
-      6,
-      5,
-      5,
-      5,
-      6,
-      6,
-      6,
-      6,
-      6,
-      6,
-      6,
-      7,
-      8,
-      15,
-      6,
-      12,
-      10,
-      13,
-      6,
-      7,
-      7,
-      7,
-      7,
-      7,
-      7,
-      7,
-      7,
-      7,
-      7,
-      7,
-      7,
-      7,
-      7,
-      7,
-      7,
-      7,
-      7,
-      7,
-      7,
-      7,
-      7,
-      8,
-      7,
-      8,
-      13,
-      19,
-      13,
-      14,
-      6,
-      15,
-      5,
-      6,
-      5,
-      6,
-      5,
-      6,
-      6,
-      6,
-      5,
-      7,
-      7,
-      6,
-      6,
-      6,
-      5,
-      6,
-      7,
-      6,
-      5,
-      5,
-      6,
-      7,
-      7,
-      7,
-      7,
-      7,
-      15,
-      11,
-      14,
-      13,
-      28,
-      20,
-      22,
-      20,
-      20,
-      22,
-      22,
-      22,
-      23,
-      22,
-      23,
-      23,
-      23,
-      23,
-      23,
-      24,
-      23,
-      24,
-      24,
-      22,
-      23,
-      24,
-      23,
-      23,
-      23,
-      23,
-      21,
-      22,
-      23,
-      22,
-      23,
-      23,
-      24,
-      22,
-      21,
-      20,
-      22,
-      22,
-      23,
-      23,
-      21,
-      23,
-      22,
-      22,
-      24,
-      21,
-      22,
-      23,
-      23,
-      21,
-      21,
-      22,
-      21,
-      23,
-      22,
-      23,
-      23,
-      20,
-      22,
-      22,
-      22,
-      23,
-      22,
-      22,
-      23,
-      26,
-      26,
-      20,
-      19,
-      22,
-      23,
-      22,
-      25,
-      26,
-      26,
-      26,
-      27,
-      27,
-      26,
-      24,
-      25,
-      19,
-      21,
-      26,
-      27,
-      27,
-      26,
-      27,
-      24,
-      21,
-      21,
-      26,
-      26,
-      28,
-      27,
-      27,
-      27,
-      20,
-      24,
-      20,
-      21,
-      22,
-      21,
-      21,
-      23,
-      22,
-      22,
-      25,
-      25,
-      24,
-      24,
-      26,
-      23,
-      26,
-      27,
-      26,
-      26,
-      27,
-      27,
-      27,
-      27,
-      27,
-      28,
-      27,
-      27,
-      27,
-      27,
-      27,
-      26,
-      30
-    ];
-    EOS = 256;
-    MAX_CODE_LENGTH = 30;
-    HpackError = class extends Error {
-      name = "HpackError";
+function invoke(options, path, request, deadline, onMessage) {
+  return new Promise((resolve3, reject) => {
+    const session = openSession(options);
+    const reader = createMessageReader(options.maxMessageBytes, onMessage);
+    let connected = false;
+    let settled = false;
+    let httpStatus;
+    let contentType = "";
+    let status;
+    let connectionError;
+    const finish = (error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (error) {
+        session.destroy();
+        reject(error);
+      } else {
+        session.close();
+        resolve3();
+      }
     };
-    ENTRY_OVERHEAD = 32;
-    DEFAULT_TABLE_SIZE = 4096;
-  }
-});
-
-// client/unary-call.ts
-function statusName(code) {
-  return Object.entries(GRPC_STATUS).find(([, value]) => value === code)?.[0] ?? `code ${code}`;
-}
-function statusOfReset(errorCode) {
-  if (errorCode === 7) return GRPC_STATUS.UNAVAILABLE;
-  if (errorCode === 8) return GRPC_STATUS.CANCELLED;
-  if (errorCode === 11) return GRPC_STATUS.RESOURCE_EXHAUSTED;
-  if (errorCode === 12) return GRPC_STATUS.PERMISSION_DENIED;
-  return GRPC_STATUS.INTERNAL;
-}
-function statusOfHttp(httpStatus) {
-  if (httpStatus === 400) return GRPC_STATUS.INTERNAL;
-  if (httpStatus === 401) return GRPC_STATUS.UNAUTHENTICATED;
-  if (httpStatus === 403) return GRPC_STATUS.PERMISSION_DENIED;
-  if (httpStatus === 404) return GRPC_STATUS.UNIMPLEMENTED;
-  if ([429, 502, 503, 504].includes(httpStatus)) return GRPC_STATUS.UNAVAILABLE;
-  return GRPC_STATUS.UNKNOWN;
-}
-function frame(type, flags, streamId, payload) {
-  const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
-  header.writeUIntBE(payload.length, 0, 3);
-  header[3] = type;
-  header[4] = flags;
-  header.writeUInt32BE(streamId, 5);
-  return Buffer.concat([header, payload]);
-}
-function settingsPayload(settings) {
-  const payload = Buffer.allocUnsafe(settings.length * 6);
-  settings.forEach(([id, value], i) => {
-    payload.writeUInt16BE(id, i * 6);
-    payload.writeUInt32BE(value, i * 6 + 2);
+    const fail2 = (code, details, cause) => finish(new GrpcCallError(code, details, { cause }));
+    const finishWith = ({ code, details }) => {
+      if (code !== GRPC_STATUS.OK) fail2(code, details);
+      else if (reader.partial)
+        fail2(GRPC_STATUS.INTERNAL, "the answer ended partway through a message");
+      else finish();
+    };
+    const timer = deadline === void 0 ? void 0 : setTimeout(
+      () => fail2(GRPC_STATUS.DEADLINE_EXCEEDED, "Deadline exceeded"),
+      Math.max(0, deadline - Date.now())
+    );
+    session.on("connect", () => {
+      connected = true;
+      if (options.tls && session.alpnProtocol !== "h2") {
+        const agreed = session.alpnProtocol ? `"${session.alpnProtocol}"` : "nothing";
+        fail2(
+          GRPC_STATUS.UNAVAILABLE,
+          `the server does not speak HTTP/2 over TLS (ALPN agreed on ${agreed})`
+        );
+        return;
+      }
+      session.setLocalWindowSize(MAX_WINDOW);
+    });
+    session.on("error", (error) => {
+      connectionError = error;
+      fail2(GRPC_STATUS.UNAVAILABLE, connectionLost(error, connected), error);
+    });
+    const headers = {
+      ":method": "POST",
+      ":path": path,
+      ":authority": options.target.startsWith("unix:") ? UNIX_AUTHORITY : options.target,
+      "content-type": "application/grpc",
+      te: "trailers"
+    };
+    if (deadline !== void 0) headers["grpc-timeout"] = timeoutHeader(deadline - Date.now());
+    const stream = session.request(headers);
+    const prefix = Buffer.allocUnsafe(MESSAGE_PREFIX_BYTES);
+    prefix[0] = 0;
+    prefix.writeUInt32BE(request.length, 1);
+    stream.end(Buffer.concat([prefix, request]));
+    const onStatus = (fields) => {
+      status ??= statusOf(fields, httpStatus, contentType, {
+        code: GRPC_STATUS.UNKNOWN,
+        details: "the answer ended without a grpc-status"
+      });
+    };
+    stream.on("response", (fields, flags) => {
+      httpStatus = Number(fields[":status"]);
+      contentType = String(fields["content-type"] ?? "");
+      if (flags & import_node_http2.constants.NGHTTP2_FLAG_END_STREAM) onStatus(fields);
+    });
+    stream.on("trailers", onStatus);
+    stream.on("data", (chunk) => {
+      if (settled || httpStatus !== 200 || !isGrpc(contentType)) return;
+      try {
+        reader.push(chunk);
+      } catch (error) {
+        if (!(error instanceof GrpcCallError)) throw error;
+        finish(error);
+      }
+    });
+    stream.on("end", () => {
+      if (status) finishWith(status);
+    });
+    stream.on("error", (error) => {
+      if (error.code === "ERR_HTTP2_STREAM_ERROR") return;
+      connectionError ??= error.code === "ERR_HTTP2_STREAM_CANCEL" && error.cause instanceof Error ? error.cause : error;
+    });
+    stream.on("close", () => {
+      if (status) {
+        finishWith(status);
+      } else if (connectionError) {
+        fail2(GRPC_STATUS.UNAVAILABLE, connectionLost(connectionError, connected), connectionError);
+      } else if (session.destroyed) {
+        fail2(GRPC_STATUS.UNAVAILABLE, "the connection closed before the answer");
+      } else if (stream.rstCode === import_node_http2.constants.NGHTTP2_NO_ERROR) {
+        finishWith(
+          statusOf({}, httpStatus, contentType, {
+            code: GRPC_STATUS.INTERNAL,
+            details: "the answer ended without trailers"
+          })
+        );
+      } else {
+        finishWith(statusOfReset(stream.rstCode));
+      }
+    });
   });
-  return payload;
+}
+function connectionLost(error, connected) {
+  return connected ? `connection lost: ${error.message}` : `No connection established. Last error: ${error.message}`;
+}
+function isGrpc(contentType) {
+  return contentType.startsWith("application/grpc");
+}
+function statusOf(fields, httpStatus, contentType, missing) {
+  const grpcStatus = fields["grpc-status"];
+  if (grpcStatus !== void 0) {
+    const text = String(grpcStatus);
+    if (!/^\d+$/.test(text)) {
+      return {
+        code: GRPC_STATUS.UNKNOWN,
+        details: `malformed grpc-status ${JSON.stringify(text)}`
+      };
+    }
+    return { code: Number(text), details: decodeGrpcMessage(String(fields["grpc-message"] ?? "")) };
+  }
+  if (httpStatus === void 0) return missing;
+  if (httpStatus !== 200) return httpStatusOf(httpStatus);
+  if (!isGrpc(contentType)) {
+    return {
+      code: GRPC_STATUS.UNKNOWN,
+      details: `unexpected content-type ${JSON.stringify(contentType)}`
+    };
+  }
+  return missing;
+}
+function httpStatusOf(httpStatus) {
+  const details = `Received HTTP status code ${httpStatus}`;
+  if (httpStatus === 400) return { code: GRPC_STATUS.INTERNAL, details };
+  if (httpStatus === 401) return { code: GRPC_STATUS.UNAUTHENTICATED, details };
+  if (httpStatus === 403) return { code: GRPC_STATUS.PERMISSION_DENIED, details };
+  if (httpStatus === 404) return { code: GRPC_STATUS.UNIMPLEMENTED, details };
+  if ([429, 502, 503, 504].includes(httpStatus)) return { code: GRPC_STATUS.UNAVAILABLE, details };
+  return { code: GRPC_STATUS.UNKNOWN, details };
+}
+function statusOfReset(rstCode) {
+  const status = (code, details) => ({ code, details });
+  switch (rstCode) {
+    case import_node_http2.constants.NGHTTP2_REFUSED_STREAM:
+      return status(GRPC_STATUS.UNAVAILABLE, "the server refused the stream");
+    case import_node_http2.constants.NGHTTP2_CANCEL:
+      return status(GRPC_STATUS.CANCELLED, "the server cancelled the call");
+    case import_node_http2.constants.NGHTTP2_ENHANCE_YOUR_CALM:
+      return status(GRPC_STATUS.RESOURCE_EXHAUSTED, "the server is overloaded (ENHANCE_YOUR_CALM)");
+    case import_node_http2.constants.NGHTTP2_INADEQUATE_SECURITY:
+      return status(GRPC_STATUS.PERMISSION_DENIED, "the connection is not secure enough");
+    default:
+      return status(GRPC_STATUS.INTERNAL, `stream reset by the server (HTTP/2 error ${rstCode})`);
+  }
 }
 function timeoutHeader(ms) {
   const whole = Math.max(1, Math.ceil(ms));
@@ -4118,437 +3860,116 @@ function decodeGrpcMessage(text) {
     return text;
   }
 }
-function unaryCall(call) {
-  const { socket } = call;
-  return new Promise((resolve3, reject) => {
-    const decoder = createHpackDecoder();
-    let inbound = Buffer.alloc(0);
-    let headerBlock;
-    let headerBlockEndsStream = false;
-    let responseHeaders;
-    const body = [];
-    let bodyBytes = 0;
-    let sendWindow = DEFAULT_WINDOW;
-    let connectionSendWindow = DEFAULT_WINDOW;
-    let maxFrameSize = DEFAULT_MAX_FRAME_SIZE;
-    let outbound = Buffer.alloc(0);
-    let settled = false;
-    const finish = (error, message) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket.destroy();
-      if (error) reject(error);
-      else resolve3(message);
-    };
-    const fail2 = (code, details, cause) => finish(new GrpcCallError(code, details, { cause }));
-    const timer = setTimeout(
-      () => fail2(GRPC_STATUS.DEADLINE_EXCEEDED, "Deadline exceeded"),
-      Math.max(0, call.deadline - Date.now())
-    );
-    const pump = () => {
-      while (outbound.length > 0) {
-        const size = Math.min(outbound.length, maxFrameSize, sendWindow, connectionSendWindow);
-        if (size <= 0) return;
-        const last = size === outbound.length;
-        socket.write(
-          frame(FRAME.DATA, last ? FLAG.END_STREAM : 0, STREAM_ID, outbound.subarray(0, size))
-        );
-        outbound = outbound.subarray(size);
-        sendWindow -= size;
-        connectionSendWindow -= size;
-      }
-    };
-    const start = () => {
-      const prefix = Buffer.allocUnsafe(MESSAGE_HEADER_BYTES);
-      prefix[0] = 0;
-      prefix.writeUInt32BE(call.message.length, 1);
-      outbound = Buffer.concat([prefix, call.message]);
-      const headers = [
-        [":method", "POST"],
-        [":scheme", call.scheme],
-        [":path", call.path],
-        [":authority", call.authority],
-        ["content-type", "application/grpc"],
-        ["te", "trailers"],
-        ["grpc-timeout", timeoutHeader(call.deadline - Date.now())]
-      ];
-      const windowIncrement = Buffer.allocUnsafe(4);
-      windowIncrement.writeUInt32BE(MAX_WINDOW - DEFAULT_WINDOW);
-      socket.write(
-        Buffer.concat([
-          PREFACE,
-          frame(
-            FRAME.SETTINGS,
-            0,
-            0,
-            settingsPayload([
-              [SETTING.ENABLE_PUSH, 0],
-              [SETTING.INITIAL_WINDOW_SIZE, MAX_WINDOW]
-            ])
-          ),
-          frame(FRAME.WINDOW_UPDATE, 0, 0, windowIncrement),
-          frame(FRAME.HEADERS, FLAG.END_HEADERS, STREAM_ID, encodeHeaders(headers))
-        ])
-      );
-      pump();
-    };
-    const onHeaderBlock = (block, endStream) => {
-      const decoded = new Map(decoder.decode(block));
-      if (!responseHeaders) {
-        responseHeaders = decoded;
-        const httpStatus = Number(decoded.get(":status"));
-        if (httpStatus !== 200) {
-          fail2(statusOfHttp(httpStatus), `Received HTTP status code ${httpStatus}`);
-          return;
-        }
-        const contentType = decoded.get("content-type") ?? "";
-        if (!contentType.startsWith("application/grpc")) {
-          fail2(GRPC_STATUS.UNKNOWN, `unexpected content-type ${JSON.stringify(contentType)}`);
-          return;
-        }
-        if (endStream) onTrailers(decoded);
-        return;
-      }
-      onTrailers(decoded);
-    };
-    const onTrailers = (trailers) => {
-      const code = Number(trailers.get("grpc-status") ?? Number.NaN);
-      const details = decodeGrpcMessage(trailers.get("grpc-message") ?? "");
-      if (!Number.isInteger(code)) {
-        fail2(GRPC_STATUS.UNKNOWN, "the answer ended without a grpc-status");
-      } else if (code !== GRPC_STATUS.OK) {
-        fail2(code, details);
-      } else {
-        const data = Buffer.concat(body);
-        if (data.length < MESSAGE_HEADER_BYTES) {
-          fail2(GRPC_STATUS.INTERNAL, "the answer holds no message");
-        } else if (data[0] !== 0) {
-          fail2(GRPC_STATUS.INTERNAL, "the answer is compressed, which this client never asks for");
-        } else if (data.readUInt32BE(1) !== data.length - MESSAGE_HEADER_BYTES) {
-          fail2(GRPC_STATUS.INTERNAL, "the answer holds other than exactly one message");
-        } else {
-          finish(void 0, data.subarray(MESSAGE_HEADER_BYTES));
-        }
-      }
-    };
-    const onFrame = (type, flags, streamId, payload) => {
-      switch (type) {
-        case FRAME.SETTINGS: {
-          if (flags & FLAG.ACK) return;
-          for (let at = 0; at + 6 <= payload.length; at += 6) {
-            const id = payload.readUInt16BE(at);
-            const value = payload.readUInt32BE(at + 2);
-            if (id === SETTING.INITIAL_WINDOW_SIZE) {
-              sendWindow += value - DEFAULT_WINDOW;
-            } else if (id === SETTING.MAX_FRAME_SIZE) {
-              maxFrameSize = value;
-            }
-          }
-          socket.write(frame(FRAME.SETTINGS, FLAG.ACK, 0, Buffer.alloc(0)));
-          pump();
-          return;
-        }
-        case FRAME.PING:
-          if (!(flags & FLAG.ACK)) socket.write(frame(FRAME.PING, FLAG.ACK, 0, payload));
-          return;
-        case FRAME.WINDOW_UPDATE: {
-          const increment = payload.readUInt32BE(0) & MAX_WINDOW;
-          if (streamId === 0) connectionSendWindow += increment;
-          else if (streamId === STREAM_ID) sendWindow += increment;
-          pump();
-          return;
-        }
-        case FRAME.GOAWAY: {
-          const lastStreamId = payload.readUInt32BE(0) & MAX_WINDOW;
-          if (lastStreamId < STREAM_ID) {
-            fail2(GRPC_STATUS.UNAVAILABLE, "the server is going away (GOAWAY before the call)");
-          }
-          return;
-        }
-        case FRAME.RST_STREAM:
-          if (streamId === STREAM_ID) {
-            const errorCode = payload.readUInt32BE(0);
-            fail2(
-              statusOfReset(errorCode),
-              `stream reset by the server (HTTP/2 error ${errorCode})`
+function createMessageReader(maxMessageBytes, onMessage) {
+  let chunks = [];
+  let buffered = 0;
+  let length;
+  const joined = () => {
+    if (chunks.length > 1) chunks = [Buffer.concat(chunks, buffered)];
+    return chunks[0];
+  };
+  return {
+    push(chunk) {
+      chunks.push(chunk);
+      buffered += chunk.length;
+      for (; ; ) {
+        if (length === void 0) {
+          if (buffered < MESSAGE_PREFIX_BYTES) return;
+          const data2 = joined();
+          if (data2[0] !== 0) {
+            throw new GrpcCallError(
+              GRPC_STATUS.INTERNAL,
+              "the answer is compressed, which this client never asks for"
             );
           }
-          return;
-        case FRAME.HEADERS:
-        case FRAME.CONTINUATION: {
-          let fragment = payload;
-          if (type === FRAME.HEADERS) {
-            if (headerBlock) throw new Error("HEADERS while a header block is open");
-            let start2 = 0;
-            let end = payload.length;
-            if (flags & FLAG.PADDED) {
-              start2 = 1;
-              end -= payload[0];
-            }
-            if (flags & FLAG.PRIORITY) start2 += 5;
-            fragment = payload.subarray(start2, end);
-            headerBlock = [];
-            headerBlockEndsStream = (flags & FLAG.END_STREAM) !== 0;
-          } else if (!headerBlock) {
-            throw new Error("CONTINUATION without HEADERS");
-          }
-          headerBlock.push(fragment);
-          if (flags & FLAG.END_HEADERS) {
-            const block = Buffer.concat(headerBlock);
-            headerBlock = void 0;
-            if (streamId === STREAM_ID) onHeaderBlock(block, headerBlockEndsStream);
-            else decoder.decode(block);
-          }
-          return;
-        }
-        case FRAME.DATA: {
-          if (streamId !== STREAM_ID) return;
-          let data = payload;
-          if (flags & FLAG.PADDED)
-            data = payload.subarray(1, payload.length - payload[0]);
-          bodyBytes += data.length;
-          if (bodyBytes > call.maxResponseBytes + MESSAGE_HEADER_BYTES) {
-            fail2(
+          length = data2.readUInt32BE(1);
+          if (length > maxMessageBytes) {
+            throw new GrpcCallError(
               GRPC_STATUS.RESOURCE_EXHAUSTED,
-              `the answer is larger than ${call.maxResponseBytes} bytes`
+              `the answer is larger than ${maxMessageBytes} bytes`
             );
-            return;
           }
-          body.push(data);
-          if (flags & FLAG.END_STREAM) {
-            fail2(GRPC_STATUS.INTERNAL, "the answer ended without trailers");
-          }
-          return;
         }
-        case FRAME.PUSH_PROMISE:
-          throw new Error("PUSH_PROMISE although push is disabled");
-        default:
-          return;
+        if (buffered < MESSAGE_PREFIX_BYTES + length) return;
+        const data = joined();
+        onMessage(data.subarray(MESSAGE_PREFIX_BYTES, MESSAGE_PREFIX_BYTES + length));
+        const rest = data.subarray(MESSAGE_PREFIX_BYTES + length);
+        chunks = rest.length > 0 ? [rest] : [];
+        buffered = rest.length;
+        length = void 0;
       }
-    };
-    socket.on("data", (chunk) => {
-      inbound = inbound.length === 0 ? chunk : Buffer.concat([inbound, chunk]);
-      try {
-        while (!settled && inbound.length >= FRAME_HEADER_BYTES) {
-          const length = inbound.readUIntBE(0, 3);
-          if (inbound.length < FRAME_HEADER_BYTES + length) break;
-          const type = inbound[3];
-          const flags = inbound[4];
-          const streamId = inbound.readUInt32BE(5) & MAX_WINDOW;
-          const payload = inbound.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + length);
-          inbound = inbound.subarray(FRAME_HEADER_BYTES + length);
-          onFrame(type, flags, streamId, payload);
-        }
-      } catch (error) {
-        fail2(GRPC_STATUS.INTERNAL, `HTTP/2 protocol error: ${error.message}`, error);
-      }
-    });
-    socket.on(
-      "error",
-      (error) => fail2(GRPC_STATUS.UNAVAILABLE, `connection lost: ${error.message}`, error)
-    );
-    socket.on(
-      "close",
-      () => fail2(GRPC_STATUS.UNAVAILABLE, "the connection closed before the answer")
-    );
-    start();
-  });
+    },
+    /** True when the body stopped partway through a message. */
+    get partial() {
+      return buffered > 0;
+    }
+  };
 }
-var GRPC_STATUS, GrpcCallError, PREFACE, FRAME_HEADER_BYTES, FRAME, FLAG, SETTING, MAX_WINDOW, DEFAULT_WINDOW, DEFAULT_MAX_FRAME_SIZE, STREAM_ID, MESSAGE_HEADER_BYTES, MAX_TIMEOUT_DIGITS;
-var init_unary_call = __esm({
-  "client/unary-call.ts"() {
+var import_node_http2, import_node_net, MESSAGE_PREFIX_BYTES, MAX_TIMEOUT_DIGITS, MAX_WINDOW, UNIX_AUTHORITY;
+var init_grpc_transport = __esm({
+  "client/grpc-transport.ts"() {
     "use strict";
-    init_hpack();
-    GRPC_STATUS = {
-      OK: 0,
-      CANCELLED: 1,
-      UNKNOWN: 2,
-      INVALID_ARGUMENT: 3,
-      DEADLINE_EXCEEDED: 4,
-      NOT_FOUND: 5,
-      ALREADY_EXISTS: 6,
-      PERMISSION_DENIED: 7,
-      RESOURCE_EXHAUSTED: 8,
-      FAILED_PRECONDITION: 9,
-      ABORTED: 10,
-      OUT_OF_RANGE: 11,
-      UNIMPLEMENTED: 12,
-      INTERNAL: 13,
-      UNAVAILABLE: 14,
-      DATA_LOSS: 15,
-      UNAUTHENTICATED: 16
-    };
-    GrpcCallError = class extends Error {
-      name = "GrpcCallError";
-      code;
-      details;
-      constructor(code, details, options) {
-        super(`${statusName(code)}: ${details}`, options);
-        this.code = code;
-        this.details = details;
-      }
-    };
-    PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
-    FRAME_HEADER_BYTES = 9;
-    FRAME = {
-      DATA: 0,
-      HEADERS: 1,
-      RST_STREAM: 3,
-      SETTINGS: 4,
-      PUSH_PROMISE: 5,
-      PING: 6,
-      GOAWAY: 7,
-      WINDOW_UPDATE: 8,
-      CONTINUATION: 9
-    };
-    FLAG = { END_STREAM: 1, ACK: 1, END_HEADERS: 4, PADDED: 8, PRIORITY: 32 };
-    SETTING = { ENABLE_PUSH: 2, INITIAL_WINDOW_SIZE: 4, MAX_FRAME_SIZE: 5 };
-    MAX_WINDOW = 2 ** 31 - 1;
-    DEFAULT_WINDOW = 65535;
-    DEFAULT_MAX_FRAME_SIZE = 16384;
-    STREAM_ID = 1;
-    MESSAGE_HEADER_BYTES = 5;
+    import_node_http2 = require("node:http2");
+    import_node_net = require("node:net");
+    init_grpc_status();
+    MESSAGE_PREFIX_BYTES = 5;
     MAX_TIMEOUT_DIGITS = 99999999;
+    MAX_WINDOW = 2 ** 31 - 1;
+    UNIX_AUTHORITY = "localhost";
   }
 });
 
 // client/connect.ts
-function endpointOf(target) {
-  if (target.startsWith("unix:")) return { path: target.slice("unix:".length), host: "", port: 0 };
-  const colon = target.lastIndexOf(":");
-  const host = target.slice(0, colon).replace(/^\[(.*)\]$/, "$1");
-  return { host, port: Number(target.slice(colon + 1)) };
+function sidecarTransport(settings) {
+  return createGrpcTransport({
+    target: settings.address.target,
+    tls: settings.tls && readTls(settings.tls),
+    maxMessageBytes: MAX_MESSAGE_BYTES
+  });
 }
 function connectSidecar(settings) {
-  const endpoint = endpointOf(settings.address.target);
-  const tlsOptions = settings.tls && tlsConnectionOptions(settings.tls, endpoint);
-  const where = `${settings.addressText} (address from ${settings.addressSource})`;
-  const authority = endpoint.path ? UNIX_AUTHORITY : settings.address.target;
+  const transport = sidecarTransport(settings);
   return {
     async call(method, request) {
       const definition = ProviderServiceService[method];
-      const deadline = Date.now() + settings.timeoutMs;
+      const serialize = definition.requestSerialize;
+      const deserialize = definition.responseDeserialize;
       try {
-        const socket = await open(endpoint, tlsOptions, deadline);
-        const answer = await unaryCall({
-          socket,
-          path: definition.path,
-          authority,
-          scheme: tlsOptions ? "https" : "http",
-          message: definition.requestSerialize(request),
-          deadline,
-          maxResponseBytes: MAX_RESPONSE_BYTES
-        });
-        return definition.responseDeserialize(
-          Buffer.from(answer.buffer, answer.byteOffset, answer.byteLength)
+        const answer = await transport.unary(
+          definition.path,
+          serialize(request),
+          Date.now() + settings.timeoutMs
         );
+        return deserialize(Buffer.from(answer.buffer, answer.byteOffset, answer.byteLength));
       } catch (error) {
         if (!(error instanceof GrpcCallError)) throw error;
-        throw fromCallError(error, settings, where);
+        throw sidecarError(error, settings);
       }
     }
   };
 }
-async function open(endpoint, tlsOptions, deadline) {
-  let socket;
-  let ready;
-  if (tlsOptions) {
-    const { connect } = await import("node:tls");
-    socket = connect(tlsOptions);
-    ready = "secureConnect";
-  } else {
-    socket = endpoint.path ? (0, import_node_net.connect)({ path: endpoint.path }) : (0, import_node_net.connect)({ host: endpoint.host, port: endpoint.port });
-    ready = "connect";
-  }
-  return new Promise((resolve3, reject) => {
-    const fail2 = (error) => {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(error);
-    };
-    const timer = setTimeout(
-      () => fail2(new GrpcCallError(GRPC_STATUS.DEADLINE_EXCEEDED, "Deadline exceeded")),
-      Math.max(0, deadline - Date.now())
-    );
-    socket.once(
-      "error",
-      (error) => fail2(
-        new GrpcCallError(
-          GRPC_STATUS.UNAVAILABLE,
-          `No connection established. Last error: ${error.message}`,
-          { cause: error }
-        )
-      )
-    );
-    socket.once(ready, () => {
-      const protocol = socket.alpnProtocol;
-      if (ready === "secureConnect" && protocol !== "h2") {
-        const offered = protocol ? `"${protocol}"` : "nothing";
-        fail2(
-          new GrpcCallError(
-            GRPC_STATUS.UNAVAILABLE,
-            `the server does not speak HTTP/2 over TLS (ALPN agreed on ${offered})`
-          )
-        );
-        return;
-      }
-      clearTimeout(timer);
-      socket.removeAllListeners("error");
-      resolve3(socket);
-    });
-  });
-}
-function tlsConnectionOptions(tls, endpoint) {
-  const options = {
-    host: endpoint.host,
-    port: endpoint.port,
-    ALPNProtocols: ["h2"]
+function readTls(tls) {
+  const read = (key) => {
+    const path = tls[key];
+    if (path === void 0) return void 0;
+    try {
+      return (0, import_node_fs3.readFileSync)(path);
+    } catch (error) {
+      throw invalidInput(`cannot read tls.${key} file ${path}: ${error.message}`);
+    }
   };
-  const ca = readTlsFile(tls, "ca");
-  const key = readTlsFile(tls, "key");
-  const cert = readTlsFile(tls, "cert");
-  if (ca) options.ca = ca;
-  if (key && cert) Object.assign(options, { key, cert });
-  const serverName = tls.serverName ?? ((0, import_node_net.isIP)(endpoint.host) ? void 0 : endpoint.host);
-  if (serverName) options.servername = serverName;
-  return options;
+  return { ca: read("ca"), cert: read("cert"), key: read("key"), serverName: tls.serverName };
 }
-function readTlsFile(tls, key) {
-  const path = tls[key];
-  if (path === void 0) return void 0;
-  try {
-    return (0, import_node_fs3.readFileSync)(path);
-  } catch (error) {
-    throw invalidInput(`cannot read tls.${key} file ${path}: ${error.message}`);
-  }
-}
-function fromCallError(error, settings, where) {
-  const detail = `gRPC ${statusName(error.code)} from ${where}: ${error.details}`;
-  if (INVALID_REQUEST_CODES.has(error.code)) {
-    return invalidInput(error.details, { detail, cause: error });
-  }
-  const message = error.code === GRPC_STATUS.UNAVAILABLE ? `the hostfactory-k8s sidecar is not reachable at ${settings.addressText}: is it running?` : error.code === GRPC_STATUS.DEADLINE_EXCEEDED ? `the hostfactory-k8s sidecar at ${settings.addressText} did not answer within ${settings.timeoutMs / 1e3}s` : `the hostfactory-k8s sidecar at ${settings.addressText} failed: ${error.details}`;
-  return new ClientError("sidecar_failed", message, { detail, cause: error });
-}
-var import_node_fs3, import_node_net, INVALID_REQUEST_CODES, MAX_RESPONSE_BYTES, UNIX_AUTHORITY;
+var import_node_fs3, MAX_MESSAGE_BYTES;
 var init_connect = __esm({
   "client/connect.ts"() {
     "use strict";
     import_node_fs3 = require("node:fs");
-    import_node_net = require("node:net");
     init_provider();
     init_errors();
-    init_unary_call();
-    INVALID_REQUEST_CODES = /* @__PURE__ */ new Set([
-      GRPC_STATUS.INVALID_ARGUMENT,
-      GRPC_STATUS.NOT_FOUND,
-      GRPC_STATUS.RESOURCE_EXHAUSTED,
-      GRPC_STATUS.FAILED_PRECONDITION,
-      GRPC_STATUS.OUT_OF_RANGE
-    ]);
-    MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
-    UNIX_AUTHORITY = "localhost";
+    init_grpc_status();
+    init_grpc_transport();
+    MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
   }
 });
 
