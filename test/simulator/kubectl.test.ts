@@ -181,6 +181,7 @@ if (!missing) {
         "namespaces",
         "nodes",
         "pods",
+        "resourcequotas",
         "selfsubjectaccessreviews.authorization.k8s.io",
       ];
       if (backend().sim) assert.deepEqual(served, simulated);
