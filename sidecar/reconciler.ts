@@ -8,6 +8,7 @@ import type { Logger } from "pino";
 import type { ClusterState } from "./cluster-state.ts";
 import { createExpectations } from "./controller/expectations.ts";
 import { createFailureBackoff, DEFAULT_MAX_RETRY_DELAY_MS } from "./controller/failure-backoff.ts";
+import { createOrphanTracker } from "./controller/orphan-tracker.ts";
 import { createWrittenFindings } from "./controller/written-findings.ts";
 import { toKubeApiError } from "./kube/api-errors.ts";
 import type { PodWriter } from "./kube/pod-writer.ts";
@@ -122,8 +123,7 @@ export function createReconciler(
    */
   const written = createWrittenFindings();
   const lastCreateError = new Map<string, string>();
-  /** Orphan pod name → when this replica first saw it orphaned. */
-  const orphanSince = new Map<string, number>();
+  const orphans = createOrphanTracker({ graceMs: settings.orphanGraceMs });
   /** Pod name → since when this replica has seen it show a listed waiting reason, unbroken. */
   const cannotStartSince = new Map<string, number>();
   /** Requests to plan in the next pass: those the cache changes touched, and those with work
@@ -345,24 +345,22 @@ export function createReconciler(
 
   /** Reports new orphans once; under the delete policy, adds those past their grace to `plan`. */
   const handleOrphans = (plan: Plan, at: number) => {
-    const current = new Set(plan.orphans);
-    for (const name of orphanSince.keys()) if (!current.has(name)) orphanSince.delete(name);
-    for (const name of plan.orphans) {
-      const since = orphanSince.get(name);
-      if (since === undefined) {
-        orphanSince.set(name, at);
-        logger.warn(
-          { pod: name, policy: settings.orphanPolicy, graceSeconds: settings.orphanGraceMs / 1000 },
-          "orphan pod: it carries our labels but belongs to no request",
-        );
-      } else if (settings.orphanPolicy === "delete" && at - since >= settings.orphanGraceMs) {
+    const { found, due } = orphans.observe(plan.orphans, at);
+    for (const name of found) {
+      logger.warn(
+        { pod: name, policy: settings.orphanPolicy, graceSeconds: settings.orphanGraceMs / 1000 },
+        "orphan pod: it carries our labels but belongs to no request",
+      );
+    }
+    if (settings.orphanPolicy === "delete") {
+      for (const name of due) {
         if (!deleting.has(name) && !undeletable.has(name) && !deleteRetries.isWaiting(name)) {
           logger.warn({ pod: name }, "deleting orphan pod after its grace period");
         }
         plan.delete.push(name);
       }
     }
-    stats.orphans = orphanSince.size;
+    stats.orphans = orphans.size;
   };
 
   /** Deletes first: they free capacity and end returns; creates fill what room is left. */
@@ -518,7 +516,7 @@ export function createReconciler(
       retryTimer = undefined;
       retryTimerAt = Number.POSITIVE_INFINITY;
       for (const pending of [creating, deleting, createRetries, deleteRetries]) pending.clear();
-      for (const map of [refused, undeletable, lastCreateError, orphanSince, written]) map.clear();
+      for (const map of [refused, undeletable, lastCreateError, orphans, written]) map.clear();
       cannotStartSince.clear();
       dirty.clear();
       deferredDeletes.clear();
