@@ -8,6 +8,8 @@ import type { Logger } from "pino";
 import type { ClusterState } from "./cluster-state.ts";
 import { createExpectations } from "./controller/expectations.ts";
 import { createFailureBackoff, DEFAULT_MAX_RETRY_DELAY_MS } from "./controller/failure-backoff.ts";
+import { createOrphanTracker } from "./controller/orphan-tracker.ts";
+import { createWrittenFindings } from "./controller/written-findings.ts";
 import { toKubeApiError } from "./kube/api-errors.ts";
 import type { PodWriter } from "./kube/pod-writer.ts";
 import { cannotStart, type FailFastPolicy } from "./provider/fast-failure.ts";
@@ -63,12 +65,6 @@ export interface ReconcilerHooks {
   requestCompleted?(record: RequestRecord, failed: number): void;
 }
 
-interface WrittenFindings {
-  failures: Map<number, string>;
-  settled: boolean;
-  completedAt?: number;
-}
-
 export interface Reconciler {
   start(): void;
   /** Stops passes; calls in flight finish on their own. */
@@ -120,15 +116,14 @@ export function createReconciler(
   /** Aborted when leadership ends: queued calls are dropped, late answers are not acted on. */
   let term = new AbortController();
   /**
-   * Findings this replica has written, by request, until the record cache shows them. Later
-   * passes see them laid over the cached record, so a pass that runs before the watch delivers
-   * a write never contradicts it (records "the pod was deleted" over the timeout that deleted it,
-   * or fails machines of a request it already completed).
+   * Findings this replica has written, until the record cache shows them, laid over the cached
+   * records when planning: a pass before the watch delivers a write never contradicts it
+   * (records "the pod was deleted" over the timeout that deleted it, or fails machines of a
+   * request it already completed).
    */
-  const written = new Map<string, WrittenFindings>();
+  const written = createWrittenFindings();
   const lastCreateError = new Map<string, string>();
-  /** Orphan pod name → when this replica first saw it orphaned. */
-  const orphanSince = new Map<string, number>();
+  const orphans = createOrphanTracker({ graceMs: settings.orphanGraceMs });
   /** Pod name → since when this replica has seen it show a listed waiting reason, unbroken. */
   const cannotStartSince = new Map<string, number>();
   /** Requests to plan in the next pass: those the cache changes touched, and those with work
@@ -312,23 +307,6 @@ export function createReconciler(
     }
   };
 
-  /** The records, with what this replica wrote and the cache does not show yet. */
-  function* withWritten(cached: Iterable<RequestRecord>): Iterable<RequestRecord> {
-    for (const record of cached) {
-      const findings = written.get(record.requestId);
-      if (!findings) {
-        yield record;
-        continue;
-      }
-      const failures = { ...Object.fromEntries(findings.failures), ...record.failures };
-      const completedAt = record.completedAt ?? findings.completedAt;
-      const merged = { ...record, failures, ...(completedAt === undefined ? {} : { completedAt }) };
-      yield merged.kind === "create"
-        ? { ...merged, settled: merged.settled || findings.settled }
-        : merged;
-    }
-  }
-
   /** Whether a failed create of `name` still matters: its machine is still wanted and absent. */
   const stillToCreate = (name: string): boolean => {
     const machine = parsePodName(settings.podNamePrefix, name);
@@ -353,15 +331,7 @@ export function createReconciler(
     for (const name of createRetries.keys()) if (!stillToCreate(name)) createRetries.forget(name);
     for (const name of deleteRetries.keys()) if (!state.pod(name)) deleteRetries.forget(name);
     for (const name of undeletable.keys()) if (!state.pod(name)) undeletable.delete(name);
-    for (const [requestId, findings] of written) {
-      const record = state.record(requestId);
-      const shown =
-        record &&
-        [...findings.failures.keys()].every((i) => record.failures[i] !== undefined) &&
-        (!findings.settled || record.kind !== "create" || record.settled) &&
-        (findings.completedAt === undefined || record.completedAt !== undefined);
-      if (!record || shown) written.delete(requestId);
-    }
+    written.prune(state.record);
     // A pod seen without a listed reason (started, pulling again, gone) starts its clock anew.
     for (const name of cannotStartSince.keys()) {
       const pod = state.pod(name);
@@ -375,24 +345,22 @@ export function createReconciler(
 
   /** Reports new orphans once; under the delete policy, adds those past their grace to `plan`. */
   const handleOrphans = (plan: Plan, at: number) => {
-    const current = new Set(plan.orphans);
-    for (const name of orphanSince.keys()) if (!current.has(name)) orphanSince.delete(name);
-    for (const name of plan.orphans) {
-      const since = orphanSince.get(name);
-      if (since === undefined) {
-        orphanSince.set(name, at);
-        logger.warn(
-          { pod: name, policy: settings.orphanPolicy, graceSeconds: settings.orphanGraceMs / 1000 },
-          "orphan pod: it carries our labels but belongs to no request",
-        );
-      } else if (settings.orphanPolicy === "delete" && at - since >= settings.orphanGraceMs) {
+    const { found, due } = orphans.observe(plan.orphans, at);
+    for (const name of found) {
+      logger.warn(
+        { pod: name, policy: settings.orphanPolicy, graceSeconds: settings.orphanGraceMs / 1000 },
+        "orphan pod: it carries our labels but belongs to no request",
+      );
+    }
+    if (settings.orphanPolicy === "delete") {
+      for (const name of due) {
         if (!deleting.has(name) && !undeletable.has(name) && !deleteRetries.isWaiting(name)) {
           logger.warn({ pod: name }, "deleting orphan pod after its grace period");
         }
         plan.delete.push(name);
       }
     }
-    stats.orphans = orphanSince.size;
+    stats.orphans = orphans.size;
   };
 
   /** Deletes first: they free capacity and end returns; creates fill what room is left. */
@@ -420,22 +388,13 @@ export function createReconciler(
         await records.patch(requestId, findings, signal);
         const record = state.record(requestId);
         if (!record || signal.aborted) return;
-        const known: WrittenFindings = written.get(requestId) ?? {
-          failures: new Map(),
-          settled: false,
-        };
-        written.set(requestId, known);
-        const fresh = new Map([...findings.failures].filter(([i]) => !known.failures.has(i)));
-        for (const [index, reason] of fresh) known.failures.set(index, reason);
-        known.settled ||= findings.settled === true;
+        const { fresh, completed } = written.note(requestId, findings);
         if (fresh.size > 0) {
           logger.warn({ requestId, failures: Object.fromEntries(fresh) }, "machines failed");
           hooks.machinesFailed?.(record, fresh);
         }
-        if (findings.completedAt !== undefined && known.completedAt === undefined) {
-          known.completedAt = findings.completedAt;
-          const indexes = [...Object.keys(record.failures), ...known.failures.keys()];
-          const failed = new Set(indexes.map(String)).size;
+        if (completed) {
+          const failed = written.failedCount(record);
           logger.info({ requestId, failed }, "request complete");
           hooks.requestCompleted?.(record, failed);
         }
@@ -464,7 +423,7 @@ export function createReconciler(
     dirty = new Set();
     const planned = full ? state.records() : [...touched].flatMap((id) => state.record(id) ?? []);
     const plan = planReconcile({
-      records: withWritten(inAcceptedOrder(planned)),
+      records: written.overlay(inAcceptedOrder(planned)),
       pod: state.pod,
       // Orphans are looked for on full passes only: no change to one request makes them.
       pods: full ? state.pods : () => [],
@@ -557,7 +516,7 @@ export function createReconciler(
       retryTimer = undefined;
       retryTimerAt = Number.POSITIVE_INFINITY;
       for (const pending of [creating, deleting, createRetries, deleteRetries]) pending.clear();
-      for (const map of [refused, undeletable, lastCreateError, orphanSince, written]) map.clear();
+      for (const map of [refused, undeletable, lastCreateError, orphans, written]) map.clear();
       cannotStartSince.clear();
       dirty.clear();
       deferredDeletes.clear();

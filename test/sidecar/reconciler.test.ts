@@ -7,7 +7,12 @@ import { KubeApiError } from "../../sidecar/kube/api-errors.ts";
 import { DEFAULT_FAIL_FAST_REASONS } from "../../sidecar/provider/fast-failure.ts";
 import type { PodView } from "../../sidecar/provider/model.ts";
 import { parsePodName } from "../../sidecar/provider/naming.ts";
-import { createReconciler, type Reconciler } from "../../sidecar/reconciler.ts";
+import {
+  createReconciler,
+  MAX_OUTSTANDING_CALLS,
+  type Reconciler,
+  type ReconcilerSettings,
+} from "../../sidecar/reconciler.ts";
 import { callsByPod, createFakeCluster, type FakeCluster } from "./controller/_fake-cluster.ts";
 import { createRecord, PREFIX, pod, REQ, returnRecord, T0, template } from "./provider/fixtures.ts";
 
@@ -26,10 +31,14 @@ const MINUTE_MS = 60_000;
 const WEBHOOK_DOWN =
   'Internal error occurred: failed calling webhook "pods.policy.example.com": connection refused';
 
-function startReconciler(t: TestContext, cluster: FakeCluster): Reconciler {
+function startReconciler(
+  t: TestContext,
+  cluster: FakeCluster,
+  settings: Partial<ReconcilerSettings> = {},
+): Reconciler {
   t.mock.timers.enable({ apis: ["setTimeout", "setInterval", "Date"], now: T0 });
   const reconciler = createReconciler(
-    SETTINGS,
+    { ...SETTINGS, ...settings },
     cluster.state,
     cluster.templates,
     cluster.writer,
@@ -54,6 +63,12 @@ function callsIn(cluster: FakeCluster, verb: "create" | "delete", from: number, 
 }
 
 const machineName = (index: number, requestId = REQ) => `${PREFIX}-${requestId}-${index}`;
+
+/** Whether the create request's record shows every machine accounted for. */
+function isSettled(cluster: FakeCluster, requestId = REQ): boolean {
+  const record = cluster.records.get(requestId);
+  return record?.kind === "create" && record.settled;
+}
 
 test("a create the API server keeps failing backs off to a few calls a minute, and the machine fails at its Pending timeout with the server's message", async (t) => {
   const cluster = createFakeCluster([template({ pendingTimeoutSeconds: 600 })]);
@@ -107,7 +122,9 @@ test("once the fault clears, a backed-off machine is created within the longest 
   await advance(t, 31_000);
   assert.equal(cluster.pods.get(machineName(0))?.requestId, REQ);
   assert.equal(cluster.pods.get(machineName(1))?.requestId, REQ);
-  const successes = cluster.calls.filter((c) => c.at >= T0 + 2 * MINUTE_MS);
+  // A mocked tick stamps the calls it fires with its end: one at exactly the 2-minute mark was
+  // made in the last tick before the fault cleared, and failed.
+  const successes = cluster.calls.filter((c) => c.at > T0 + 2 * MINUTE_MS);
   assert.equal(successes.length, 2, "one successful create per machine, no more");
 });
 
@@ -261,4 +278,101 @@ test("while many calls are outstanding, a stream of cache events does not make a
   const during = reconciler.stats.passes - passes;
   t.diagnostic(`passes in one second of events at the cap: ${during}`);
   assert.ok(during <= 6, `${during} passes`);
+});
+
+test("a pod gets one create call, however long the watch takes to show it", async (t) => {
+  const cluster = createFakeCluster([template({ pendingTimeoutSeconds: 600 })]);
+  cluster.watchLags = true;
+  cluster.records.set(createRecord({ machineCount: 3 }));
+  startReconciler(t, cluster);
+  await advance(t, 10_000);
+  assert.deepEqual([...callsByPod(cluster.calls, "create").values()], [1, 1, 1]);
+  cluster.watchLags = false;
+  cluster.catchUp();
+  await advance(t, 2_000);
+  assert.equal(isSettled(cluster), true);
+  assert.deepEqual(cluster.records.get(REQ)?.failures, {});
+  assert.equal(cluster.calls.length, 3);
+});
+
+test("a create answered AlreadyExists counts as made: no retry, and the machine does not fail", async (t) => {
+  const cluster = createFakeCluster([template({ pendingTimeoutSeconds: 600 })]);
+  const name = machineName(0);
+  // An earlier leader created the pod; its answer was lost, and this replica's watch lags.
+  cluster.createAnswer = () =>
+    new KubeApiError("already-exists", `pods "${name}" already exists`, { status: 409 });
+  cluster.watchLags = true;
+  cluster.records.set(createRecord());
+  startReconciler(t, cluster);
+  await advance(t, 10_000);
+  assert.equal(cluster.calls.length, 1, "the expectation holds: no second call");
+  cluster.pods.set(pod({ name, phase: "Pending", ready: false }));
+  await advance(t, 2_000);
+  assert.equal(isSettled(cluster), true);
+  assert.deepEqual(cluster.records.get(REQ)?.failures, {});
+  assert.equal(cluster.calls.length, 1);
+});
+
+test("creates that hang hold at most the cap of calls outstanding; the rest go out as answers come", async (t) => {
+  const cluster = createFakeCluster([template({ maxNumber: 1_000 })]);
+  const create = cluster.writer.create.bind(cluster.writer);
+  const answers: (() => void)[] = [];
+  let made = 0;
+  cluster.writer.create = (body, signal) => {
+    made++;
+    return new Promise((resolve, reject) => {
+      answers.push(() => create(body, signal).then(resolve, reject));
+    });
+  };
+  cluster.records.set(createRecord({ machineCount: 100 }));
+  startReconciler(t, cluster);
+  await advance(t, 5_000);
+  assert.equal(made, MAX_OUTSTANDING_CALLS);
+  for (const answer of answers.splice(0, 10)) answer();
+  await advance(t, 2_000);
+  assert.equal(made, MAX_OUTSTANDING_CALLS + 10);
+  while (answers.length > 0) {
+    for (const answer of answers.splice(0)) answer();
+    await advance(t, 2_000);
+  }
+  assert.equal(made, 100, "one create per machine");
+  assert.equal(isSettled(cluster), true);
+});
+
+test("under the report policy an orphan pod is reported and never deleted", async (t) => {
+  const cluster = createFakeCluster([template()]);
+  cluster.pods.set(pod({ name: machineName(0, "req-orphan0001"), requestId: "req-orphan0001" }));
+  const reconciler = startReconciler(t, cluster, { orphanPolicy: "report" });
+  await advance(t, 4 * SETTINGS.orphanGraceMs);
+  assert.equal(reconciler.stats.orphans, 1);
+  assert.equal(cluster.calls.length, 0);
+  cluster.pods.remove(machineName(0, "req-orphan0001"));
+  await advance(t, 2_000);
+  assert.equal(reconciler.stats.orphans, 0, "a pod that is gone is no longer an orphan");
+});
+
+test("a pass before the record cache shows a write does not contradict it", async (t) => {
+  const cluster = createFakeCluster([template({ pendingTimeoutSeconds: 5 })]);
+  const patch = cluster.recordApi.patch.bind(cluster.recordApi);
+  const writes: { requestId: string; failures: [number, string][] }[] = [];
+  const held: (() => Promise<void>)[] = [];
+  // The API server takes every write; the record watch delivers none until told to.
+  cluster.recordApi.patch = async (requestId, findings) => {
+    writes.push({ requestId, failures: [...(findings.failures ?? [])] });
+    held.push(() => patch(requestId, findings));
+  };
+  const name = machineName(0);
+  cluster.records.set(createRecord({ settled: true }));
+  cluster.pods.set(pod({ name, phase: "Pending", ready: false, reason: "Unschedulable" }));
+  startReconciler(t, cluster);
+  await advance(t, 8_000);
+  assert.equal(cluster.pods.get(name), undefined, "the timed-out pod was deleted");
+  const failuresWritten = writes.flatMap((w) => w.failures);
+  assert.deepEqual(failuresWritten, [[0, "Pod stayed Pending for 5s: Unschedulable"]]);
+  for (const write of held.splice(0)) await write();
+  await advance(t, 2_000);
+  assert.deepEqual(cluster.records.get(REQ)?.failures, {
+    0: "Pod stayed Pending for 5s: Unschedulable",
+  });
+  assert.notEqual(cluster.records.get(REQ)?.completedAt, undefined);
 });
