@@ -39,8 +39,8 @@ export interface World {
   /** Since when (epoch milliseconds) the pod has shown a listed waiting reason without a break,
    * as far as the caller has seen; undefined when it has not been seen doing so. */
   cannotStartSince: (podName: string) => number | undefined;
-  /** The pod the scheduler preempted this one for ("namespace/name"), "" when that could not be
-   * learned, undefined when it has not been looked up yet. */
+  /** The pod the scheduler preempted this one for, as its Event names it; "" when that could not
+   * be learned, undefined when it has not been looked up yet. */
   preemptor: (podName: string) => string | undefined;
   /** How long completed records are kept, in milliseconds. */
   retentionMs: number;

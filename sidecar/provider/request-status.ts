@@ -67,9 +67,10 @@ function seconds(ms: number): number {
 }
 
 /**
- * Why a preempted machine failed. `preemptor` is the pod the scheduler made room for, as
- * "namespace/name" (from its Preempted Event), or "" when that could not be learned: the
- * scheduler's own words (`preempted`, from the pod's DisruptionTarget condition) stand in.
+ * Why a preempted machine failed. `preemptor` is the pod the scheduler made room for, as its
+ * Preempted Event names it ("namespace/name", or "pod <uid> on node <node>"), or "" when that
+ * could not be learned: the scheduler's own words (`preempted`, from the pod's DisruptionTarget
+ * condition) stand in.
  */
 export function preemptionFailure(preemptor: string, preempted: string): string {
   return preemptor
