@@ -60,6 +60,12 @@ function isAlive(pod: PodView): boolean {
   return pod.phase !== "Failed" && pod.phase !== "Succeeded";
 }
 
+function seenOf(pod: PodView): SeenPod {
+  const seen: SeenPod = { uid: pod.uid, createdAt: pod.createdAt };
+  if (pod.preempted !== undefined) seen.preempted = pod.preempted;
+  return seen;
+}
+
 export function createClusterState(
   pods: Cache<PodView>,
   records: Cache<RequestRecord>,
@@ -81,7 +87,7 @@ export function createClusterState(
   };
   const rememberGone = (pod: PodView) => {
     if (!pod.requestId || !records.get(pod.requestId)) return;
-    gone.set(pod.name, { uid: pod.uid, createdAt: pod.createdAt });
+    gone.set(pod.name, seenOf(pod));
     const names = goneByRequest.get(pod.requestId) ?? new Set();
     names.add(pod.name);
     goneByRequest.set(pod.requestId, names);
@@ -157,7 +163,7 @@ export function createClusterState(
     hasPods: (requestId) => podsByRequest.has(requestId),
     lastSeen(name) {
       const pod = pods.get(name);
-      return pod ? { uid: pod.uid, createdAt: pod.createdAt } : gone.get(name);
+      return pod ? seenOf(pod) : gone.get(name);
     },
     isReturning: (podName) => returning.has(podName),
     machinesInUse: (templateId) =>

@@ -37,6 +37,12 @@ const BUSY_DEBOUNCE_MS = 250;
  * of the handlers' record writes and the caches' lists: they wait behind at most this many.
  */
 export const MAX_OUTSTANDING_CALLS = 64;
+/**
+ * How long the reconciler looks for the Preempted Event that names a victim's preemptor: the
+ * scheduler records it after the delete, and Events are sent in batches. After this the machine
+ * fails with the scheduler's own words instead.
+ */
+export const PREEMPTOR_LOOKUP_MS = 10_000;
 
 export interface ReconcilerSettings {
   instance: string;
@@ -126,6 +132,11 @@ export function createReconciler(
   const orphans = createOrphanTracker({ graceMs: settings.orphanGraceMs });
   /** Pod name → since when this replica has seen it show a listed waiting reason, unbroken. */
   const cannotStartSince = new Map<string, number>();
+  /** Preempted pod name → its preemptor ("" when not learned), once known. */
+  const preemptors = new Map<string, string>();
+  /** Preempted pod name → since when its preemptor has been looked for; and lookups in flight. */
+  const preemptorSought = new Map<string, number>();
+  const preemptorLookups = new Set<string>();
   /** Requests to plan in the next pass: those the cache changes touched, and those with work
    * left undone (calls held back by the cap on outstanding calls, retries come due). */
   let dirty = new Set<string>();
@@ -337,9 +348,49 @@ export function createReconciler(
       const pod = state.pod(name);
       if (!pod || !cannotStart(pod, settings.failFast.reasons)) cannotStartSince.delete(name);
     }
+    for (const name of new Set([...preemptors.keys(), ...preemptorSought.keys()])) {
+      if (state.lastSeen(name)?.preempted === undefined) {
+        preemptors.delete(name);
+        preemptorSought.delete(name);
+      }
+    }
     for (const requestId of lastCreateError.keys()) {
       const record = state.record(requestId);
       if (!record || record.completedAt !== undefined) lastCreateError.delete(requestId);
+    }
+  };
+
+  /** Looks up who preempted each pod in `names` (one lookup at a time per pod); the pass after
+   * an answer, or after {@link PREEMPTOR_LOOKUP_MS} without one, fails its machine. */
+  const lookUpPreemptors = (names: string[], at: number, signal: AbortSignal) => {
+    for (const name of names) {
+      if (preemptors.has(name) || preemptorLookups.has(name)) continue;
+      const since = preemptorSought.get(name) ?? at;
+      preemptorSought.set(name, since);
+      if (!pods.preemptor || at - since >= PREEMPTOR_LOOKUP_MS) {
+        preemptors.set(name, "");
+        continue;
+      }
+      preemptorLookups.add(name);
+      pods
+        .preemptor(name, signal)
+        .then(
+          (preemptor) => {
+            if (preemptor !== undefined && !signal.aborted) preemptors.set(name, preemptor);
+          },
+          (error: unknown) => {
+            if (signal.aborted) return;
+            const err = toKubeApiError(error).message;
+            logger.warn({ pod: name, err }, "could not read who preempted the pod; will retry");
+          },
+        )
+        .finally(() => {
+          preemptorLookups.delete(name);
+          const requestId =
+            state.pod(name)?.requestId ?? parsePodName(settings.podNamePrefix, name)?.requestId;
+          if (requestId && !signal.aborted) dirty.add(requestId);
+          trigger();
+        });
     }
   };
 
@@ -440,8 +491,11 @@ export function createReconciler(
       defaultPendingTimeoutSeconds: settings.defaultPendingTimeoutSeconds,
       failFast: settings.failFast,
       cannotStartSince: (name) => cannotStartSince.get(name),
+      lastSeen: state.lastSeen,
+      preemptor: (name) => preemptors.get(name),
       now: at,
     });
+    lookUpPreemptors(plan.preempted, at, signal);
     for (const name of plan.cannotStart) {
       if (!cannotStartSince.has(name)) cannotStartSince.set(name, at);
     }
@@ -518,6 +572,9 @@ export function createReconciler(
       for (const pending of [creating, deleting, createRetries, deleteRetries]) pending.clear();
       for (const map of [refused, undeletable, lastCreateError, orphans, written]) map.clear();
       cannotStartSince.clear();
+      preemptors.clear();
+      preemptorSought.clear();
+      preemptorLookups.clear();
       dirty.clear();
       deferredDeletes.clear();
       await running;

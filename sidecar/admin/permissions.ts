@@ -47,7 +47,12 @@ export function sidecarPermissions(settings: PermissionSettings): Permission[] {
     core("patch", "configmaps", "the reconciler records failures and completion"),
     core("delete", "configmaps", "expired request records are removed"),
     core("create", "events", "Events on request records (kubectl describe)", false),
-    core("list", "events", "the timeline of `hostfactory request`", false),
+    core(
+      "list",
+      "events",
+      "the timeline of `hostfactory request`; who preempted a host (its Preempted Event)",
+      false,
+    ),
   ];
   if (settings.leaderElect) {
     const lease = (verb: Permission["verb"], name: string, purpose: string): Permission => ({

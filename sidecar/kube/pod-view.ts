@@ -49,6 +49,8 @@ interface PodLike {
   };
 }
 
+/** The DisruptionTarget reason kube-scheduler gives the pods it preempts. */
+const PREEMPTION_REASON = "PreemptionByScheduler";
 /** Kubernetes' default terminationGracePeriodSeconds. */
 const DEFAULT_GRACE_PERIOD_SECONDS = 30;
 const PHASES = new Set<PodView["phase"]>(["Pending", "Running", "Succeeded", "Failed", "Unknown"]);
@@ -81,6 +83,9 @@ export function projectPod(raw: unknown): PodView | undefined {
     disrupted: disruption !== undefined,
     gracePeriodSeconds: pod.spec?.terminationGracePeriodSeconds ?? DEFAULT_GRACE_PERIOD_SECONDS,
   };
+  if (disruption?.reason === PREEMPTION_REASON) {
+    view.preempted = disruption.message?.trim() || PREEMPTION_REASON;
+  }
   const deletingAt = toEpochMs(metadata.deletionTimestamp);
   if (deletingAt !== undefined) view.deletingAt = deletingAt;
   const waiting = waitingContainers(status);

@@ -9,7 +9,20 @@ export interface PodWriter {
   create(pod: object, signal: AbortSignal): Promise<void>;
   /** Deletes the pod named `name`; as `create`. */
   delete(name: string, signal: AbortSignal): Promise<void>;
+  /**
+   * The pod kube-scheduler preempted the pod `name` for, read from the Preempted Event it records
+   * on its victim (the victim's DisruptionTarget condition names only the scheduler): "namespace/
+   * name" when the Event relates the preemptor, else the Event's own words ("pod <uid> on node
+   * <node>", as kube-scheduler 1.37 writes them); undefined when no such Event is found. Absent
+   * in fakes that never preempt.
+   */
+  preemptor?(name: string, signal: AbortSignal): Promise<string | undefined>;
 }
+
+/** The reason of the Event kube-scheduler records on each pod it preempts. */
+const PREEMPTED_EVENT_REASON = "Preempted";
+/** Its message: "Preempted by pod <uid> on node <node>". */
+const PREEMPTED_BY = /^Preempted by (.+?)\.?$/;
 
 export function createPodWriter(
   api: CoreV1Api,
@@ -29,6 +42,27 @@ export function createPodWriter(
         verb: "delete",
         resource: "pods",
       });
+    },
+    async preemptor(name, signal) {
+      const fieldSelector = [
+        "involvedObject.kind=Pod",
+        `involvedObject.name=${name}`,
+        `reason=${PREEMPTED_EVENT_REASON}`,
+      ].join(",");
+      const events = await limiter.schedule(
+        () => api.listNamespacedEvent({ namespace, fieldSelector }),
+        signal,
+        { verb: "list", resource: "events" },
+      );
+      for (const event of events.items) {
+        const related = event.related;
+        if (related?.name) {
+          return related.namespace ? `${related.namespace}/${related.name}` : related.name;
+        }
+        const said = PREEMPTED_BY.exec(event.message?.trim() ?? "")?.[1];
+        if (said) return said;
+      }
+      return undefined;
     },
   };
 }

@@ -38,6 +38,10 @@ export interface PodView {
   waiting?: ContainerWaiting[];
   /** The pod is being disrupted (DisruptionTarget condition: eviction, node going away). */
   disrupted: boolean;
+  /** The scheduler is preempting the pod for a higher-priority one (DisruptionTarget with reason
+   * PreemptionByScheduler): the condition's message, which names the scheduler, not the
+   * preemptor. Absent when the pod is not being preempted. */
+  preempted?: string;
   /** spec.terminationGracePeriodSeconds: what a drain or eviction gives the pod. */
   gracePeriodSeconds: number;
 }

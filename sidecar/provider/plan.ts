@@ -4,13 +4,21 @@
 import { cannotStart, type FailFastPolicy } from "./fast-failure.ts";
 import type { CreateRecord, PodView, RequestRecord, ReturnRecord } from "./model.ts";
 import { podName, podNameOfMachine } from "./naming.ts";
-import { createRequestStatus, podFailure, returnRequestStatus } from "./request-status.ts";
+import {
+  createRequestStatus,
+  podFailure,
+  preemptionFailure,
+  returnRequestStatus,
+  type SeenPod,
+} from "./request-status.ts";
 import type { Template } from "./templates.ts";
 
 export interface World {
   records: Iterable<RequestRecord>;
   pod: (name: string) => PodView | undefined;
   pods: () => Iterable<PodView>;
+  /** What is kept of a pod once it is gone (whether it was preempted). */
+  lastSeen?: (podName: string) => SeenPod | undefined;
   /** Whether a record of this request exists. */
   hasRecord: (requestId: string) => boolean;
   /** Whether any pod of this request still exists. */
@@ -31,6 +39,9 @@ export interface World {
   /** Since when (epoch milliseconds) the pod has shown a listed waiting reason without a break,
    * as far as the caller has seen; undefined when it has not been seen doing so. */
   cannotStartSince: (podName: string) => number | undefined;
+  /** The pod the scheduler preempted this one for, as its Event names it; "" when that could not
+   * be learned, undefined when it has not been looked up yet. */
+  preemptor: (podName: string) => string | undefined;
   /** How long completed records are kept, in milliseconds. */
   retentionMs: number;
   now: number;
@@ -55,6 +66,9 @@ export interface Plan {
   /** Pods showing a listed waiting reason whose machines have not failed for it yet: the
    * caller notes when it first saw each (see `World.cannotStartSince`). */
   cannotStart: string[];
+  /** Preempted pods whose preemptor is still to be looked up (see `World.preemptor`); their
+   * machines fail once it is known. */
+  preempted: string[];
 }
 
 function planCreate(record: CreateRecord, world: World, plan: Plan): void {
@@ -73,8 +87,19 @@ function planCreate(record: CreateRecord, world: World, plan: Plan): void {
       if (removable && record.failures[index] !== undefined) plan.delete.push(name);
       continue;
     }
-    let failure = podFailure(pod, record.settled);
-    if (!failure && !pod && !record.settled && !world.isExpected(name)) {
+    // A create still running fails a preempted machine, naming the pod that took its place,
+    // also when the pod went before the reconciler saw it: it is never created again.
+    const preempted = pod ? pod.preempted : world.lastSeen?.(name)?.preempted;
+    let failure: string | undefined;
+    if (preempted !== undefined) {
+      const preemptor = world.preemptor(name);
+      if (preemptor === undefined) plan.preempted.push(name);
+      else failure = preemptionFailure(preemptor, preempted);
+    } else {
+      failure = podFailure(pod, record.settled);
+    }
+    const creatable = !pod && preempted === undefined;
+    if (!failure && creatable && !record.settled && !world.isExpected(name)) {
       if (!template) {
         failure = `template '${record.templateId}' no longer exists`;
       } else if (world.now - record.createdAt > timeoutMs) {
@@ -159,6 +184,7 @@ export function planReconcile(world: World): Plan {
     forget: [],
     orphans: [],
     cannotStart: [],
+    preempted: [],
   };
   for (const record of world.records) {
     if (record.completedAt === undefined) {

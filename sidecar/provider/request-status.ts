@@ -47,6 +47,8 @@ export interface SeenPod {
   uid: string;
   /** Epoch milliseconds. */
   createdAt: number;
+  /** What it showed of its preemption (see `PodView.preempted`), absent when not preempted. */
+  preempted?: string;
 }
 
 /** The name HostFactory is given for a pod: its hostname, or the FQDN its template asks for. */
@@ -64,12 +66,26 @@ function seconds(ms: number): number {
   return Math.floor(ms / 1000);
 }
 
-/** Why a live machine has failed for good, judged from its pod alone; undefined if it has not. */
+/**
+ * Why a preempted machine failed. `preemptor` is the pod the scheduler made room for, as its
+ * Preempted Event names it ("namespace/name", or "pod <uid> on node <node>"), or "" when that
+ * could not be learned: the scheduler's own words (`preempted`, from the pod's DisruptionTarget
+ * condition) stand in.
+ */
+export function preemptionFailure(preemptor: string, preempted: string): string {
+  return preemptor
+    ? `preempted by ${preemptor}`
+    : `preempted by a higher-priority pod (${preempted})`;
+}
+
+/** Why a live machine has failed for good, judged from its pod alone; undefined if it has not.
+ * A preempted pod is judged by the reconciler, which learns who preempted it. */
 export function podFailure(pod: PodView | undefined, settled: boolean): string | undefined {
   if (!pod)
     return settled
       ? "the pod is gone (deleted or evicted before the request completed)"
       : undefined;
+  if (pod.preempted !== undefined) return undefined;
   if (pod.phase === "Failed") return `the pod failed: ${pod.reason || "no reason given"}`;
   if (pod.phase === "Succeeded")
     return `the pod exited: ${pod.reason || "all containers completed"}`;
@@ -194,6 +210,11 @@ function createMachine(
   }
   // Once final, a request stays final: machines that did not fail had succeeded.
   if (record.completedAt !== undefined) return machine(pod, seen, name, "succeed", "");
+  // Until the reconciler records who preempted it, a preempted machine is neither up nor failed.
+  const preempted = pod ? pod.preempted : seen?.preempted;
+  if (preempted !== undefined) {
+    return machine(pod, seen, name, "executing", `being preempted: ${preempted}`);
+  }
   const failure = podFailure(pod, record.settled);
   if (failure) return machine(pod, seen, name, "fail", failure);
   // Ready is what HostFactory waits for; a Ready pod being deleted did start (shutting-down).

@@ -46,7 +46,15 @@ function candidate(
   }
   if (pod.deletingAt !== undefined) {
     const left = Math.max(0, Math.ceil((pod.deletingAt - context.now) / 1000));
-    return { gracePeriod: left, reason: "the pod is being deleted" };
+    const why = pod.preempted === undefined ? "the pod is being deleted" : "the pod is preempted";
+    return { gracePeriod: left, reason: why };
+  }
+  // The scheduler marks its victim before it deletes it, with the pod's own grace period.
+  if (pod.preempted !== undefined) {
+    return {
+      gracePeriod: pod.gracePeriodSeconds,
+      reason: `the pod is preempted: ${pod.preempted}`,
+    };
   }
   if (pod.disrupted) {
     return { gracePeriod: 0, reason: `the pod is being disrupted: ${pod.reason || "eviction"}` };

@@ -112,6 +112,14 @@ const CALLS: Call[] = [
     file: "sidecar/kube/pod-writer.ts",
     call: "api.createNamespacedPod(",
   },
+  // The scheduler's Preempted Event on a preempted host names the pod it made room for.
+  {
+    group: "",
+    resource: "events",
+    verb: "list",
+    file: "sidecar/kube/pod-writer.ts",
+    call: "api.listNamespacedEvent(",
+  },
   {
     group: "",
     resource: "pods",

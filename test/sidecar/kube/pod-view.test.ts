@@ -340,6 +340,38 @@ const cases: { name: string; raw: object; expected: PodView }[] = [
     },
   },
   {
+    name: "a pod preempted by the scheduler keeps the scheduler's words",
+    raw: pod({
+      metadata: { deletionTimestamp: DELETING, deletionGracePeriodSeconds: 30 },
+      spec: { nodeName: "worker-3" },
+      status: {
+        ...running,
+        conditions: [
+          ...running.conditions,
+          {
+            type: "DisruptionTarget",
+            status: "True",
+            reason: "PreemptionByScheduler",
+            message: "default-scheduler: preempting to accommodate a higher priority pod",
+            lastTransitionTime: DELETING,
+          },
+        ],
+      },
+    }),
+    expected: {
+      ...base,
+      phase: "Running",
+      ready: true,
+      podIP: "10.244.3.17",
+      nodeName: "worker-3",
+      deletingAt: Date.parse(DELETING),
+      reason:
+        "PreemptionByScheduler: default-scheduler: preempting to accommodate a higher priority pod",
+      disrupted: true,
+      preempted: "default-scheduler: preempting to accommodate a higher priority pod",
+    },
+  },
+  {
     name: "a pod on a lost node reports why its phase is unknown",
     raw: pod({
       spec: { nodeName: "worker-4" },

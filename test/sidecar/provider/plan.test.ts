@@ -25,6 +25,7 @@ function world(records: RequestRecord[], pods: PodView[], overrides: Partial<Wor
     defaultPendingTimeoutSeconds: 600,
     failFast: { reasons: new Set(DEFAULT_FAIL_FAST_REASONS), afterMs: 15_000 },
     cannotStartSince: () => undefined,
+    preemptor: () => undefined,
     now: T0 + 1_000,
     ...overrides,
   };
@@ -253,4 +254,42 @@ test("a request whose template was removed still times out its Pending pods", ()
   const record = createRecord({ templateId: "removed", settled: true });
   const plan = planReconcile(world([record], [stuck], { now: T0 + 601_000 }));
   assert.equal(plan.updates[0]?.failures.get(0), "Pod stayed Pending for 600s: Unschedulable");
+});
+
+const PREEMPTED = "default-scheduler: preempting to accommodate a higher priority pod";
+
+test("a preempted machine of a running request fails naming its preemptor, once it is known", () => {
+  const records = [createRecord({ machineCount: 2 })];
+  const pods = [
+    podN(0, { preempted: PREEMPTED, deletingAt: T0 + 30_000 }),
+    podN(1, { ready: false, phase: "Pending" }),
+  ];
+  const unknown = planReconcile(world(records, pods));
+  assert.deepEqual(unknown.preempted, [`${PREFIX}-${REQ}-0`], "its preemptor is looked up");
+  assert.equal(unknown.updates[0]?.failures.size, 0, "no failure before the preemptor is known");
+  const known = planReconcile(world(records, pods, { preemptor: () => "batch/risk-eod" }));
+  assert.deepEqual([...(known.updates[0]?.failures ?? [])], [[0, "preempted by batch/risk-eod"]]);
+  assert.deepEqual(known.preempted, []);
+  const unnamed = planReconcile(world(records, pods, { preemptor: () => "" }));
+  assert.deepEqual(
+    [...(unnamed.updates[0]?.failures ?? [])],
+    [[0, `preempted by a higher-priority pod (${PREEMPTED})`]],
+  );
+});
+
+test("a preempted pod gone before it was judged still fails as preempted, and is not created again", () => {
+  const records = [createRecord({ machineCount: 1 })];
+  const lastSeen = () => ({ uid: "u0", createdAt: T0, preempted: PREEMPTED });
+  const waiting = planReconcile(world(records, [], { lastSeen }));
+  assert.deepEqual(waiting.create, [], "a preempted machine is never recreated");
+  assert.deepEqual(waiting.preempted, [`${PREFIX}-${REQ}-0`]);
+  const known = planReconcile(world(records, [], { lastSeen, preemptor: () => "batch/risk-eod" }));
+  assert.deepEqual([...(known.updates[0]?.failures ?? [])], [[0, "preempted by batch/risk-eod"]]);
+  assert.equal(known.updates[0]?.completedAt, T0 + 1_000, "the request completes with the failure");
+});
+
+test("a preempted pod of a completed request is not judged again", () => {
+  const record = createRecord({ completedAt: T0 });
+  const plan = planReconcile(world([record], [podN(0, { preempted: PREEMPTED })]));
+  assert.deepEqual([plan.preempted, plan.updates], [[], []]);
 });

@@ -186,6 +186,30 @@ test("a Ready pod being deleted has succeeded; it is shutting down", () => {
   assert.deepEqual([machine?.result, machine?.status], ["succeed", "shutting-down"]);
 });
 
+test("a preempted machine waits for the reconciler to record its preemptor, then fails with it", () => {
+  const preempted = "default-scheduler: preempting to accommodate a higher priority pod";
+  for (const [label, pods, lastSeen] of [
+    ["being deleted", [pod({ preempted, deletingAt: T0 + 30_000 })], undefined],
+    ["gone", [], () => ({ uid: "uid-0", createdAt: T0, preempted })],
+  ] as const) {
+    const status = createRequestStatus(createRecord(), context([...pods], { lastSeen }));
+    assert.equal(status.status, "running", label);
+    assert.deepEqual(
+      [status.machines[0]?.result, status.machines[0]?.message],
+      ["executing", `being preempted: ${preempted}`],
+      label,
+    );
+  }
+  const recorded = createRequestStatus(
+    createRecord({ failures: { 0: "preempted by batch/risk-eod" } }),
+    context([pod({ preempted, deletingAt: T0 + 30_000 })]),
+  );
+  assert.deepEqual(
+    [recorded.status, recorded.machines[0]?.result, recorded.machines[0]?.message],
+    ["complete_with_error", "fail", "preempted by batch/risk-eod"],
+  );
+});
+
 test("a machine whose pod was never created has no machineId and no launchtime", () => {
   const [machine] = createRequestStatus(createRecord(), context([])).machines;
   assert.deepEqual([machine?.machineId, machine?.launchtime], ["", 0]);

@@ -29,6 +29,18 @@ test("machines the cluster took or is taking are reported with the time they hav
     ["being deleted", pod({ deletingAt: T0 + 29_500 }), 30, /being deleted/],
     ["deletion overdue", pod({ deletingAt: T0 - 5_000 }), 0, /being deleted/],
     [
+      "preempted, being deleted",
+      pod({ preempted: "default-scheduler: preempting", disrupted: true, deletingAt: T0 + 9_200 }),
+      10,
+      /preempted/,
+    ],
+    [
+      "preempted, not yet deleted",
+      pod({ preempted: "default-scheduler: preempting", disrupted: true, gracePeriodSeconds: 45 }),
+      45,
+      /preempted: default-scheduler/,
+    ],
+    [
       "evicted",
       pod({ disrupted: true, reason: "node is draining" }),
       0,

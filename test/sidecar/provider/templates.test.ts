@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import {
@@ -77,6 +78,20 @@ test("the GPU example template derives ngpus from its nvidia.com/gpu limit", () 
     nram: { type: "Numeric", value: "32768" },
     ngpus: { type: "Numeric", value: "1" },
   });
+});
+
+test("the borrowed-capacity example template names its low, non-preempting PriorityClass", () => {
+  const [borrowed] = readTemplatesFile(
+    join(import.meta.dirname, "../../../examples/templates-borrowed.json"),
+    { pendingTimeoutSeconds: 600 },
+  );
+  assert.equal(borrowed?.pod.spec.priorityClassName, "symphony-borrowed");
+  const classes = readFileSync(
+    join(import.meta.dirname, "../../../examples/priority-classes.yaml"),
+    "utf8",
+  );
+  assert.match(classes, /^ {2}name: symphony-borrowed$/m);
+  assert.match(classes, /^preemptionPolicy: Never$/m);
 });
 
 test("extended resources derive numeric attributes: GPUs are ngpus, others n<name>", () => {
