@@ -22,7 +22,8 @@ import {
   TimelineSource,
 } from "../../proto/gen/hostfactory/v1/admin.ts";
 import { RequestKind, RequestStatus } from "../../proto/gen/hostfactory/v1/provider.ts";
-import { type Harness, INSTANCE, startHarness, TEST_TEMPLATES, waitFor } from "../e2e/harness.ts";
+import { type Harness, INSTANCE, startHarness, TEST_TEMPLATES } from "../e2e/harness.ts";
+import { waitFor } from "../tools/wait-for.ts";
 
 let h: Harness;
 let admin: AdminServiceClient;

@@ -16,7 +16,8 @@ import {
   RbacAuthorizationV1Api,
 } from "@kubernetes/client-node";
 import { controlPlaneUnavailable, type SharedControlPlane } from "../control-plane/index.ts";
-import { runScript, waitFor } from "../e2e/harness.ts";
+import { runScript } from "../e2e/harness.ts";
+import { waitFor } from "../tools/wait-for.ts";
 import { chartControlPlane } from "./_cluster.ts";
 import { CHART, helmUnavailable, ROOT, runHelm } from "./_helm.ts";
 import { type Container, envOf, type KubeObject } from "./_render.ts";
@@ -78,8 +79,7 @@ describe("the chart installed into a real API server", {
         const [request] = answer.requests as RequestAnswer[];
         return request?.status !== "running" && request;
       },
-      REQUEST_TIMEOUT_MS,
-      250,
+      { timeoutMs: REQUEST_TIMEOUT_MS, intervalMs: 250 },
     );
 
   const requestMachines = async (count: number) => {
@@ -179,8 +179,7 @@ describe("the chart installed into a real API server", {
           return undefined;
         }
       },
-      REQUEST_TIMEOUT_MS,
-      250,
+      { timeoutMs: REQUEST_TIMEOUT_MS, intervalMs: 250 },
     );
     const created = await untilFinal(requestId);
     assert.equal(created.status, "complete", JSON.stringify(created));

@@ -7,8 +7,9 @@ import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { SEED_ENV, seededRandom } from "../tools/seed.ts";
+import { waitFor } from "../tools/wait-for.ts";
 import { assertCreatedOnce, killed, untilServing } from "./_restart-suite.ts";
-import { type E2eHarness, waitFor } from "./harness.ts";
+import type { E2eHarness } from "./harness.ts";
 
 const KILLS_PER_PHASE = 4;
 /** The templates the harness must be opened with: compute-bulk, up to 1,000 machines. */
@@ -67,8 +68,7 @@ export function crashSuite(
           }[];
           return request && request.status !== "running" && request;
         },
-        FINAL_TIMEOUT_MS,
-        500,
+        { timeoutMs: FINAL_TIMEOUT_MS, intervalMs: 500 },
       );
     }
 
@@ -100,7 +100,7 @@ export function crashSuite(
         await waitFor(
           "no returned pod to survive",
           async () => (await h.truth.pods()).length === 0,
-          FINAL_TIMEOUT_MS,
+          { timeoutMs: FINAL_TIMEOUT_MS },
         );
         assertCreatedOnce(creates, expected);
         t.diagnostic(`kills: ${createKills} during the request, ${returnKills} during the return`);

@@ -3,7 +3,8 @@
 // runs on the simulator (provider.test.ts) and on the real control plane (control-plane.test.ts).
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { type E2eHarness, INSTANCE, runScript, waitFor } from "./harness.ts";
+import { waitFor } from "../tools/wait-for.ts";
+import { type E2eHarness, INSTANCE, runScript } from "./harness.ts";
 
 type Json = Record<string, unknown>;
 type Machine = {
@@ -68,8 +69,7 @@ export function providerSuite(
           const request = await status(requestId);
           return request.status !== "running" && request;
         },
-        timeoutMs,
-        200,
+        { timeoutMs: timeoutMs, intervalMs: 200 },
       );
     }
 

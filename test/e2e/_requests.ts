@@ -1,7 +1,8 @@
 // HostFactory's side of a request, for the suites that wait on one: ask until the provider
 // accepts, then poll getRequestStatus until the answer is final.
+
+import { waitFor } from "../tools/wait-for.ts";
 import type { E2eHarness } from "./harness.ts";
-import { waitFor } from "./harness.ts";
 
 export type RequestAnswer = {
   status: string;
@@ -22,8 +23,7 @@ export async function finalStatus(
       const [request] = (result.json?.requests ?? []) as RequestAnswer[];
       return result.code === 0 && request?.status !== "running" && request;
     },
-    timeoutMs,
-    250,
+    { timeoutMs: timeoutMs, intervalMs: 250 },
   );
 }
 
@@ -40,7 +40,6 @@ export async function accepted(
       const result = await harness.script(operation, input);
       return result.code === 0 && String(result.json?.requestId);
     },
-    60_000,
-    200,
+    { timeoutMs: 60_000, intervalMs: 200 },
   );
 }

@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { type Harness, startHarness, waitFor } from "./harness.ts";
+import { waitFor } from "../tools/wait-for.ts";
+import { type Harness, startHarness } from "./harness.ts";
 
 /** Record writes this slow leave the reconciler's own findings in flight for a while. */
 const PATCH_LATENCY_MS = 1_500;
@@ -24,7 +25,7 @@ before(async () => {
     "the second replica to serve",
     async () =>
       (await h.script("getAvailableTemplates", {}, { HOSTFACTORY_ADDRESS: other })).code === 0,
-    30_000,
+    { timeoutMs: 30_000 },
   );
 });
 after(async () => {
@@ -61,8 +62,7 @@ test("a final answer never changes and both replicas give it, after a pod of the
         const answer = await status(h.address, requestId);
         return answer.status !== "running" && answer;
       },
-      30_000,
-      100,
+      { timeoutMs: 30_000, intervalMs: 100 },
     );
     assert.equal(first.status, "complete");
     const ids = first.machines.map((m) => m.machineId);

@@ -225,28 +225,6 @@ export async function runScript(
   return { ...result, json };
 }
 
-/**
- * Polls `probe` until it returns a value other than undefined or false. The default timeout only
- * stops a hung test: on a loaded machine a sidecar child alone can take many seconds to start.
- */
-export async function waitFor<T>(
-  what: string,
-  probe: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 60_000,
-  intervalMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    last = value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what} (last: ${String(last)})`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
-
 type HealthClient = grpc.Client & {
   check(
     request: object,

@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { type Harness, INSTANCE, startHarness, waitFor } from "./harness.ts";
+import { waitFor } from "../tools/wait-for.ts";
+import { type Harness, INSTANCE, startHarness } from "./harness.ts";
 
 /**
  * Long enough that the standby cannot take over before the restarted sidecar is up, however slowly
@@ -65,8 +66,7 @@ test("a sidecar killed with SIGKILL and restarted under the same pod name leads 
       const now = lease();
       return now?.metadata.resourceVersion !== atKill?.metadata.resourceVersion && now;
     },
-    120_000,
-    20,
+    { timeoutMs: 120_000, intervalMs: 20 },
   );
   assert.equal(renewed.spec?.holderIdentity, "sidecar-a");
   assert.equal(renewed.spec?.leaseTransitions, atKill?.spec?.leaseTransitions, "no takeover");

@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { LABEL_RECORD_KIND } from "../../sidecar/provider/model.ts";
-import { type Harness, startHarness, waitFor } from "./harness.ts";
+import { waitFor } from "../tools/wait-for.ts";
+import { type Harness, startHarness } from "./harness.ts";
 
 /** compute-small's maxNumber in test/fixtures/templates/templates.json. */
 const MAX_NUMBER = 10;
@@ -22,7 +23,7 @@ before(async () => {
     "the second replica to serve",
     async () =>
       (await h.script("getAvailableTemplates", {}, { HOSTFACTORY_ADDRESS: other })).code === 0,
-    30_000,
+    { timeoutMs: 30_000 },
   );
 });
 after(async () => {

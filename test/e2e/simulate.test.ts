@@ -11,7 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { runProcess } from "../tools/run-process.ts";
-import { runScript, type ScriptResult, waitFor } from "./harness.ts";
+import { waitFor } from "../tools/wait-for.ts";
+import { runScript, type ScriptResult } from "./harness.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const DENO = join(ROOT, "node_modules", ".bin", "deno");
@@ -61,7 +62,7 @@ for (const runtime of runtimes) {
           const [request] = (result.json?.requests ?? []) as RequestAnswer[];
           return request?.status !== "running" && request;
         },
-        FINAL_TIMEOUT_MS,
+        { timeoutMs: FINAL_TIMEOUT_MS },
       );
     try {
       await waitFor(
@@ -70,7 +71,7 @@ for (const runtime of runtimes) {
           assert.equal(sidecar.exitCode, null, `the sidecar exited early:\n${banner}`);
           return banner.includes("Ctrl-C stops it");
         },
-        30_000,
+        { timeoutMs: 30_000 },
       );
       assert.match(banner, new RegExp(`serving on ${address}, against a simulated cluster`));
       const kubeconfig = /kubectl --kubeconfig (\S+) get pods/.exec(banner)?.[1] ?? "";

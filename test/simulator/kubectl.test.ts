@@ -7,8 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { waitFor } from "../tools/wait-for.ts";
 import { describeOnBackends } from "./backends.ts";
-import { POD_RUNNING_TIMEOUT_MS, REMOVAL_TIMEOUT_MS, waitFor } from "./helpers.ts";
+import { POD_RUNNING_TIMEOUT_MS, REMOVAL_TIMEOUT_MS } from "./helpers.ts";
 
 const found = spawnSync("kubectl", ["version", "--client"], { encoding: "utf8" });
 const missing =
@@ -113,11 +114,11 @@ if (!missing) {
 
     test("get pods -A prints the namespace and the pod's status", async () => {
       await waitFor(
+        "web Running",
         async () =>
           (await kubectl("get", "pod", "web", "-o", "jsonpath={.status.phase}")).stdout ===
           "Running",
-        "web Running",
-        POD_RUNNING_TIMEOUT_MS,
+        { timeoutMs: POD_RUNNING_TIMEOUT_MS },
       );
       const result = await kubectl("get", "pods", "-A");
       assert.equal(result.code, 0, result.stderr);
@@ -142,7 +143,9 @@ if (!missing) {
         output += chunk;
       });
       try {
-        await waitFor(() => output.includes("web"), "the initial listing", POD_RUNNING_TIMEOUT_MS);
+        await waitFor("the initial listing", () => output.includes("web"), {
+          timeoutMs: POD_RUNNING_TIMEOUT_MS,
+        });
         const created = await kubectl(
           "create",
           "-f",
@@ -150,9 +153,9 @@ if (!missing) {
         );
         assert.equal(created.code, 0, created.stderr);
         await waitFor(
-          () => /watched\s+1\/1\s+Running/.test(output),
           "the new pod running in the stream",
-          POD_RUNNING_TIMEOUT_MS,
+          () => /watched\s+1\/1\s+Running/.test(output),
+          { timeoutMs: POD_RUNNING_TIMEOUT_MS },
         );
       } finally {
         child.kill();
@@ -244,11 +247,11 @@ if (!missing) {
         assert.match(result.stderr, /unknown field "spec.notAField"/);
       }
       await waitFor(
+        "cleanup",
         async () =>
           (await kubectl("delete", "pod", "unknown", "--ignore-not-found", "--wait=false")).code ===
           0,
-        "cleanup",
-        REMOVAL_TIMEOUT_MS,
+        { timeoutMs: REMOVAL_TIMEOUT_MS },
       );
     });
   });
