@@ -16,6 +16,7 @@ import {
   RbacAuthorizationV1Api,
 } from "@kubernetes/client-node";
 import { controlPlaneUnavailable, type SharedControlPlane } from "../control-plane/index.ts";
+import { waitForFinal } from "../e2e/_requests.ts";
 import { runScript } from "../e2e/harness.ts";
 import { waitFor } from "../tools/wait-for.ts";
 import { chartControlPlane } from "./_cluster.ts";
@@ -72,14 +73,17 @@ describe("the chart installed into a real API server", {
   };
 
   const untilFinal = (requestId: string) =>
-    waitFor(
-      `request ${requestId} to finish; the sidecar said:\n${sidecarOutput}`,
+    waitForFinal(
+      requestId,
       async () => {
         const answer = await script("getRequestStatus", { requests: [{ requestId }] });
-        const [request] = answer.requests as RequestAnswer[];
-        return request?.status !== "running" && request;
+        return (answer.requests as RequestAnswer[])[0];
       },
-      { timeoutMs: REQUEST_TIMEOUT_MS, intervalMs: 250 },
+      {
+        timeoutMs: REQUEST_TIMEOUT_MS,
+        intervalMs: 250,
+        what: () => `request ${requestId} to finish; the sidecar said:\n${sidecarOutput}`,
+      },
     );
 
   const requestMachines = async (count: number) => {

@@ -24,7 +24,7 @@ export async function untilServing(h: E2eHarness, timeoutMs = 20_000): Promise<v
   await waitFor(
     "the sidecar to serve",
     async () => (await h.script("getAvailableTemplates", {})).code === 0,
-    { timeoutMs: timeoutMs },
+    { timeoutMs },
   );
 }
 

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { runProcess } from "../tools/run-process.ts";
 import { waitFor } from "../tools/wait-for.ts";
+import { waitForFinal } from "./_requests.ts";
 import { runScript, type ScriptResult } from "./harness.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -54,13 +55,12 @@ for (const runtime of runtimes) {
       return runScript(operation, ["-f", file], { HOSTFACTORY_ADDRESS: address });
     };
     const untilFinal = (requestId: string) =>
-      waitFor(
-        `request ${requestId} to finish`,
+      waitForFinal(
+        requestId,
         async () => {
           const result = await script("getRequestStatus", { requests: [{ requestId }] });
           assert.equal(result.code, 0, result.stdout + result.stderr);
-          const [request] = (result.json?.requests ?? []) as RequestAnswer[];
-          return request?.status !== "running" && request;
+          return ((result.json?.requests ?? []) as RequestAnswer[])[0];
         },
         { timeoutMs: FINAL_TIMEOUT_MS },
       );

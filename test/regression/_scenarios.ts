@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { after, before, describe, type TestContext, test } from "node:test";
 import type { V1Pod } from "@kubernetes/client-node";
+import { waitForFinal } from "../e2e/_requests.ts";
 import { waitFor } from "../tools/wait-for.ts";
 import { PENDING_TIMEOUT_SECONDS, type Target, TEMPLATE, UNSCHEDULABLE } from "./_targets.ts";
 
@@ -122,12 +123,12 @@ export function regressionScenarios(
     };
     /** Polls getRequestStatus as HostFactory does; `onStatus` sees every answer. */
     const untilFinal = (requestId: string, onStatus: (request: RequestAnswer) => void = () => {}) =>
-      waitFor(
-        `${requestId} to be final`,
+      waitForFinal(
+        requestId,
         async () => {
           const request = await status(requestId);
           onStatus(request);
-          return request.status !== "running" && request;
+          return request;
         },
         { timeoutMs: limit, intervalMs: POLL_MS },
       );

@@ -27,6 +27,7 @@ import { LABEL_INSTANCE, LABEL_RECORD_KIND } from "../../sidecar/provider/model.
 import { recordName } from "../../sidecar/provider/naming.ts";
 import { parseRecord } from "../../sidecar/provider/records.ts";
 import type { StoreEvent } from "../../sidecar/simulator/index.ts";
+import { waitForFinal } from "../e2e/_requests.ts";
 import { type Harness, INSTANCE, startHarness } from "../e2e/harness.ts";
 import { seededRandom, testSeed } from "../tools/seed.ts";
 import { waitFor } from "../tools/wait-for.ts";
@@ -253,14 +254,10 @@ test("under random watch faults, answers stay true to the pods and the caches co
   })();
 
   const untilFinal = (requestId: string): Promise<Request> =>
-    waitFor(
-      `${requestId} to finish`,
-      async () => {
-        const [request] = await status([requestId]);
-        return request?.status !== RequestStatus.REQUEST_STATUS_RUNNING && request;
-      },
-      { timeoutMs: CONVERGENCE_BOUND_MS, intervalMs: POLL_INTERVAL_MS },
-    );
+    waitForFinal(requestId, async () => (await status([requestId]))[0], {
+      timeoutMs: CONVERGENCE_BOUND_MS,
+      intervalMs: POLL_INTERVAL_MS,
+    });
   const returned = new Set<string>();
   let lifecycles = 0;
   const hostFactory = async (thread: number) => {
