@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { SEED_ENV, seededRandom } from "../tools/seed.ts";
 import { waitFor } from "../tools/wait-for.ts";
-import { assertCreatedOnce, killed, untilServing } from "./_restart-suite.ts";
+import { assertCreatedOnce, killed } from "./_restart-suite.ts";
 import type { E2eHarness } from "./harness.ts";
 
 const KILLS_PER_PHASE = 4;
@@ -51,7 +51,7 @@ export function crashSuite(
         if (victim) await killed(victim);
         kills++;
         start();
-        await untilServing(h);
+        await h.serving();
       }
       return kills;
     }
@@ -77,7 +77,7 @@ export function crashSuite(
       const creates = await h.truth.recordCreates();
       try {
         start();
-        await untilServing(h);
+        await h.serving();
         const asked = await h.script("requestMachines", {
           template: { templateId: "compute-bulk", machineCount: MACHINES },
         });

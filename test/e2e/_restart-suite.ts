@@ -19,15 +19,6 @@ export async function killed(child: ChildProcess): Promise<void> {
   }
 }
 
-/** Waits until the harness's sidecar answers the scripts. */
-export async function untilServing(h: E2eHarness, timeoutMs = 20_000): Promise<void> {
-  await waitFor(
-    "the sidecar to serve",
-    async () => (await h.script("getAvailableTemplates", {})).code === 0,
-    { timeoutMs },
-  );
-}
-
 /** Asserts that each pod of `log` was created once, and that they are exactly `names`. */
 export function assertCreatedOnce(log: CreateLog, names: string[]): void {
   assert.deepEqual(log.duplicates(), [], "no machine's pod was created twice");
@@ -48,7 +39,7 @@ export function restartSuite(title: string, open: () => Promise<E2eHarness>): vo
       const creates = await h.truth.recordCreates();
       try {
         const first = h.spawnSidecar(SLOW);
-        await untilServing(h);
+        await h.serving();
         const answer = await h.script("requestMachines", {
           template: { templateId: "compute-small", machineCount: 8 },
         });
@@ -63,7 +54,7 @@ export function restartSuite(title: string, open: () => Promise<E2eHarness>): vo
         assert.ok(createdBeforeKill < 8, `killed mid-request (${createdBeforeKill} of 8 created)`);
 
         h.spawnSidecar(SLOW);
-        await untilServing(h);
+        await h.serving();
         const final = await waitFor(
           "the request to complete",
           async () => {

@@ -2,7 +2,6 @@
 // given it, so it never changes and both replicas give it, with the same machineIds, whatever
 // happens to the pods afterwards.
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { waitFor } from "../tools/wait-for.ts";
 import { type Harness, startHarness } from "./harness.ts";
@@ -19,14 +18,7 @@ let h: Harness;
 let other: string;
 before(async () => {
   h = await startHarness();
-  other = `unix://${join(h.dir, "replica-b.sock")}`;
-  h.spawnSidecar([], other);
-  await waitFor(
-    "the second replica to serve",
-    async () =>
-      (await h.script("getAvailableTemplates", {}, { HOSTFACTORY_ADDRESS: other })).code === 0,
-    { timeoutMs: 30_000 },
-  );
+  other = await h.startReplica();
 });
 after(async () => {
   await h.close();

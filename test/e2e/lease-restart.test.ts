@@ -30,14 +30,6 @@ interface Lease {
 const lease = () =>
   h.simulator.store.get("leases", "default", `hostfactory-k8s-${INSTANCE}`) as Lease | undefined;
 
-async function serving(address: string): Promise<void> {
-  await waitFor(
-    `the sidecar at ${address} to serve`,
-    async () =>
-      (await h.script("getAvailableTemplates", {}, { HOSTFACTORY_ADDRESS: address })).code === 0,
-  );
-}
-
 async function killed(child: ChildProcess): Promise<void> {
   child.kill("SIGKILL");
   if (child.exitCode === null && child.signalCode === null) {
@@ -47,11 +39,11 @@ async function killed(child: ChildProcess): Promise<void> {
 
 test("a sidecar killed with SIGKILL and restarted under the same pod name leads again at once", async () => {
   const first = h.spawnSidecar(LEASE, h.address, { POD_NAME: "sidecar-a" });
-  await serving(h.address);
+  await h.serving(h.address);
   await waitFor("sidecar-a to hold the Lease", () => lease()?.spec?.holderIdentity === "sidecar-a");
   const standbyAddress = `unix://${join(h.dir, "standby.sock")}`;
   h.spawnSidecar(LEASE, standbyAddress, { POD_NAME: "sidecar-b" });
-  await serving(standbyAddress);
+  await h.serving(standbyAddress);
 
   await killed(first);
   const atKill = lease();
@@ -72,7 +64,7 @@ test("a sidecar killed with SIGKILL and restarted under the same pod name leads 
   assert.equal(renewed.spec?.leaseTransitions, atKill?.spec?.leaseTransitions, "no takeover");
 
   // And it acts as the leader: only the leader creates pods.
-  await serving(h.address);
+  await h.serving(h.address);
   const answer = await h.script("requestMachines", {
     template: { templateId: "compute-small", machineCount: 2 },
   });

@@ -1,10 +1,8 @@
 // maxNumber is a hard limit across replicas: requests sent at once to two sidecars, each of
 // which alone sees room for them, never together take more machines than the template allows.
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { LABEL_RECORD_KIND } from "../../sidecar/provider/model.ts";
-import { waitFor } from "../tools/wait-for.ts";
 import { type Harness, startHarness } from "./harness.ts";
 
 /** compute-small's maxNumber in test/fixtures/templates/templates.json. */
@@ -17,14 +15,7 @@ let h: Harness;
 let other: string;
 before(async () => {
   h = await startHarness();
-  other = `unix://${join(h.dir, "replica-b.sock")}`;
-  h.spawnSidecar([], other);
-  await waitFor(
-    "the second replica to serve",
-    async () =>
-      (await h.script("getAvailableTemplates", {}, { HOSTFACTORY_ADDRESS: other })).code === 0,
-    { timeoutMs: 30_000 },
-  );
+  other = await h.startReplica();
 });
 after(async () => {
   await h.close();
