@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { type ProcessResult, runProcess } from "../tools/run-process.ts";
 import { waitFor } from "../tools/wait-for.ts";
 import { describeOnBackends } from "./backends.ts";
 import { POD_RUNNING_TIMEOUT_MS, REMOVAL_TIMEOUT_MS } from "./helpers.ts";
@@ -20,12 +21,6 @@ if (missing) console.log(`# skipping kubectl tests: ${missing}`);
 
 /** How long `kubectl get -w` may stream before the test stops it. */
 const WATCH_REQUEST_TIMEOUT = "60s";
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 const manifest = (name: string, image: string, extraSpec = "") => `apiVersion: v1
 kind: Pod
@@ -62,19 +57,8 @@ if (!missing) {
       namespace,
     ];
 
-    function kubectl(...rest: string[]): Promise<Result> {
-      return new Promise((resolve) => {
-        const child = spawn("kubectl", [...args(), ...rest]);
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (chunk) => {
-          stdout += chunk;
-        });
-        child.stderr.on("data", (chunk) => {
-          stderr += chunk;
-        });
-        child.on("close", (code) => resolve({ code, stdout, stderr }));
-      });
+    function kubectl(...rest: string[]): Promise<ProcessResult> {
+      return runProcess("kubectl", [...args(), ...rest]);
     }
 
     const write = (name: string, text: string) => {
