@@ -1,6 +1,5 @@
 // One provider under test: the API simulator and the sidecar, each in a child process, a gRPC
 // client to the sidecar, and HostFactory's side (the real scripts) run as HostFactory runs them.
-import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Client, credentials, Metadata } from "@grpc/grpc-js";
@@ -10,6 +9,7 @@ import {
   ProviderServiceService,
   RequestStatus,
 } from "../proto/gen/hostfactory/v1/provider.ts";
+import { runProcess } from "../test/tools/run-process.ts";
 import { type ChildHandle, forkChild } from "./_ipc.ts";
 import type { handlers as SidecarHandlers } from "./_sidecar-process.ts";
 import type { handlers as SimulatorHandlers } from "./_simulator-process.ts";
@@ -69,25 +69,14 @@ export interface TimedRun {
 }
 
 /** Runs a command with stdout and stderr piped (as HostFactory reads them), timing it. */
-export function runTimed(
+export async function runTimed(
   command: string,
   args: string[],
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<TimedRun> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ ms: performance.now() - started, code, stdout, stderr }));
-  });
+  const started = performance.now();
+  const result = await runProcess(command, args, { env });
+  return { ms: performance.now() - started, ...result };
 }
 
 /** The environment HostFactory gives a script, without whatever the caller's shell set. */

@@ -2,17 +2,17 @@
 // grpc.health.v1, on the transport HostFactory's operations use (connect.ts, grpc-transport.ts),
 // with their settings and the one meaning of a failed call (errors.ts' sidecarError).
 
-import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import {
+  type HealthCheckResponse_ServingStatus,
+  HealthService,
+  healthCheckResponse_ServingStatusToJSON,
+} from "../../proto/gen/grpc/health/v1/health.ts";
 import { AdminServiceService } from "../../proto/gen/hostfactory/v1/admin.ts";
 import { ProviderServiceService, type Request } from "../../proto/gen/hostfactory/v1/provider.ts";
 import { sidecarTransport } from "../connect.ts";
 import { sidecarError } from "../errors.ts";
 import { GRPC_STATUS, GrpcCallError } from "../grpc-status.ts";
 import type { Settings } from "../settings.ts";
-
-const HEALTH_CHECK_PATH = "/grpc.health.v1.Health/Check";
-/** grpc.health.v1.HealthCheckResponse.ServingStatus, by number. */
-const SERVING_STATUS = ["UNKNOWN", "SERVING", "NOT_SERVING", "SERVICE_UNKNOWN"];
 
 type Service = typeof AdminServiceService;
 export type AdminMethod = keyof Service;
@@ -38,19 +38,10 @@ export interface SidecarAdmin {
   health(service: string): Promise<string>;
 }
 
-function encodeHealthCheck(service: string): Buffer {
-  return Buffer.from(new BinaryWriter().uint32(10).string(service).finish());
-}
-
-function decodeHealthCheck(bytes: Buffer): string {
-  const reader = new BinaryReader(bytes);
-  let status = 0;
-  while (reader.pos < reader.len) {
-    const tag = reader.uint32();
-    if (tag >>> 3 === 1) status = reader.int32();
-    else reader.skip(tag & 7);
-  }
-  return SERVING_STATUS[status] ?? `status ${status}`;
+/** A serving status by name; one this client does not know, by number. */
+function servingStatusName(status: HealthCheckResponse_ServingStatus): string {
+  const name = healthCheckResponse_ServingStatusToJSON(status);
+  return name === "UNRECOGNIZED" ? `status ${status}` : name;
 }
 
 export function connectSidecarAdmin(settings: Settings): SidecarAdmin {
@@ -96,9 +87,13 @@ export function connectSidecarAdmin(settings: Settings): SidecarAdmin {
     },
     async health(service) {
       try {
-        return decodeHealthCheck(
-          await transport.unary(HEALTH_CHECK_PATH, encodeHealthCheck(service), deadline()),
+        const { check } = HealthService;
+        const answer = await transport.unary(
+          check.path,
+          check.requestSerialize({ service }),
+          deadline(),
         );
+        return servingStatusName(check.responseDeserialize(answer).status);
       } catch (error) {
         if (error instanceof GrpcCallError && error.code === GRPC_STATUS.NOT_FOUND) {
           return "SERVICE_UNKNOWN";

@@ -22,7 +22,9 @@ import {
   TimelineSource,
 } from "../../proto/gen/hostfactory/v1/admin.ts";
 import { RequestKind, RequestStatus } from "../../proto/gen/hostfactory/v1/provider.ts";
-import { type Harness, INSTANCE, startHarness, TEST_TEMPLATES, waitFor } from "../e2e/harness.ts";
+import { waitForFinal } from "../e2e/_requests.ts";
+import { type Harness, INSTANCE, startHarness, TEST_TEMPLATES } from "../e2e/harness.ts";
+import { waitFor } from "../tools/wait-for.ts";
 
 let h: Harness;
 let admin: AdminServiceClient;
@@ -64,9 +66,8 @@ async function requestMachines(templateId: string, machineCount: number): Promis
   return String(result.json?.requestId);
 }
 async function untilFinal(requestId: string): Promise<GetRequestResponse> {
-  return waitFor(`${requestId} final`, async () => {
-    const answer = await call<GetRequestResponse>("getRequest", { requestId });
-    return answer.summary?.status !== RequestStatus.REQUEST_STATUS_RUNNING && answer;
+  return waitForFinal(requestId, () => call<GetRequestResponse>("getRequest", { requestId }), {
+    statusOf: (answer) => answer.summary?.status,
   });
 }
 

@@ -1,11 +1,12 @@
 // The `hostfactory` CLI hands the operators' commands over to client/admin/, from its sources and
 // from the bundle HostFactory's scripts run, and documents them.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { CLIENT, REPO, runClient } from "../client/run-cli.ts";
 import { type Harness, startHarness } from "../e2e/harness.ts";
+import { runProcess } from "../tools/run-process.ts";
 import { admin } from "./_run-admin.ts";
 
 let h: Harness;
@@ -19,15 +20,8 @@ after(async () => {
 describe("the hostfactory CLI", () => {
   test("hands admin commands over, from the sources and from the scripts' bundle", async () => {
     for (const cli of [CLIENT, join(REPO, "client", "gen", "hostfactory.cjs")]) {
-      const result = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-        const child = spawn(process.execPath, [cli, "machines", "--json"], {
-          env: { ...process.env, HOSTFACTORY_ADDRESS: h.address },
-        });
-        let stdout = "";
-        child.stdout.on("data", (chunk) => {
-          stdout += chunk;
-        });
-        child.on("close", (code) => resolve({ code, stdout }));
+      const result = await runProcess(process.execPath, [cli, "machines", "--json"], {
+        env: { ...process.env, HOSTFACTORY_ADDRESS: h.address },
       });
       assert.equal(result.code, 0, cli);
       assert.ok(Array.isArray(JSON.parse(result.stdout).machines), cli);

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { install } from "../../client/install.ts";
 import { REPO } from "../client/run-cli.ts";
-import { type Harness, startHarness, TEST_TEMPLATES, waitFor } from "../e2e/harness.ts";
+import { type Harness, startHarness, TEST_TEMPLATES } from "../e2e/harness.ts";
+import { waitFor } from "../tools/wait-for.ts";
 import { admin } from "./_run-admin.ts";
 
 type Check = { check: string; status: string; message: string; fix?: string };
@@ -127,8 +128,7 @@ describe("the sidecar's side", () => {
           const answer = await doctor([], address);
           return find(answer.checks, "sidecar reachable")[0]?.status === "ok" && answer;
         },
-        30_000,
-        250,
+        { timeoutMs: 30_000, intervalMs: 250 },
       );
     } finally {
       child.kill("SIGKILL");

@@ -4,8 +4,9 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { after, before, describe, test } from "node:test";
-import { type Harness, healthStatus, startHarness, waitFor } from "../e2e/harness.ts";
+import { type Harness, healthStatus, startHarness } from "../e2e/harness.ts";
 import { runProcess } from "../tools/run-process.ts";
+import { waitFor } from "../tools/wait-for.ts";
 import { goBuild, goSkipReason } from "./go-build.ts";
 
 /** Stops a hung build or run; a first build takes minutes on a busy machine. */

@@ -16,7 +16,9 @@ import {
   RbacAuthorizationV1Api,
 } from "@kubernetes/client-node";
 import { controlPlaneUnavailable, type SharedControlPlane } from "../control-plane/index.ts";
-import { runScript, waitFor } from "../e2e/harness.ts";
+import { waitForFinal } from "../e2e/_requests.ts";
+import { runScript } from "../e2e/harness.ts";
+import { waitFor } from "../tools/wait-for.ts";
 import { chartControlPlane } from "./_cluster.ts";
 import { CHART, helmUnavailable, ROOT, runHelm } from "./_helm.ts";
 import { type Container, envOf, type KubeObject } from "./_render.ts";
@@ -71,15 +73,17 @@ describe("the chart installed into a real API server", {
   };
 
   const untilFinal = (requestId: string) =>
-    waitFor(
-      `request ${requestId} to finish; the sidecar said:\n${sidecarOutput}`,
+    waitForFinal(
+      requestId,
       async () => {
         const answer = await script("getRequestStatus", { requests: [{ requestId }] });
-        const [request] = answer.requests as RequestAnswer[];
-        return request?.status !== "running" && request;
+        return (answer.requests as RequestAnswer[])[0];
       },
-      REQUEST_TIMEOUT_MS,
-      250,
+      {
+        timeoutMs: REQUEST_TIMEOUT_MS,
+        intervalMs: 250,
+        what: () => `request ${requestId} to finish; the sidecar said:\n${sidecarOutput}`,
+      },
     );
 
   const requestMachines = async (count: number) => {
@@ -179,8 +183,7 @@ describe("the chart installed into a real API server", {
           return undefined;
         }
       },
-      REQUEST_TIMEOUT_MS,
-      250,
+      { timeoutMs: REQUEST_TIMEOUT_MS, intervalMs: 250 },
     );
     const created = await untilFinal(requestId);
     assert.equal(created.status, "complete", JSON.stringify(created));

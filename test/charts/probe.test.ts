@@ -9,10 +9,10 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import * as grpc from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
 import { protoPath as healthProto } from "grpc-health-check";
+import { waitFor } from "../tools/wait-for.ts";
 import { helmUnavailable, ROOT } from "./_helm.ts";
 import {
   type Container,
@@ -155,14 +155,6 @@ async function runProbe(host: string, probe: Probe | undefined): Promise<string>
   }
 }
 
-async function until(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
-    await sleep(100);
-  }
-}
-
 /** Renders `options` on free loopback ports, starts the sidecar the chart describes, checks it. */
 function probeScenario(name: string, loopback: string, options: RenderOptions) {
   describe(name, { skip: helmUnavailable() }, () => {
@@ -188,10 +180,14 @@ function probeScenario(name: string, loopback: string, options: RenderOptions) {
     test("every probe passes once the sidecar started with the chart's configuration serves", async () => {
       sidecar = startSidecar(pod);
       const running = sidecar;
-      await until("the startup probe passes", async () => {
-        assert.equal(running.exitCode, null, "the sidecar exited");
-        return (await runProbe(loopback, pod.sidecar.startupProbe)) === "SERVING";
-      });
+      await waitFor(
+        "the startup probe to pass",
+        async () => {
+          assert.equal(running.exitCode, null, "the sidecar exited");
+          return (await runProbe(loopback, pod.sidecar.startupProbe)) === "SERVING";
+        },
+        { timeoutMs: START_TIMEOUT_MS, intervalMs: 100 },
+      );
       for (const kind of PROBE_KINDS) {
         assert.equal(await runProbe(loopback, pod.sidecar[kind]), "SERVING", kind);
       }

@@ -2,7 +2,6 @@
 // namespaces, KWOK nodes, a node's kubelet going silent, a pod failing, ServiceAccount tokens.
 // Both a control plane this process runs and the shared one (another process runs it) offer it.
 import { randomBytes } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import {
   ApiException,
   CoreV1Api,
@@ -11,12 +10,19 @@ import {
   setHeaderOptions,
   type V1Node,
 } from "@kubernetes/client-node";
+import { type WaitOptions, waitFor } from "../tools/wait-for.ts";
 import { kubeconfigYaml, writeKubeconfig } from "./_certificates.ts";
 import { FAIL_REASON_ANNOTATION, KWOK_MANAGED_LABEL } from "./_components.ts";
 
 /** How long a node, a namespace or a pod state may take to come (a loaded 2-core CI box). */
 export const READY_TIMEOUT_MS = 180_000;
 const POLL_INTERVAL_MS = 200;
+/** How the control plane's setup waits: a component still starting answers with errors. */
+export const READY_WAIT: WaitOptions = {
+  timeoutMs: READY_TIMEOUT_MS,
+  intervalMs: POLL_INTERVAL_MS,
+  retryErrors: true,
+};
 const DEFAULT_NODE = { cpu: "8", memory: "32Gi", pods: 110 };
 const TOKEN_SECONDS = 3600;
 
@@ -68,29 +74,6 @@ export function randomName(prefix: string): string {
 
 function isNotFound(error: unknown): boolean {
   return error instanceof ApiException && error.code === 404;
-}
-
-/** Polls check until it gives a value; on timeout fails with what() and the last error. */
-export async function waitFor<T>(
-  what: () => string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = READY_TIMEOUT_MS,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      const cause = lastError ? ` (last error: ${(lastError as Error).message})` : "";
-      throw new Error(`${what()}${cause}; waited ${timeoutMs / 1000} s`);
-    }
-    await sleep(POLL_INTERVAL_MS);
-  }
 }
 
 function nodeObject(name: string, spec: NodeSpec): V1Node {
@@ -159,7 +142,7 @@ export function createClusterApi(options: ClusterApiOptions): ClusterApi {
   const waitForServiceAccount = async (namespace: string, name = "default") => {
     await waitFor(
       () =>
-        `namespace ${namespace} got no ServiceAccount ${name}${explain("kube-controller-manager")}`,
+        `namespace ${namespace} to get its ServiceAccount ${name}${explain("kube-controller-manager")}`,
       async () => {
         try {
           await core.readNamespacedServiceAccount({ name, namespace });
@@ -169,6 +152,7 @@ export function createClusterApi(options: ClusterApiOptions): ClusterApi {
           throw error;
         }
       },
+      READY_WAIT,
     );
   };
 
@@ -196,8 +180,9 @@ export function createClusterApi(options: ClusterApiOptions): ClusterApi {
       const name = spec.name ?? randomName("kwok-node");
       await core.createNode({ body: nodeObject(name, spec) });
       await waitFor(
-        () => `node ${name} did not become Ready and schedulable${explain("kwok")}`,
+        () => `node ${name} to become Ready and schedulable${explain("kwok")}`,
         async () => (isReadyAndSchedulable(await core.readNode({ name })) ? name : undefined),
+        READY_WAIT,
       );
       return name;
     },
@@ -207,12 +192,13 @@ export function createClusterApi(options: ClusterApiOptions): ClusterApi {
         mergePatch,
       );
       await waitFor(
-        () => `node ${node} was not marked NotReady${explain("kube-controller-manager")}`,
+        () => `node ${node} to be marked NotReady${explain("kube-controller-manager")}`,
         async () => {
           const read = await core.readNode({ name: node });
           const ready = read.status?.conditions?.find((condition) => condition.type === "Ready");
           return ready?.status !== "True" ? true : undefined;
         },
+        READY_WAIT,
       );
     },
     async failPod(namespace, name, reason = "Error") {
@@ -223,12 +209,13 @@ export function createClusterApi(options: ClusterApiOptions): ClusterApi {
       );
       await waitFor(
         () =>
-          `pod ${namespace}/${name} did not fail: KWOK fails only pods bound to its nodes` +
+          `pod ${namespace}/${name} to fail (KWOK fails only pods bound to its nodes)` +
           explain("kwok"),
         async () => {
           const pod = await core.readNamespacedPod({ name, namespace });
           return pod.status?.phase === "Failed" ? true : undefined;
         },
+        READY_WAIT,
       );
     },
     tokenFor,

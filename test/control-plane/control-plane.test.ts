@@ -7,11 +7,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { ApiException, CoreV1Api, KubeConfig, type V1Pod } from "@kubernetes/client-node";
+import { type WaitOptions, waitFor } from "../tools/wait-for.ts";
 import { controlPlaneUnavailable, type SharedControlPlane, sharedControlPlane } from "./index.ts";
 
 /** A hung control plane fails the suite instead of hanging it. */
 const SUITE_TIMEOUT_MS = 600_000;
 const POLL_MS = 200;
+/** Waits that the suite's own timeout bounds. */
+const WAIT: WaitOptions = { timeoutMs: SUITE_TIMEOUT_MS, intervalMs: POLL_MS };
 
 function pod(name: string, cpu = "100m"): V1Pod {
   return {
@@ -21,14 +24,6 @@ function pod(name: string, cpu = "100m"): V1Pod {
       restartPolicy: "Never",
     },
   };
-}
-
-async function until<T>(check: () => Promise<T | undefined>): Promise<T> {
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
 }
 
 describe("real control plane", {
@@ -49,10 +44,14 @@ describe("real control plane", {
 
   test("a pod is scheduled onto a KWOK node and becomes Running and Ready with an IP", async () => {
     await core.createNamespacedPod({ namespace, body: pod("runs") });
-    const running = await until(async () => {
-      const read = await core.readNamespacedPod({ namespace, name: "runs" });
-      return read.status?.phase === "Running" ? read : undefined;
-    });
+    const running = await waitFor(
+      "the pod to run",
+      async () => {
+        const read = await core.readNamespacedPod({ namespace, name: "runs" });
+        return read.status?.phase === "Running" ? read : undefined;
+      },
+      WAIT,
+    );
     assert.match(running.spec?.nodeName ?? "", /^kwok-node-/);
     assert.match(running.status?.podIP ?? "", /^10\.244\.\d+\.\d+$/);
     const ready = running.status?.conditions?.find((condition) => condition.type === "Ready");
@@ -61,29 +60,41 @@ describe("real control plane", {
 
   test("a pod no node can hold gets the scheduler's FailedScheduling reason", async () => {
     await core.createNamespacedPod({ namespace, body: pod("too-big", "1000") });
-    const scheduled = await until(async () => {
-      const read = await core.readNamespacedPod({ namespace, name: "too-big" });
-      return read.status?.conditions?.find((condition) => condition.type === "PodScheduled");
-    });
+    const scheduled = await waitFor(
+      "the PodScheduled condition",
+      async () => {
+        const read = await core.readNamespacedPod({ namespace, name: "too-big" });
+        return read.status?.conditions?.find((condition) => condition.type === "PodScheduled");
+      },
+      WAIT,
+    );
     assert.equal(scheduled.status, "False");
     assert.equal(scheduled.reason, "Unschedulable");
     assert.match(scheduled.message ?? "", /nodes are available: .*Insufficient cpu/);
-    const event = await until(async () => {
-      const events = await core.listNamespacedEvent({
-        namespace,
-        fieldSelector: "involvedObject.name=too-big",
-      });
-      return events.items.find((item) => item.reason === "FailedScheduling");
-    });
+    const event = await waitFor(
+      "the FailedScheduling event",
+      async () => {
+        const events = await core.listNamespacedEvent({
+          namespace,
+          fieldSelector: "involvedObject.name=too-big",
+        });
+        return events.items.find((item) => item.reason === "FailedScheduling");
+      },
+      WAIT,
+    );
     assert.match(event.message ?? "", /Insufficient cpu/);
   });
 
   test("failPod makes a running pod Failed with the given termination reason", async () => {
     await core.createNamespacedPod({ namespace, body: pod("fails") });
-    await until(async () => {
-      const read = await core.readNamespacedPod({ namespace, name: "fails" });
-      return read.status?.phase === "Running" ? true : undefined;
-    });
+    await waitFor(
+      "the pod to run",
+      async () => {
+        const read = await core.readNamespacedPod({ namespace, name: "fails" });
+        return read.status?.phase === "Running" ? true : undefined;
+      },
+      WAIT,
+    );
     await controlPlane.failPod(namespace, "fails", "OOMKilled");
     const failed = await core.readNamespacedPod({ namespace, name: "fails" });
     assert.equal(failed.status?.phase, "Failed");
@@ -95,10 +106,14 @@ describe("real control plane", {
   test("a node whose heartbeat stops is marked NotReady and tainted unreachable", async () => {
     const node = await controlPlane.addNode({ cpu: "2", labels: { purpose: "heartbeat-test" } });
     await controlPlane.stopHeartbeat(node);
-    const tainted = await until(async () => {
-      const read = await core.readNode({ name: node });
-      return read.spec?.taints?.find((taint) => taint.key === "node.kubernetes.io/unreachable");
-    });
+    const tainted = await waitFor(
+      "the unreachable taint",
+      async () => {
+        const read = await core.readNode({ name: node });
+        return read.spec?.taints?.find((taint) => taint.key === "node.kubernetes.io/unreachable");
+      },
+      WAIT,
+    );
     assert.equal(tainted.effect, "NoSchedule");
     await core.deleteNode({ name: node });
   });

@@ -9,8 +9,9 @@ import { request as httpsRequest } from "node:https";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { waitFor } from "../tools/wait-for.ts";
 import { createPki, kubeconfigYaml, writeKubeconfig } from "./_certificates.ts";
-import { type ClusterApi, createClusterApi, type NodeSpec, waitFor } from "./_cluster-api.ts";
+import { type ClusterApi, createClusterApi, type NodeSpec, READY_WAIT } from "./_cluster-api.ts";
 import { type Component, commandLine, type Layout } from "./_components.ts";
 import { type BinaryPaths, ensureBinaries } from "./binaries.ts";
 
@@ -212,21 +213,23 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const waitServing = async (component: Component) => {
     if (component === "etcd") {
       await waitFor(
-        () => `etcd did not become healthy on 127.0.0.1:${etcdClientPort}${explain(component)}`,
+        () => `etcd to become healthy on 127.0.0.1:${etcdClientPort}${explain(component)}`,
         async () => {
           if (!running.has(component)) throw new Error("etcd exited");
           const { status, body } = await get(`http://127.0.0.1:${etcdClientPort}/health`);
           return status === 200 && body.includes('"true"') ? true : undefined;
         },
+        READY_WAIT,
       );
     } else if (component === "kube-apiserver") {
       await waitFor(
-        () => `kube-apiserver did not become ready at ${server}/readyz${explain(component)}`,
+        () => `kube-apiserver to become ready at ${server}/readyz${explain(component)}`,
         async () => {
           if (!running.has(component)) throw new Error("kube-apiserver exited");
           const { status } = await get(`${server}/readyz`, adminTls);
           return status === 200 ? true : undefined;
         },
+        READY_WAIT,
       );
     }
   };

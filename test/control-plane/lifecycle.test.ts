@@ -5,13 +5,15 @@ import { spawn } from "node:child_process";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { CoreV1Api } from "@kubernetes/client-node";
+import { type WaitOptions, waitFor } from "../tools/wait-for.ts";
 import { type ControlPlane, controlPlaneUnavailable, startControlPlane } from "./index.ts";
 
 /** Boots on a loaded 2-core machine; only stops a hung suite. */
 const SUITE_TIMEOUT_MS = 600_000;
 const POLL_MS = 100;
+/** Waits that the suite's own timeout bounds. */
+const WAIT: WaitOptions = { timeoutMs: SUITE_TIMEOUT_MS, intervalMs: POLL_MS };
 
 /** Pids of the processes whose command line mentions `text`. */
 function processesMentioning(text: string): number[] {
@@ -25,14 +27,6 @@ function processesMentioning(text: string): number[] {
     }
   }
   return pids;
-}
-
-async function until<T>(check: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    await sleep(POLL_MS);
-  }
 }
 
 describe("a control plane of one's own", {
@@ -63,16 +57,20 @@ describe("a control plane of one's own", {
     await controlPlane.kill("etcd");
     await controlPlane.start("etcd");
     // The API server's etcd client reconnects on its own.
-    await until(async () => {
-      try {
-        return await core.createNamespacedConfigMap({
-          namespace,
-          body: { metadata: { name: "after-etcd" } },
-        });
-      } catch {
-        return undefined;
-      }
-    });
+    await waitFor(
+      "a write after etcd's restart",
+      async () => {
+        try {
+          return await core.createNamespacedConfigMap({
+            namespace,
+            body: { metadata: { name: "after-etcd" } },
+          });
+        } catch {
+          return undefined;
+        }
+      },
+      WAIT,
+    );
     const read = await core.readNamespace({ name: namespace });
     assert.equal(read.metadata?.name, namespace);
   });
@@ -114,10 +112,14 @@ describe("nothing outlives the process that started the control plane", {
       // Five components and the guard of each.
       assert.equal(components.length, 10, `processes of ${dir}: ${components.join(", ")}`);
       owner.kill("SIGKILL");
-      const alive = await until(() => {
-        const left = processesMentioning(dir);
-        return left.length === 0 ? left : undefined;
-      });
+      const alive = await waitFor(
+        "the components to exit with their owner",
+        () => {
+          const left = processesMentioning(dir);
+          return left.length === 0 ? left : undefined;
+        },
+        WAIT,
+      );
       assert.deepEqual(alive, []);
     } finally {
       owner.kill("SIGKILL");

@@ -6,8 +6,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
-import { runScript, waitFor } from "../e2e/harness.ts";
+import { runScript } from "../e2e/harness.ts";
 import { runProcess } from "../tools/run-process.ts";
+import { waitFor } from "../tools/wait-for.ts";
 import { codeBlocks, ROOT, SHELL_LANGS, shellCommands } from "./_markdown.ts";
 
 /** How long the simulated pods may take to start; only stops a hung test. */
@@ -39,7 +40,9 @@ async function npmStart(dir: string, args: string[] = []) {
     banner += chunk;
   });
   const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
-  await waitFor("npm start's banner", () => banner.includes("Ctrl-C stops it"), SETTLE_TIMEOUT_MS);
+  await waitFor("npm start's banner", () => banner.includes("Ctrl-C stops it"), {
+    timeoutMs: SETTLE_TIMEOUT_MS,
+  });
   const stop = async () => {
     if (child.exitCode === null) process.kill(-(child.pid as number), "SIGTERM");
     return exited;
@@ -87,8 +90,7 @@ test("the README's quick start works as written, and its output samples are what
             await run(last.command);
             return false;
           },
-          SETTLE_TIMEOUT_MS,
-          500,
+          { timeoutMs: SETTLE_TIMEOUT_MS, intervalMs: 500 },
         );
       }
     }
@@ -131,8 +133,7 @@ test("npm start's simulated cluster runs every example template at its maxNumber
         const all = (answer.json?.requests ?? []) as { status: string }[];
         return all.every((request) => request.status !== "running") && all;
       },
-      SETTLE_TIMEOUT_MS,
-      500,
+      { timeoutMs: SETTLE_TIMEOUT_MS, intervalMs: 500 },
     );
     assert.deepEqual(
       requests.map((request) => request.status),

@@ -7,8 +7,9 @@ import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { SEED_ENV, seededRandom } from "../tools/seed.ts";
-import { assertCreatedOnce, killed, untilServing } from "./_restart-suite.ts";
-import { type E2eHarness, waitFor } from "./harness.ts";
+import { waitFor } from "../tools/wait-for.ts";
+import { assertCreatedOnce, killed } from "./_restart-suite.ts";
+import type { E2eHarness } from "./harness.ts";
 
 const KILLS_PER_PHASE = 4;
 /** The templates the harness must be opened with: compute-bulk, up to 1,000 machines. */
@@ -50,7 +51,7 @@ export function crashSuite(
         if (victim) await killed(victim);
         kills++;
         start();
-        await untilServing(h);
+        await h.serving();
       }
       return kills;
     }
@@ -67,8 +68,7 @@ export function crashSuite(
           }[];
           return request && request.status !== "running" && request;
         },
-        FINAL_TIMEOUT_MS,
-        500,
+        { timeoutMs: FINAL_TIMEOUT_MS, intervalMs: 500 },
       );
     }
 
@@ -77,7 +77,7 @@ export function crashSuite(
       const creates = await h.truth.recordCreates();
       try {
         start();
-        await untilServing(h);
+        await h.serving();
         const asked = await h.script("requestMachines", {
           template: { templateId: "compute-bulk", machineCount: MACHINES },
         });
@@ -100,7 +100,7 @@ export function crashSuite(
         await waitFor(
           "no returned pod to survive",
           async () => (await h.truth.pods()).length === 0,
-          FINAL_TIMEOUT_MS,
+          { timeoutMs: FINAL_TIMEOUT_MS },
         );
         assertCreatedOnce(creates, expected);
         t.diagnostic(`kills: ${createKills} during the request, ${returnKills} during the return`);

@@ -6,8 +6,9 @@ import type { ChildProcess } from "node:child_process";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { waitFor } from "../tools/wait-for.ts";
 import { assertCreatedOnce } from "./_restart-suite.ts";
-import { type E2eHarness, waitFor } from "./harness.ts";
+import type { E2eHarness } from "./harness.ts";
 
 /** How long three sidecar processes starting at once may take to serve, on a loaded machine. */
 const SERVE_TIMEOUT_MS = 60_000;
@@ -39,7 +40,7 @@ export function failoverSuite(title: string, open: () => Promise<E2eHarness>): v
           await waitFor(
             `replica ${address} to serve`,
             async () => (await call(address, "getAvailableTemplates", {})).code === 0,
-            SERVE_TIMEOUT_MS,
+            { timeoutMs: SERVE_TIMEOUT_MS },
           );
         }
         const holder = () => h.truth.leaseHolder();
@@ -59,7 +60,7 @@ export function failoverSuite(title: string, open: () => Promise<E2eHarness>): v
         await waitFor(
           "the leader to start creating",
           async () => (await h.truth.pods()).length >= 2,
-          20_000,
+          { timeoutMs: 20_000 },
         );
 
         const killedAt = Date.now();
@@ -70,8 +71,7 @@ export function failoverSuite(title: string, open: () => Promise<E2eHarness>): v
             const identity = await holder();
             return identity !== leader && replicas.has(identity) && identity;
           },
-          15_000,
-          50,
+          { timeoutMs: 15_000, intervalMs: 50 },
         );
         assert.notEqual(next, leader);
         t.diagnostic(`took over in ${Date.now() - killedAt} ms (Lease ${LEASE_DURATION_S} s)`);
@@ -85,8 +85,7 @@ export function failoverSuite(title: string, open: () => Promise<E2eHarness>): v
             const [request] = (result.json?.requests ?? []) as { status: string }[];
             return request?.status === "complete" && request;
           },
-          30_000,
-          250,
+          { timeoutMs: 30_000, intervalMs: 250 },
         );
         assert.equal(final.status, "complete");
         const expected = Array.from({ length: 9 }, (_, i) => `hf-${requestId}-${i}`);

@@ -6,8 +6,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { waitFor } from "../tools/wait-for.ts";
 import { accepted, finalStatus } from "./_requests.ts";
-import { type E2eHarness, waitFor } from "./harness.ts";
+import type { E2eHarness } from "./harness.ts";
 
 export const FAST_FAILURE_TEMPLATES = join(
   import.meta.dirname,

@@ -3,7 +3,9 @@
 // runs on the simulator (provider.test.ts) and on the real control plane (control-plane.test.ts).
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { type E2eHarness, INSTANCE, runScript, waitFor } from "./harness.ts";
+import { waitFor } from "../tools/wait-for.ts";
+import { waitForFinal } from "./_requests.ts";
+import { type E2eHarness, INSTANCE, runScript } from "./harness.ts";
 
 type Json = Record<string, unknown>;
 type Machine = {
@@ -62,15 +64,7 @@ export function providerSuite(
     }
 
     async function untilFinal(requestId: string, timeoutMs = 15_000): Promise<RequestAnswer> {
-      return waitFor(
-        `request ${requestId} to finish`,
-        async () => {
-          const request = await status(requestId);
-          return request.status !== "running" && request;
-        },
-        timeoutMs,
-        200,
-      );
+      return waitForFinal(requestId, () => status(requestId), { timeoutMs, intervalMs: 200 });
     }
 
     async function requestMachines(templateId: string, machineCount: number): Promise<string> {

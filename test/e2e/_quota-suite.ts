@@ -6,8 +6,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { waitFor } from "../tools/wait-for.ts";
 import { accepted, finalStatus } from "./_requests.ts";
-import { type E2eHarness, waitFor } from "./harness.ts";
+import type { E2eHarness } from "./harness.ts";
 
 type TemplateAnswer = { templateId: string; maxNumber: number; availableNumber: number };
 
@@ -39,8 +40,7 @@ export function quotaSuite(title: string, open: () => Promise<E2eHarness>, skip?
           const small = templates.find((t) => t.templateId === "compute-small");
           return result.code === 0 && small && accept(small) && { result, templates, small };
         },
-        30_000,
-        200,
+        { timeoutMs: 30_000, intervalMs: 200 },
       );
 
     test("a quota of 200m cpu leaves compute-small (100m) 2 machines; a request of 3 is refused naming the quota, and nothing is stored", async () => {

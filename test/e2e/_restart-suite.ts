@@ -4,8 +4,9 @@
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
 import { after, before, describe, test } from "node:test";
+import { waitFor } from "../tools/wait-for.ts";
 import type { CreateLog } from "./ground-truth.ts";
-import { type E2eHarness, waitFor } from "./harness.ts";
+import type { E2eHarness } from "./harness.ts";
 
 /** Slow pod creation (2 per second) so that a kill lands in the middle of the request. */
 const SLOW = ["--qps", "2", "--burst", "1"];
@@ -16,15 +17,6 @@ export async function killed(child: ChildProcess): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) {
     await new Promise((resolve) => child.once("exit", resolve));
   }
-}
-
-/** Waits until the harness's sidecar answers the scripts. */
-export async function untilServing(h: E2eHarness, timeoutMs = 20_000): Promise<void> {
-  await waitFor(
-    "the sidecar to serve",
-    async () => (await h.script("getAvailableTemplates", {})).code === 0,
-    timeoutMs,
-  );
 }
 
 /** Asserts that each pod of `log` was created once, and that they are exactly `names`. */
@@ -47,24 +39,22 @@ export function restartSuite(title: string, open: () => Promise<E2eHarness>): vo
       const creates = await h.truth.recordCreates();
       try {
         const first = h.spawnSidecar(SLOW);
-        await untilServing(h);
+        await h.serving();
         const answer = await h.script("requestMachines", {
           template: { templateId: "compute-small", machineCount: 8 },
         });
         assert.equal(answer.code, 0, answer.stdout);
         const requestId = String(answer.json?.requestId);
 
-        await waitFor(
-          "some pods to be created",
-          async () => (await h.truth.pods()).length >= 2,
-          30_000,
-        );
+        await waitFor("some pods to be created", async () => (await h.truth.pods()).length >= 2, {
+          timeoutMs: 30_000,
+        });
         await killed(first);
         const createdBeforeKill = (await h.truth.pods()).length;
         assert.ok(createdBeforeKill < 8, `killed mid-request (${createdBeforeKill} of 8 created)`);
 
         h.spawnSidecar(SLOW);
-        await untilServing(h);
+        await h.serving();
         const final = await waitFor(
           "the request to complete",
           async () => {
@@ -75,8 +65,7 @@ export function restartSuite(title: string, open: () => Promise<E2eHarness>): vo
             }[];
             return request?.status === "complete" && request;
           },
-          30_000,
-          250,
+          { timeoutMs: 30_000, intervalMs: 250 },
         );
         assert.equal(final.machines.length, 8);
         const expected = Array.from({ length: 8 }, (_, i) => `hf-${requestId}-${i}`);

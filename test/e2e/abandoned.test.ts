@@ -12,7 +12,8 @@ import { LABEL_RECORD_KIND, LABEL_REQUEST_ID } from "../../sidecar/provider/mode
 import { call, connect } from "../reliability/_grpc.ts";
 import { runProcess } from "../tools/run-process.ts";
 import { seededRandom, testSeed } from "../tools/seed.ts";
-import { type Harness, startHarness, TEST_TEMPLATES, waitFor } from "./harness.ts";
+import { waitFor } from "../tools/wait-for.ts";
+import { type Harness, startHarness, TEST_TEMPLATES } from "./harness.ts";
 
 const ROUNDS = 16;
 /** Well above how long a script takes to ask, on a loaded machine. */
@@ -72,7 +73,7 @@ test("a create request HostFactory never asks about is abandoned: machines fail,
   await waitFor(
     "its pods to be deleted once abandoned",
     () => ofRequest().every((pod) => pod.deleting),
-    ABANDON_AFTER_S * 1000 + 30_000,
+    { timeoutMs: ABANDON_AFTER_S * 1000 + 30_000 },
   );
   const events = h.simulator.store
     .list("events", "default")
@@ -190,7 +191,7 @@ test("clients killed at random points of requestMachines leave no pod behind", a
           !h.simulator.store.get("configmaps", "default", `hostfactory-${requestId}`) ||
           failures(requestId).length === ASK.template.machineCount,
       ),
-    ABANDON_AFTER_S * 1000 + 30_000,
+    { timeoutMs: ABANDON_AFTER_S * 1000 + 30_000 },
   );
   unsubscribe();
   for (const requestId of undelivered) {

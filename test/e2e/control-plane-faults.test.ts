@@ -19,10 +19,10 @@ import {
   controlPlaneUnavailable,
   startControlPlane,
 } from "../control-plane/index.ts";
+import { waitFor } from "../tools/wait-for.ts";
 import { accepted, finalStatus, type RequestAnswer } from "./_requests.ts";
 import { assertCreatedOnce } from "./_restart-suite.ts";
 import { type ControlPlaneHarness, startControlPlaneHarness } from "./control-plane-harness.ts";
-import { waitFor } from "./harness.ts";
 
 const TEMPLATES = join(import.meta.dirname, "..", "fixtures", "templates", "pinned.json");
 const POOL_LABEL = "hostfactory-k8s.test/pool";
@@ -70,7 +70,9 @@ describe("faults on the real control plane", { skip: skip ?? false }, () => {
       const creates = await h.truth.recordCreates();
       try {
         const requestId = await request("compute-small", 10);
-        await waitFor("some pods", async () => (await h.truth.pods()).length >= 2, 30_000);
+        await waitFor("some pods", async () => (await h.truth.pods()).length >= 2, {
+          timeoutMs: 30_000,
+        });
         await controlPlane.kill(component);
         await sleep(DOWNTIME_MS);
         await controlPlane.start(component);
@@ -251,7 +253,7 @@ describe("faults on the real control plane", { skip: skip ?? false }, () => {
     await waitFor(
       "the taint eviction controller to evict the pods",
       async () => (await h.truth.pods()).every((p) => p.deleting),
-      60_000,
+      { timeoutMs: 60_000 },
     );
     const evicted = await returnRequests(machines);
     for (const machine of machines) assert.equal(evicted.get(machine.name), 0, machine.name);

@@ -4,8 +4,9 @@
 import assert from "node:assert/strict";
 import { afterEach, test } from "node:test";
 import { SEED_ENV, testSeed } from "../tools/seed.ts";
+import { waitFor } from "../tools/wait-for.ts";
 import { accepted, finalStatus } from "./_requests.ts";
-import { type Harness, startHarness, waitFor } from "./harness.ts";
+import { type Harness, startHarness } from "./harness.ts";
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -34,7 +35,9 @@ test("with 10% of API calls failing (500, 503, 429 with Retry-After), every requ
   const returnId = await accepted(h, "requestReturnMachines", { machines });
   const returned = await finalStatus(h, returnId);
   assert.equal(returned.status, "complete", returned.message);
-  await waitFor("every returned pod to be gone", () => h?.pods().length === 0, 30_000);
+  await waitFor("every returned pod to be gone", () => h?.pods().length === 0, {
+    timeoutMs: 30_000,
+  });
   // Each answered request drew from the fault rules; the counters show how much was at stake.
   t.diagnostic(`API requests answered: ${JSON.stringify(h.simulator.counters.snapshot())}`);
 });

@@ -2,9 +2,9 @@
 // given it, so it never changes and both replicas give it, with the same machineIds, whatever
 // happens to the pods afterwards.
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { type Harness, startHarness, waitFor } from "./harness.ts";
+import { waitFor } from "../tools/wait-for.ts";
+import { type Harness, startHarness } from "./harness.ts";
 
 /** Record writes this slow leave the reconciler's own findings in flight for a while. */
 const PATCH_LATENCY_MS = 1_500;
@@ -18,14 +18,7 @@ let h: Harness;
 let other: string;
 before(async () => {
   h = await startHarness();
-  other = `unix://${join(h.dir, "replica-b.sock")}`;
-  h.spawnSidecar([], other);
-  await waitFor(
-    "the second replica to serve",
-    async () =>
-      (await h.script("getAvailableTemplates", {}, { HOSTFACTORY_ADDRESS: other })).code === 0,
-    30_000,
-  );
+  other = await h.startReplica();
 });
 after(async () => {
   await h.close();
@@ -61,8 +54,7 @@ test("a final answer never changes and both replicas give it, after a pod of the
         const answer = await status(h.address, requestId);
         return answer.status !== "running" && answer;
       },
-      30_000,
-      100,
+      { timeoutMs: 30_000, intervalMs: 100 },
     );
     assert.equal(first.status, "complete");
     const ids = first.machines.map((m) => m.machineId);

@@ -20,6 +20,7 @@ import {
   type SimulatorOptions,
 } from "../../sidecar/simulator/index.ts";
 import { type ProcessResult, runProcess } from "../tools/run-process.ts";
+import { type WaitOptions, waitFor } from "../tools/wait-for.ts";
 import { createGroundTruth, type GroundTruth } from "./ground-truth.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -46,6 +47,13 @@ export interface SidecarDriver {
    * adds to this process's environment (POD_NAME names the replica on the Lease).
    */
   spawnSidecar(args?: string[], listen?: string, env?: NodeJS.ProcessEnv): ChildProcess;
+  /** Waits until the sidecar at `address` (default: the harness's) answers the scripts. */
+  serving(address?: string, options?: WaitOptions): Promise<void>;
+  /**
+   * Starts a second replica as a child process, on `<name>.sock` in the scratch directory, and
+   * waits until it serves; returns its address.
+   */
+  startReplica(name?: string): Promise<string>;
   /** Starts (again) the in-process sidecar. */
   startSidecar(flags?: Record<string, unknown>): Promise<Sidecar>;
   stopSidecar(): Promise<void>;
@@ -90,7 +98,7 @@ export function createSidecarDriver(
   const children = new Set<ChildProcess>();
   let sidecar: Sidecar | undefined;
   let inputs = 0;
-  return {
+  const driver: SidecarDriver & { close(): Promise<void> } = {
     dir,
     kubeconfigPath,
     address,
@@ -141,6 +149,21 @@ export function createSidecarDriver(
       child.on("exit", () => children.delete(child));
       return child;
     },
+    async serving(listen = address, wait = {}) {
+      await waitFor(
+        `the sidecar at ${listen} to serve`,
+        async () =>
+          (await driver.script("getAvailableTemplates", {}, { HOSTFACTORY_ADDRESS: listen }))
+            .code === 0,
+        wait,
+      );
+    },
+    async startReplica(name = "replica-b") {
+      const listen = `unix://${join(dir, `${name}.sock`)}`;
+      driver.spawnSidecar([], listen);
+      await driver.serving(listen);
+      return listen;
+    },
     async stopSidecar() {
       await sidecar?.stop();
       sidecar = undefined;
@@ -156,6 +179,7 @@ export function createSidecarDriver(
       sidecar = undefined;
     },
   };
+  return driver;
 }
 
 export async function startHarness(
@@ -223,28 +247,6 @@ export async function runScript(
     json = undefined;
   }
   return { ...result, json };
-}
-
-/**
- * Polls `probe` until it returns a value other than undefined or false. The default timeout only
- * stops a hung test: on a loaded machine a sidecar child alone can take many seconds to start.
- */
-export async function waitFor<T>(
-  what: string,
-  probe: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 60_000,
-  intervalMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    last = value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what} (last: ${String(last)})`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
 }
 
 type HealthClient = grpc.Client & {

@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { type Harness, INSTANCE, startHarness, waitFor } from "./harness.ts";
+import { waitFor } from "../tools/wait-for.ts";
+import { type Harness, INSTANCE, startHarness } from "./harness.ts";
 
 /**
  * Long enough that the standby cannot take over before the restarted sidecar is up, however slowly
@@ -29,14 +30,6 @@ interface Lease {
 const lease = () =>
   h.simulator.store.get("leases", "default", `hostfactory-k8s-${INSTANCE}`) as Lease | undefined;
 
-async function serving(address: string): Promise<void> {
-  await waitFor(
-    `the sidecar at ${address} to serve`,
-    async () =>
-      (await h.script("getAvailableTemplates", {}, { HOSTFACTORY_ADDRESS: address })).code === 0,
-  );
-}
-
 async function killed(child: ChildProcess): Promise<void> {
   child.kill("SIGKILL");
   if (child.exitCode === null && child.signalCode === null) {
@@ -46,11 +39,11 @@ async function killed(child: ChildProcess): Promise<void> {
 
 test("a sidecar killed with SIGKILL and restarted under the same pod name leads again at once", async () => {
   const first = h.spawnSidecar(LEASE, h.address, { POD_NAME: "sidecar-a" });
-  await serving(h.address);
+  await h.serving(h.address);
   await waitFor("sidecar-a to hold the Lease", () => lease()?.spec?.holderIdentity === "sidecar-a");
   const standbyAddress = `unix://${join(h.dir, "standby.sock")}`;
   h.spawnSidecar(LEASE, standbyAddress, { POD_NAME: "sidecar-b" });
-  await serving(standbyAddress);
+  await h.serving(standbyAddress);
 
   await killed(first);
   const atKill = lease();
@@ -65,14 +58,13 @@ test("a sidecar killed with SIGKILL and restarted under the same pod name leads 
       const now = lease();
       return now?.metadata.resourceVersion !== atKill?.metadata.resourceVersion && now;
     },
-    120_000,
-    20,
+    { timeoutMs: 120_000, intervalMs: 20 },
   );
   assert.equal(renewed.spec?.holderIdentity, "sidecar-a");
   assert.equal(renewed.spec?.leaseTransitions, atKill?.spec?.leaseTransitions, "no takeover");
 
   // And it acts as the leader: only the leader creates pods.
-  await serving(h.address);
+  await h.serving(h.address);
   const answer = await h.script("requestMachines", {
     template: { templateId: "compute-small", machineCount: 2 },
   });

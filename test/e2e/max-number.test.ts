@@ -1,10 +1,9 @@
 // maxNumber is a hard limit across replicas: requests sent at once to two sidecars, each of
 // which alone sees room for them, never together take more machines than the template allows.
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { LABEL_RECORD_KIND } from "../../sidecar/provider/model.ts";
-import { type Harness, startHarness, waitFor } from "./harness.ts";
+import { type Harness, startHarness } from "./harness.ts";
 
 /** compute-small's maxNumber in test/fixtures/templates/templates.json. */
 const MAX_NUMBER = 10;
@@ -16,14 +15,7 @@ let h: Harness;
 let other: string;
 before(async () => {
   h = await startHarness();
-  other = `unix://${join(h.dir, "replica-b.sock")}`;
-  h.spawnSidecar([], other);
-  await waitFor(
-    "the second replica to serve",
-    async () =>
-      (await h.script("getAvailableTemplates", {}, { HOSTFACTORY_ADDRESS: other })).code === 0,
-    30_000,
-  );
+  other = await h.startReplica();
 });
 after(async () => {
   await h.close();

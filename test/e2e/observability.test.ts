@@ -2,7 +2,8 @@
 // on the request's record, a plain health port for native probes, and logs that name the request.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { type Harness, healthStatus, startHarness, waitFor } from "./harness.ts";
+import { waitFor } from "../tools/wait-for.ts";
+import { type Harness, healthStatus, startHarness } from "./harness.ts";
 
 let h: Harness;
 const logs: Record<string, unknown>[] = [];

@@ -2,7 +2,8 @@
 // the cluster takes away is reported with the time left; orphan pods are reported and removed.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { type Harness, INSTANCE, startHarness, waitFor } from "./harness.ts";
+import { waitFor } from "../tools/wait-for.ts";
+import { type Harness, INSTANCE, startHarness } from "./harness.ts";
 
 type Candidate = { machine: string; gracePeriod: number };
 let h: Harness;
@@ -118,7 +119,7 @@ test("a pod with our labels and no request is reported, then deleted after the o
   await waitFor(
     "the orphan to be deleted",
     () => !h.pods().some((p) => p.name === "hf-req-0rphan0000-0" && !p.deleting),
-    15_000,
+    { timeoutMs: 15_000 },
   );
   assert.ok(h.sidecar && h.sidecar.reconciler.stats.orphans <= 1);
 });

@@ -11,7 +11,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { runProcess } from "../tools/run-process.ts";
-import { runScript, type ScriptResult, waitFor } from "./harness.ts";
+import { waitFor } from "../tools/wait-for.ts";
+import { waitForFinal } from "./_requests.ts";
+import { runScript, type ScriptResult } from "./harness.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const DENO = join(ROOT, "node_modules", ".bin", "deno");
@@ -53,15 +55,14 @@ for (const runtime of runtimes) {
       return runScript(operation, ["-f", file], { HOSTFACTORY_ADDRESS: address });
     };
     const untilFinal = (requestId: string) =>
-      waitFor(
-        `request ${requestId} to finish`,
+      waitForFinal(
+        requestId,
         async () => {
           const result = await script("getRequestStatus", { requests: [{ requestId }] });
           assert.equal(result.code, 0, result.stdout + result.stderr);
-          const [request] = (result.json?.requests ?? []) as RequestAnswer[];
-          return request?.status !== "running" && request;
+          return ((result.json?.requests ?? []) as RequestAnswer[])[0];
         },
-        FINAL_TIMEOUT_MS,
+        { timeoutMs: FINAL_TIMEOUT_MS },
       );
     try {
       await waitFor(
@@ -70,7 +71,7 @@ for (const runtime of runtimes) {
           assert.equal(sidecar.exitCode, null, `the sidecar exited early:\n${banner}`);
           return banner.includes("Ctrl-C stops it");
         },
-        30_000,
+        { timeoutMs: 30_000 },
       );
       assert.match(banner, new RegExp(`serving on ${address}, against a simulated cluster`));
       const kubeconfig = /kubectl --kubeconfig (\S+) get pods/.exec(banner)?.[1] ?? "";

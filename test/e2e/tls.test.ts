@@ -7,7 +7,8 @@ import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { pki } from "../tools/pki.ts";
-import { type Harness, startHarness, waitFor } from "./harness.ts";
+import { waitFor } from "../tools/wait-for.ts";
+import { type Harness, startHarness } from "./harness.ts";
 
 let h: Harness;
 let address: string;
@@ -100,8 +101,7 @@ test("a renewed server certificate is used without a restart", async () => {
   await waitFor(
     "the renewed certificate to be served",
     async () => (await call("renewed", client(join(renewed, "ca.pem")))).code === 0,
-    15_000,
-    300,
+    { timeoutMs: 15_000, intervalMs: 300 },
   );
   assert.equal(
     (await call("stale", client(join(h.dir, "pki", "ca.pem")))).code,

@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { after, before, describe, type TestContext, test } from "node:test";
 import type { V1Pod } from "@kubernetes/client-node";
-import { waitFor } from "../e2e/harness.ts";
+import { waitForFinal } from "../e2e/_requests.ts";
+import { waitFor } from "../tools/wait-for.ts";
 import { PENDING_TIMEOUT_SECONDS, type Target, TEMPLATE, UNSCHEDULABLE } from "./_targets.ts";
 
 /** How often HostFactory's side polls getRequestStatus. */
@@ -122,15 +123,14 @@ export function regressionScenarios(
     };
     /** Polls getRequestStatus as HostFactory does; `onStatus` sees every answer. */
     const untilFinal = (requestId: string, onStatus: (request: RequestAnswer) => void = () => {}) =>
-      waitFor(
-        `${requestId} to be final`,
+      waitForFinal(
+        requestId,
         async () => {
           const request = await status(requestId);
           onStatus(request);
-          return request.status !== "running" && request;
+          return request;
         },
-        limit,
-        POLL_MS,
+        { timeoutMs: limit, intervalMs: POLL_MS },
       );
     const refs = (machines: Machine[]) =>
       machines.map(({ name, machineId }) => ({ name, machineId }));
@@ -252,8 +252,7 @@ export function regressionScenarios(
           const listed = answer.requests as { machine: string; gracePeriod: number }[];
           return listed.length === drained.length && listed;
         },
-        limit,
-        POLL_MS,
+        { timeoutMs: limit, intervalMs: POLL_MS },
       );
       assert.deepEqual(candidates.map((c) => c.machine).sort(), drained.map((m) => m.name).sort());
       assert.ok(candidates.every((c) => c.gracePeriod >= 0));
@@ -299,8 +298,7 @@ export function regressionScenarios(
           const names = new Set(request.machines.map((m) => m.name));
           return (await livePods()).every((p) => !names.has(p.metadata?.name ?? ""));
         },
-        limit,
-        POLL_MS,
+        { timeoutMs: limit, intervalMs: POLL_MS },
       );
       report(t, {
         ...scenario(t.name),
@@ -329,8 +327,7 @@ export function regressionScenarios(
           }[];
           return listed.length > 0 && listed;
         },
-        limit,
-        POLL_MS,
+        { timeoutMs: limit, intervalMs: POLL_MS },
       );
       assert.deepEqual(
         candidates.map((c) => c.machine),

@@ -16,7 +16,8 @@ import {
   RequestStatus,
 } from "../../proto/gen/hostfactory/v1/provider.ts";
 import { LABEL_RECORD_KIND } from "../../sidecar/provider/model.ts";
-import { type Harness, startHarness, waitFor } from "../e2e/harness.ts";
+import { type Harness, startHarness } from "../e2e/harness.ts";
+import { waitFor } from "../tools/wait-for.ts";
 import { callOk, connect, finalStatus } from "./_grpc.ts";
 import type { ProbeRequest, SidecarProbe } from "./_sidecar-process.ts";
 
@@ -191,8 +192,7 @@ describe("a long run of small requests, each created and returned", () => {
           recordsStored() === 0;
         return settled && probe;
       },
-      60_000,
-      500,
+      { timeoutMs: 60_000, intervalMs: 500 },
     );
 
   before(

@@ -27,8 +27,10 @@ import { LABEL_INSTANCE, LABEL_RECORD_KIND } from "../../sidecar/provider/model.
 import { recordName } from "../../sidecar/provider/naming.ts";
 import { parseRecord } from "../../sidecar/provider/records.ts";
 import type { StoreEvent } from "../../sidecar/simulator/index.ts";
-import { type Harness, INSTANCE, startHarness, waitFor } from "../e2e/harness.ts";
+import { waitForFinal } from "../e2e/_requests.ts";
+import { type Harness, INSTANCE, startHarness } from "../e2e/harness.ts";
 import { seededRandom, testSeed } from "../tools/seed.ts";
+import { waitFor } from "../tools/wait-for.ts";
 import { callOk, connect } from "./_grpc.ts";
 
 const TEMPLATES = join(import.meta.dirname, "..", "fixtures", "reliability", "templates.json");
@@ -252,15 +254,10 @@ test("under random watch faults, answers stay true to the pods and the caches co
   })();
 
   const untilFinal = (requestId: string): Promise<Request> =>
-    waitFor(
-      `${requestId} to finish`,
-      async () => {
-        const [request] = await status([requestId]);
-        return request?.status !== RequestStatus.REQUEST_STATUS_RUNNING && request;
-      },
-      CONVERGENCE_BOUND_MS,
-      POLL_INTERVAL_MS,
-    );
+    waitForFinal(requestId, async () => (await status([requestId]))[0], {
+      timeoutMs: CONVERGENCE_BOUND_MS,
+      intervalMs: POLL_INTERVAL_MS,
+    });
   const returned = new Set<string>();
   let lifecycles = 0;
   const hostFactory = async (thread: number) => {
@@ -390,11 +387,12 @@ test("under random watch faults, answers stay true to the pods and the caches co
     return found;
   };
   const bound = CONVERGENCE_BOUND_MS - (performance.now() - faultsStoppedAt);
-  await waitFor("the caches to match the store", () => differences().length === 0, bound, 50).catch(
-    () => {
-      assert.fail(`not converged after ${CONVERGENCE_BOUND_MS} ms: ${differences().join("; ")}`);
-    },
-  );
+  await waitFor("the caches to match the store", () => differences().length === 0, {
+    timeoutMs: bound,
+    intervalMs: 50,
+  }).catch(() => {
+    assert.fail(`not converged after ${CONVERGENCE_BOUND_MS} ms: ${differences().join("; ")}`);
+  });
   t.diagnostic(
     `converged ${Math.round(performance.now() - faultsStoppedAt)} ms after the faults stopped`,
   );
@@ -429,7 +427,10 @@ test("under random watch faults, answers stay true to the pods and the caches co
     );
   };
   const left = CONVERGENCE_BOUND_MS - (performance.now() - faultsStoppedAt);
-  await waitFor("the counts", () => RESOURCES.every(counted), left, 50).catch(() => {});
+  await waitFor("the counts", () => RESOURCES.every(counted), {
+    timeoutMs: left,
+    intervalMs: 50,
+  }).catch(() => {});
   for (const resource of RESOURCES) {
     const { relists, watchRestarts, stalls } = delta(resource);
     t.diagnostic(
@@ -486,7 +487,7 @@ test("a create request answered complete stays complete when its machines are re
           gone.status === RequestStatus.REQUEST_STATUS_COMPLETE && completionRecorded(requestId)
         );
       },
-      15_000,
+      { timeoutMs: 15_000 },
     );
     await sleep(2_000);
     const last = await status(requestId);

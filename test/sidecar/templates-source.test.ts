@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { pino } from "pino";
 import { createTemplatesSource } from "../../sidecar/templates-source.ts";
-import { waitFor } from "../e2e/harness.ts";
+import { waitFor } from "../tools/wait-for.ts";
 
 const pod = {
   containers: [{ name: "c", image: "i", resources: { requests: { cpu: "1", memory: "1Gi" } } }],

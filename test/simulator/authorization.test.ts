@@ -5,9 +5,10 @@ import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
 import { AuthorizationV1Api, CoreV1Api, type V1ResourceAttributes } from "@kubernetes/client-node";
 import { SIMULATED_USER } from "../../sidecar/simulator/index.ts";
+import { waitFor } from "../tools/wait-for.ts";
 import type { Backend } from "./backend.ts";
 import { describeOnBackends } from "./backends.ts";
-import { type Env, podBody, raw, startEnv, statusOf, waitFor } from "./helpers.ts";
+import { type Env, podBody, raw, startEnv, statusOf } from "./helpers.ts";
 
 let env: Env | undefined;
 afterEach(async () => {
@@ -186,7 +187,9 @@ describeOnBackends("authorization", {}, (backend) => {
         })
       ).status?.allowed;
     // RBAC grants take a moment to reach the authorizer's cache.
-    await waitFor(async () => (await allowed("create")) === true, "the grant", 30_000);
+    await waitFor("the grant", async () => (await allowed("create")) === true, {
+      timeoutMs: 30_000,
+    });
     assert.equal(await allowed("delete"), false);
     await core.createNamespacedPod({ namespace, body: podBody("victim", { manual: true }) });
     const error = await core

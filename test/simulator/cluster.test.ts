@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
 import type { Pod } from "../../sidecar/simulator/index.ts";
-import { type Env, podBody, startEnv, waitFor } from "./helpers.ts";
+import { waitFor } from "../tools/wait-for.ts";
+import { type Env, podBody, startEnv } from "./helpers.ts";
 
 let env: Env | undefined;
 afterEach(async () => {
@@ -32,9 +33,9 @@ describe("simulator only: scheduler and kubelet", () => {
     env = await startEnv({ podStartDelayMs: 150, podStartJitterMs: 0 });
     const created = Date.now();
     await env.core.createNamespacedPod({ namespace: "default", body: podBody("runner") });
-    await waitFor(() => stored("runner")?.spec.nodeName, "binding");
+    await waitFor("binding", () => stored("runner")?.spec.nodeName);
     assert.equal(stored("runner")?.status?.phase, "Pending");
-    await waitFor(running("runner"), "Running");
+    await waitFor("Running", running("runner"));
     assert.ok(Date.now() - created >= 140, "not before the start delay");
     const pod = await env.core.readNamespacedPod({ namespace: "default", name: "runner" });
     assert.match(pod.status?.podIP ?? "", /^10\.\d+\.\d+\.\d+$/);
@@ -52,19 +53,19 @@ describe("simulator only: scheduler and kubelet", () => {
     env.sim.cluster.cordon("node-1");
     await env.core.createNamespacedPod({ namespace: "default", body: podBody("waiting") });
     await waitFor(
+      "Unschedulable",
       () =>
         condition(stored("waiting"), "PodScheduled")?.message ===
         "0/1 nodes are available: 1 node(s) were unschedulable. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.",
-      "Unschedulable",
     );
     env.sim.cluster.uncordon("node-1");
-    await waitFor(running("waiting"), "Running after uncordon");
+    await waitFor("Running after uncordon", running("waiting"));
   });
 
   test("scheduling and starting are recorded as core/v1 Events", async () => {
     env = await startEnv({ nodes: small(1) });
     await env.core.createNamespacedPod({ namespace: "default", body: podBody("noted") });
-    await waitFor(running("noted"), "Running");
+    await waitFor("Running", running("noted"));
     const events = await env.core.listNamespacedEvent({
       namespace: "default",
       fieldSelector: "involvedObject.name=noted",
@@ -79,7 +80,7 @@ describe("simulator only: scheduler and kubelet", () => {
       namespace: "default",
       body: podBody("hog", { cpu: "2" }),
     });
-    await waitFor(running("hog"), "Running");
+    await waitFor("Running", running("hog"));
     await env.core.createNamespacedPod({
       namespace: "default",
       body: {
@@ -90,7 +91,7 @@ describe("simulator only: scheduler and kubelet", () => {
         },
       },
     });
-    await waitFor(() => stored("forced")?.status?.phase === "Failed", "rejection");
+    await waitFor("rejection", () => stored("forced")?.status?.phase === "Failed");
     assert.equal(stored("forced")?.status?.reason, "OutOfcpu");
     assert.match(
       stored("forced")?.status?.message ?? "",
@@ -103,7 +104,7 @@ describe("simulator only: deletion and failures", () => {
   test("graceful deletion ends after the grace period when containers ignore SIGTERM (exit 137)", async () => {
     env = await startEnv();
     await env.core.createNamespacedPod({ namespace: "default", body: podBody("slow") });
-    await waitFor(running("slow"), "Running");
+    await waitFor("Running", running("slow"));
     const deleted = Date.now();
     const observed: string[] = [];
     env.sim.store.subscribe("pods", (event) => {
@@ -119,7 +120,7 @@ describe("simulator only: deletion and failures", () => {
       name: "slow",
       gracePeriodSeconds: 1,
     });
-    await waitFor(() => stored("slow") === undefined, "removal", 3000);
+    await waitFor("removal", () => stored("slow") === undefined, { timeoutMs: 3000 });
     assert.ok(Date.now() - deleted >= 950, "not before the grace period");
     assert.deepEqual(observed, ["MODIFIED Running ", "MODIFIED Failed 137", "DELETED Failed 137"]);
   });
@@ -127,7 +128,7 @@ describe("simulator only: deletion and failures", () => {
   test("with podStopDelayMs, containers exit 0 on SIGTERM before the grace period runs out", async () => {
     env = await startEnv({ podStopDelayMs: 50 });
     await env.core.createNamespacedPod({ namespace: "default", body: podBody("quick") });
-    await waitFor(running("quick"), "Running");
+    await waitFor("Running", running("quick"));
     const observed: string[] = [];
     env.sim.store.subscribe("pods", (event) => {
       const pod = event.object as Pod;
@@ -140,7 +141,7 @@ describe("simulator only: deletion and failures", () => {
     await env.core.deleteNamespacedPod({ namespace: "default", name: "quick" });
     // The 20 s wait only stops a hung test; the exit code tells SIGTERM (0) from the grace
     // period's SIGKILL (137).
-    await waitFor(() => stored("quick") === undefined, "removal", 20_000);
+    await waitFor("removal", () => stored("quick") === undefined, { timeoutMs: 20_000 });
     assert.deepEqual(observed.slice(-2), ["MODIFIED Succeeded 0", "DELETED Succeeded 0"]);
   });
 
@@ -150,7 +151,7 @@ describe("simulator only: deletion and failures", () => {
       namespace: "default",
       body: { ...podBody("crash"), spec: { ...podBody("x").spec, restartPolicy: "Never" } },
     });
-    await waitFor(running("crash"), "Running");
+    await waitFor("Running", running("crash"));
     env.sim.cluster.failPod("default", "crash", { exitCode: 3, reason: "Error", message: "boom" });
     const pod = await env.core.readNamespacedPod({ namespace: "default", name: "crash" });
     assert.equal(pod.status?.phase, "Failed");
@@ -163,14 +164,14 @@ describe("simulator only: deletion and failures", () => {
   test("failPod with restartPolicy Always restarts the container (restartCount, then Running again)", async () => {
     env = await startEnv();
     await env.core.createNamespacedPod({ namespace: "default", body: podBody("flaky") });
-    await waitFor(running("flaky"), "Running");
+    await waitFor("Running", running("flaky"));
     env.sim.cluster.failPod("default", "flaky");
     const crashed = stored("flaky")?.status?.containerStatuses?.[0];
     assert.equal(crashed?.state.waiting?.reason, "CrashLoopBackOff");
     assert.equal(crashed?.restartCount, 1);
     await waitFor(
-      () => stored("flaky")?.status?.containerStatuses?.[0]?.state.running,
       "the restart",
+      () => stored("flaky")?.status?.containerStatuses?.[0]?.state.running,
     );
     assert.equal(
       stored("flaky")?.status?.containerStatuses?.[0]?.lastState.terminated?.exitCode,
@@ -184,13 +185,13 @@ describe("simulator only: deletion and failures", () => {
     body.spec.containers[0] = { name: "main", image: "registry.invalid/symphony/compute:7.3.2" };
     await env.core.createNamespacedPod({ namespace: "default", body });
     const waiting = () => stored("unpullable")?.status?.containerStatuses?.[0]?.state.waiting;
-    await waitFor(() => waiting()?.reason === "ErrImagePull", "ErrImagePull");
+    await waitFor("ErrImagePull", () => waiting()?.reason === "ErrImagePull");
     assert.equal(stored("unpullable")?.status?.phase, "Pending");
     assert.match(
       waiting()?.message ?? "",
       /^failed to pull and unpack image "registry\.invalid\/symphony\/compute:7\.3\.2": .*lookup registry\.invalid: no such host$/,
     );
-    await waitFor(() => waiting()?.reason === "ImagePullBackOff", "ImagePullBackOff");
+    await waitFor("ImagePullBackOff", () => waiting()?.reason === "ImagePullBackOff");
     assert.equal(
       waiting()?.message,
       'Back-off pulling image "registry.invalid/symphony/compute:7.3.2"',
@@ -229,16 +230,16 @@ describe("simulator only: deletion and failures", () => {
       ]),
     });
     const waiting = (name: string) => stored(name)?.status?.containerStatuses?.[0]?.state.waiting;
-    await waitFor(() => waiting("needs-secret")?.reason === "CreateContainerConfigError", "secret");
+    await waitFor("secret", () => waiting("needs-secret")?.reason === "CreateContainerConfigError");
     assert.equal(waiting("needs-secret")?.message, 'secret "ego-credentials" not found');
-    await waitFor(() => waiting("needs-config")?.reason === "CreateContainerConfigError", "config");
+    await waitFor("config", () => waiting("needs-config")?.reason === "CreateContainerConfigError");
     assert.equal(waiting("needs-config")?.message, 'configmap "ego-conf" not found');
-    await waitFor(running("optional"), "an optional reference does not block");
+    await waitFor("an optional reference does not block", running("optional"));
     await env.core.createNamespacedConfigMap({
       namespace: "default",
       body: { metadata: { name: "ego-conf" }, data: { master: "ego-master" } },
     });
-    await waitFor(running("needs-config"), "Running once the ConfigMap exists");
+    await waitFor("Running once the ConfigMap exists", running("needs-config"));
     assert.equal(waiting("needs-secret")?.reason, "CreateContainerConfigError");
   });
 
@@ -251,18 +252,18 @@ describe("simulator only: deletion and failures", () => {
         spec: { ...podBody("x", { cpu: "2" }).spec, restartPolicy: "Never" },
       },
     });
-    await waitFor(running("job"), "Running");
+    await waitFor("Running", running("job"));
     await env.core.createNamespacedPod({
       namespace: "default",
       body: podBody("next", { cpu: "2" }),
     });
     await waitFor(
-      () => condition(stored("next"), "PodScheduled")?.status === "False",
       "next waits",
+      () => condition(stored("next"), "PodScheduled")?.status === "False",
     );
     env.sim.cluster.completePod("default", "job");
     assert.equal(stored("job")?.status?.phase, "Succeeded");
-    await waitFor(running("next"), "next Running once job finished");
+    await waitFor("next Running once job finished", running("next"));
   });
 });
 
@@ -284,7 +285,7 @@ describe("simulator only: nodes", () => {
       "no kubelet while the node is down",
     );
     env.sim.cluster.setNodeReady("node-1", true);
-    await waitFor(running("later"), "Running once the node is back");
+    await waitFor("Running once the node is back", running("later"));
   });
 
   test("removing a node garbage-collects its pods (DisruptionTarget DeletionByPodGC)", async () => {
@@ -296,14 +297,14 @@ describe("simulator only: nodes", () => {
         spec: { nodeName: "node-2", containers: [{ name: "c", image: "i:1" }] },
       },
     });
-    await waitFor(running("orphan"), "Running");
+    await waitFor("Running", running("orphan"));
     const reasons: string[] = [];
     env.sim.store.subscribe("pods", (event) => {
       const reason = condition(event.object as Pod, "DisruptionTarget")?.reason;
       if (reason) reasons.push(`${event.type} ${reason}`);
     });
     env.sim.cluster.removeNode("node-2");
-    await waitFor(() => stored("orphan") === undefined, "garbage collection");
+    await waitFor("garbage collection", () => stored("orphan") === undefined);
     assert.deepEqual(reasons, ["MODIFIED DeletionByPodGC", "DELETED DeletionByPodGC"]);
   });
 
@@ -316,11 +317,11 @@ describe("simulator only: nodes", () => {
         spec: { nodeName: "node-1", containers: [{ name: "c", image: "i:1" }] },
       },
     });
-    await waitFor(running("drained"), "Running");
+    await waitFor("Running", running("drained"));
     env.sim.cluster.drainNode("node-1", { gracePeriodSeconds: 0 });
     const node = await env.core.readNode({ name: "node-1" });
     assert.equal(node.spec?.unschedulable, true);
-    await waitFor(() => stored("drained") === undefined, "eviction");
+    await waitFor("eviction", () => stored("drained") === undefined);
   });
 
   test("the same seed gives the same names and placements", async () => {
@@ -333,10 +334,10 @@ describe("simulator only: nodes", () => {
           body: podBody("seeded-", { generateName: true }),
         });
         const name = pod.metadata?.name as string;
-        await waitFor(() => local.sim.store.get("pods", "default", name)?.spec, "creation");
+        await waitFor("creation", () => local.sim.store.get("pods", "default", name)?.spec);
         await waitFor(
-          () => (local.sim.store.get("pods", "default", name) as Pod).spec.nodeName,
           "binding",
+          () => (local.sim.store.get("pods", "default", name) as Pod).spec.nodeName,
         );
         result.push(
           `${name}@${(local.sim.store.get("pods", "default", name) as Pod).spec.nodeName}`,

@@ -2,7 +2,8 @@
 // truth tests read: counters and the event log.
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
-import { collect, type Env, raw, rawWatch, startEnv, waitFor } from "./helpers.ts";
+import { waitFor } from "../tools/wait-for.ts";
+import { collect, type Env, raw, rawWatch, startEnv } from "./helpers.ts";
 
 let env: Env;
 before(async () => {
@@ -105,14 +106,14 @@ describe("errors and latency", () => {
 describe("watch faults", () => {
   test("dropWatches ends every watch cleanly", async () => {
     const watch = await collect(env.kc, "/api/v1/namespaces/default/configmaps");
-    await waitFor(() => env.sim.watchCount("configmaps") === 1, "the watch to register");
+    await waitFor("the watch to register", () => env.sim.watchCount("configmaps") === 1);
     assert.equal(env.sim.faults.dropWatches(), 1);
     assert.equal(await watch.done, null);
   });
 
   test("resetWatches breaks the connections (the client sees a reset)", async () => {
     const ended = rawWatch(env.sim, "/api/v1/namespaces/default/configmaps");
-    await waitFor(() => env.sim.watchCount("configmaps") === 1, "the watch to register");
+    await waitFor("the watch to register", () => env.sim.watchCount("configmaps") === 1);
     assert.equal(env.sim.faults.resetWatches("configmaps"), 1);
     assert.equal(await ended, "ECONNRESET");
   });
@@ -121,7 +122,7 @@ describe("watch faults", () => {
     const watch = await collect(env.kc, "/api/v1/namespaces/default/configmaps", {
       resourceVersion: String(env.sim.store.resourceVersion),
     });
-    await waitFor(() => env.sim.watchCount("configmaps") === 1, "the watch to register");
+    await waitFor("the watch to register", () => env.sim.watchCount("configmaps") === 1);
     env.sim.faults.stallWatches();
     await env.core.createNamespacedConfigMap({
       namespace: "default",
@@ -131,7 +132,7 @@ describe("watch faults", () => {
     assert.equal(watch.events.length, 0);
     assert.equal(env.sim.watchCount("configmaps"), 1, "still connected");
     env.sim.faults.resumeWatches();
-    await watch.until((events) => events.length === 1, "the held event");
+    await watch.until("the held event", (events) => events.length === 1);
     watch.stop();
     await env.core.deleteNamespacedConfigMap({ namespace: "default", name: "during-stall" });
   });
@@ -157,7 +158,7 @@ describe("watch faults", () => {
       rawWatch(env.sim, "/api/v1/namespaces/default/configmaps"),
       rawWatch(env.sim, "/api/v1/pods"),
     ];
-    await waitFor(() => env.sim.watchCount() === 2, "both watches");
+    await waitFor("both watches", () => env.sim.watchCount() === 2);
     const restarting = env.sim.faults.restart({ downtimeMs: 300 });
     assert.deepEqual(await Promise.all(watches), ["ECONNRESET", "ECONNRESET"]);
     await assert.rejects(fetch(`${env.sim.url}/version`));
@@ -192,7 +193,7 @@ describe("admin endpoint", () => {
 
   test("POST /simulator/faults/drop-watches ends watches from outside", async () => {
     const watch = await collect(env.kc, "/api/v1/namespaces/default/configmaps");
-    await waitFor(() => env.sim.watchCount("configmaps") === 1, "the watch to register");
+    await waitFor("the watch to register", () => env.sim.watchCount("configmaps") === 1);
     const response = await raw(env.sim, "POST", "/simulator/faults/drop-watches");
     assert.deepEqual(response.json, { dropped: 1 });
     assert.equal(await watch.done, null);
@@ -238,8 +239,8 @@ describe("ground truth", () => {
     await env.core.createNamespacedConfigMap({ namespace: "default", body });
     await assert.rejects(env.core.createNamespacedConfigMap({ namespace: "default", body }));
     await waitFor(
-      () => env.sim.counters.answered("create", "configmaps", 409) === 1,
       "the 409 to be counted",
+      () => env.sim.counters.answered("create", "configmaps", 409) === 1,
     );
     assert.equal(env.sim.counters.answered("create", "configmaps", 201), 1);
     assert.equal(env.sim.counters.get("create", "configmaps"), 2);
@@ -251,7 +252,7 @@ describe("ground truth", () => {
       namespace: "default",
       body: { metadata: { name: "logged" }, spec: { containers: [{ name: "c", image: "i:1" }] } },
     });
-    await waitFor(() => env.sim.eventLog.entries("started").length === 1, "the started entry");
+    await waitFor("the started entry", () => env.sim.eventLog.entries("started").length === 1);
     const [scheduled] = env.sim.eventLog.entries("scheduled");
     assert.equal(scheduled?.object, "default/logged");
     assert.match(scheduled?.message ?? "", /^Successfully assigned default\/logged to node-\d$/);

@@ -14,6 +14,7 @@ import {
   type Simulator,
   type SimulatorOptions,
 } from "../../sidecar/simulator/index.ts";
+import { type WaitOptions, waitFor } from "../tools/wait-for.ts";
 
 export interface Env {
   sim: Simulator;
@@ -90,9 +91,9 @@ export interface Collector {
   stop(): void;
   /** Waits until `predicate` holds for the events so far. */
   until(
-    predicate: (events: WatchEvent[]) => boolean,
     what: string,
-    timeoutMs?: number,
+    predicate: (events: WatchEvent[]) => boolean,
+    options?: WaitOptions,
   ): Promise<WatchEvent[]>;
 }
 
@@ -117,8 +118,8 @@ export async function collect(
     events,
     done,
     stop: () => controller.abort(),
-    until: (predicate, what, timeoutMs) =>
-      waitFor(() => (predicate(events) ? events : undefined), what, timeoutMs),
+    until: (what, predicate, options) =>
+      waitFor(what, () => (predicate(events) ? events : undefined), options),
   };
 }
 
@@ -138,22 +139,6 @@ export function rawWatch(sim: Simulator, path: string): Promise<string> {
     req.on("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? String(error)));
     req.end();
   });
-}
-
-/** Polls `probe` until it returns a value other than undefined/false. */
-export async function waitFor<T>(
-  probe: () => T | undefined | false | Promise<T | undefined | false>,
-  what: string,
-  timeoutMs = 5000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /** The parsed Status body of a client-node ApiException (its body is the raw JSON text). */

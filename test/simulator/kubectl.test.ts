@@ -7,8 +7,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { type ProcessResult, runProcess } from "../tools/run-process.ts";
+import { waitFor } from "../tools/wait-for.ts";
 import { describeOnBackends } from "./backends.ts";
-import { POD_RUNNING_TIMEOUT_MS, REMOVAL_TIMEOUT_MS, waitFor } from "./helpers.ts";
+import { POD_RUNNING_TIMEOUT_MS, REMOVAL_TIMEOUT_MS } from "./helpers.ts";
 
 const found = spawnSync("kubectl", ["version", "--client"], { encoding: "utf8" });
 const missing =
@@ -19,12 +21,6 @@ if (missing) console.log(`# skipping kubectl tests: ${missing}`);
 
 /** How long `kubectl get -w` may stream before the test stops it. */
 const WATCH_REQUEST_TIMEOUT = "60s";
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 const manifest = (name: string, image: string, extraSpec = "") => `apiVersion: v1
 kind: Pod
@@ -61,19 +57,8 @@ if (!missing) {
       namespace,
     ];
 
-    function kubectl(...rest: string[]): Promise<Result> {
-      return new Promise((resolve) => {
-        const child = spawn("kubectl", [...args(), ...rest]);
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (chunk) => {
-          stdout += chunk;
-        });
-        child.stderr.on("data", (chunk) => {
-          stderr += chunk;
-        });
-        child.on("close", (code) => resolve({ code, stdout, stderr }));
-      });
+    function kubectl(...rest: string[]): Promise<ProcessResult> {
+      return runProcess("kubectl", [...args(), ...rest]);
     }
 
     const write = (name: string, text: string) => {
@@ -113,11 +98,11 @@ if (!missing) {
 
     test("get pods -A prints the namespace and the pod's status", async () => {
       await waitFor(
+        "web Running",
         async () =>
           (await kubectl("get", "pod", "web", "-o", "jsonpath={.status.phase}")).stdout ===
           "Running",
-        "web Running",
-        POD_RUNNING_TIMEOUT_MS,
+        { timeoutMs: POD_RUNNING_TIMEOUT_MS },
       );
       const result = await kubectl("get", "pods", "-A");
       assert.equal(result.code, 0, result.stderr);
@@ -142,7 +127,9 @@ if (!missing) {
         output += chunk;
       });
       try {
-        await waitFor(() => output.includes("web"), "the initial listing", POD_RUNNING_TIMEOUT_MS);
+        await waitFor("the initial listing", () => output.includes("web"), {
+          timeoutMs: POD_RUNNING_TIMEOUT_MS,
+        });
         const created = await kubectl(
           "create",
           "-f",
@@ -150,9 +137,9 @@ if (!missing) {
         );
         assert.equal(created.code, 0, created.stderr);
         await waitFor(
-          () => /watched\s+1\/1\s+Running/.test(output),
           "the new pod running in the stream",
-          POD_RUNNING_TIMEOUT_MS,
+          () => /watched\s+1\/1\s+Running/.test(output),
+          { timeoutMs: POD_RUNNING_TIMEOUT_MS },
         );
       } finally {
         child.kill();
@@ -245,11 +232,11 @@ if (!missing) {
         assert.match(result.stderr, /unknown field "spec.notAField"/);
       }
       await waitFor(
+        "cleanup",
         async () =>
           (await kubectl("delete", "pod", "unknown", "--ignore-not-found", "--wait=false")).code ===
           0,
-        "cleanup",
-        REMOVAL_TIMEOUT_MS,
+        { timeoutMs: REMOVAL_TIMEOUT_MS },
       );
     });
   });

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
 import type { Node, Pod } from "../../sidecar/simulator/index.ts";
+import { waitFor } from "../tools/wait-for.ts";
 import { describeOnBackends } from "./backends.ts";
 import {
   CONTROLLER_TIMEOUT_MS,
@@ -13,7 +14,6 @@ import {
   POD_RUNNING_TIMEOUT_MS,
   podBody,
   startEnv,
-  waitFor,
 } from "./helpers.ts";
 
 /** A finalizer no controller knows: it holds an object until the test lifts it. */
@@ -34,11 +34,11 @@ describeOnBackends(
       });
       await api.core.createNamespacedPod({ namespace, body: podBody("worker") });
       await waitFor(
+        "Running",
         async () =>
           (await api.core.readNamespacedPod({ namespace, name: "worker" })).status?.phase ===
           "Running",
-        "Running",
-        POD_RUNNING_TIMEOUT_MS,
+        { timeoutMs: POD_RUNNING_TIMEOUT_MS },
       );
       const deleted = await api.core.deleteNamespace({ name: namespace });
       assert.equal((deleted as { status?: { phase?: string } }).status?.phase, "Terminating");
@@ -49,20 +49,20 @@ describeOnBackends(
           /because it is being terminated/.test(JSON.parse(error.body).message),
       );
       await waitFor(
+        "the namespace's content deleted",
         async () =>
           (await api.core.readNamespacedConfigMap({ namespace, name: "cm" })).metadata
             ?.deletionTimestamp,
-        "the namespace's content deleted",
-        CONTROLLER_TIMEOUT_MS,
+        { timeoutMs: CONTROLLER_TIMEOUT_MS },
       );
       await api.core.patchNamespacedConfigMap(
         { namespace, name: "cm", body: { metadata: { finalizers: null } } },
         mergePatch,
       );
       await waitFor(
-        async () => !(await found(api.core.readNamespace({ name: namespace }))),
         "the namespace to go",
-        CONTROLLER_TIMEOUT_MS,
+        async () => !(await found(api.core.readNamespace({ name: namespace }))),
+        { timeoutMs: CONTROLLER_TIMEOUT_MS },
       );
       assert.equal((await api.core.listNamespacedConfigMap({ namespace })).items.length, 0);
       assert.equal((await api.core.listNamespacedPod({ namespace })).items.length, 0);
@@ -113,12 +113,12 @@ describeOnBackends(
       });
       assert.equal(first.status, 201, first.text);
       const pod = await waitFor(
+        "Running on the chosen node",
         async () => {
           const read = await api.core.readNamespacedPod({ namespace, name: "bound" });
           return read.status?.phase === "Running" && read;
         },
-        "Running on the chosen node",
-        POD_RUNNING_TIMEOUT_MS,
+        { timeoutMs: POD_RUNNING_TIMEOUT_MS },
       );
       assert.equal(pod.spec?.nodeName, chosen);
       const again = await api.raw("POST", binding, {
@@ -161,15 +161,13 @@ describe("simulator only: nodes, events and timing helpers", () => {
   test("a node created through the API is registered (pod CIDR, Ready status) and takes pods", async () => {
     env = await startEnv({ nodes: [] });
     await env.core.createNamespacedPod({ namespace: "default", body: podBody("waiting") });
-    await waitFor(
-      () =>
-        stored("waiting")?.status?.conditions?.some(
-          (c) => c.message === "no nodes available to schedule pods",
-        ),
-      "Unschedulable",
+    await waitFor("Unschedulable", () =>
+      stored("waiting")?.status?.conditions?.some(
+        (c) => c.message === "no nodes available to schedule pods",
+      ),
     );
     await env.core.createNode({ body: { metadata: { name: "joined" } } });
-    await waitFor(() => stored("waiting")?.status?.phase === "Running", "Running on the new node");
+    await waitFor("Running on the new node", () => stored("waiting")?.status?.phase === "Running");
     const node = env.sim.store.get("nodes", "", "joined") as Node;
     assert.match(node.spec?.podCIDR ?? "", /^10\.\d+\.0\.0\/16$/);
     assert.equal(node.status?.conditions?.find((c) => c.type === "Ready")?.status, "True");
@@ -181,37 +179,32 @@ describe("simulator only: nodes, events and timing helpers", () => {
       namespace: "default",
       body: podBody("big", { cpu: "2" }),
     });
-    await waitFor(
-      () => stored("big")?.status?.conditions?.some((c) => c.reason === "Unschedulable"),
-      "Unschedulable",
+    await waitFor("Unschedulable", () =>
+      stored("big")?.status?.conditions?.some((c) => c.reason === "Unschedulable"),
     );
     // A node that changes and comes back to the same state makes the scheduler retry with the same result.
     env.sim.cluster.cordon("tiny");
-    await waitFor(
-      () =>
-        env?.sim.store
-          .list("events", "default")
-          .some(
-            (event) =>
-              event.reason === "FailedScheduling" &&
-              (event.message as string).includes("unschedulable"),
-          ),
-      "second message",
+    await waitFor("second message", () =>
+      env?.sim.store
+        .list("events", "default")
+        .some(
+          (event) =>
+            event.reason === "FailedScheduling" &&
+            (event.message as string).includes("unschedulable"),
+        ),
     );
     env.sim.cluster.uncordon("tiny");
-    await waitFor(
-      () =>
-        env?.sim.store
-          .list("events", "default")
-          .find((event) => event.reason === "FailedScheduling" && event.count === 2),
-      "the first message counted twice",
+    await waitFor("the first message counted twice", () =>
+      env?.sim.store
+        .list("events", "default")
+        .find((event) => event.reason === "FailedScheduling" && event.count === 2),
     );
   });
 
   test("flush runs pending starts at once; settle waits until pods that can run are Running", async () => {
     env = await startEnv({ podStartDelayMs: 60_000, podStartJitterMs: 0 });
     await env.core.createNamespacedPod({ namespace: "default", body: podBody("flushed") });
-    await waitFor(() => stored("flushed")?.status?.startTime, "the kubelet to acknowledge");
+    await waitFor("the kubelet to acknowledge", () => stored("flushed")?.status?.startTime);
     env.sim.cluster.flush();
     assert.equal(stored("flushed")?.status?.phase, "Running");
 

@@ -2,9 +2,10 @@
 // simulator and on the real API server: API priority and fairness (429) and field validation.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { waitFor } from "../tools/wait-for.ts";
 import { type Backend, rawRequest } from "./backend.ts";
 import { describeOnBackends } from "./backends.ts";
-import { found, waitFor } from "./helpers.ts";
+import { found } from "./helpers.ts";
 
 /** Concurrent lists per round: far beyond the seats of a priority level with one share. */
 const FLOOD_WIDTH = 40;
@@ -97,6 +98,7 @@ describeOnBackends("limits", {}, (backend) => {
     const lift = await squeeze(api, namespace, "flood");
     try {
       const rejected = await waitFor(
+        "a 429 (the FlowSchema takes a moment to apply)",
         async () => {
           for (let round = 0; round < FLOOD_ROUNDS; round++) {
             const answers = await Promise.all(
@@ -110,8 +112,7 @@ describeOnBackends("limits", {}, (backend) => {
           }
           return undefined;
         },
-        "a 429 (the FlowSchema takes a moment to apply)",
-        60_000,
+        { timeoutMs: 60_000 },
       );
       assert.equal(rejected.headers.get("retry-after"), "1");
       assert.equal(rejected.headers.get("content-type"), "text/plain; charset=utf-8");

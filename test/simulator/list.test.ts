@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { CoreV1Api } from "@kubernetes/client-node";
+import { waitFor } from "../tools/wait-for.ts";
 import type { Backend } from "./backend.ts";
 import { describeOnBackends } from "./backends.ts";
 import {
@@ -12,7 +13,6 @@ import {
   podBody,
   ROOT_CA_CONFIGMAP,
   startEnv,
-  waitFor,
   withoutRootCA,
 } from "./helpers.ts";
 
@@ -123,11 +123,11 @@ describeOnBackends("list", {}, (backend) => {
       body: { ...podBody("pinned"), spec: { ...podBody("pinned").spec, nodeName: node } },
     });
     await waitFor(
+      "the pod to run",
       async () =>
         (await api.core.listNamespacedPod({ namespace, fieldSelector: "status.phase=Running" }))
           .items.length === 1,
-      "the pod to run",
-      POD_RUNNING_TIMEOUT_MS,
+      { timeoutMs: POD_RUNNING_TIMEOUT_MS },
     );
     const onNode = await api.core.listPodForAllNamespaces({
       fieldSelector: `spec.nodeName=${node}`,

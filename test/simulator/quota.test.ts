@@ -4,8 +4,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { CoreV1Api, V1Pod, V1ResourceQuota } from "@kubernetes/client-node";
+import { waitFor } from "../tools/wait-for.ts";
 import { describeOnBackends } from "./backends.ts";
-import { CONTROLLER_TIMEOUT_MS, podBody, statusOf, waitFor } from "./helpers.ts";
+import { CONTROLLER_TIMEOUT_MS, podBody, statusOf } from "./helpers.ts";
 
 /** A pod no scheduler takes, so that nothing but the test changes it; quotas count it all the
  * same. */
@@ -28,13 +29,13 @@ async function createQuota(
   await core.createNamespacedResourceQuota({ namespace, body: { metadata: { name }, spec } });
   // Pods are judged against a quota once the controller has counted it.
   return waitFor(
+    `quota ${name} counted`,
     async () => {
       const quota = await core.readNamespacedResourceQuota({ namespace, name });
       const hard = Object.keys(quota.status?.hard ?? {});
       return hard.length > 0 && hard.every((r) => quota.status?.used?.[r] !== undefined) && quota;
     },
-    `quota ${name} counted`,
-    CONTROLLER_TIMEOUT_MS,
+    { timeoutMs: CONTROLLER_TIMEOUT_MS },
   );
 }
 
@@ -197,11 +198,11 @@ describeOnBackends("resource quotas", {}, (backend) => {
     await core.createNamespacedPod({ namespace, body: pod("one") });
     await core.deleteNamespacedPod({ namespace, name: "one", gracePeriodSeconds: 0 });
     await waitFor(
+      "the pod's share back",
       async () =>
         (await core.readNamespacedResourceQuota({ namespace, name: "pods" })).status?.used?.pods ===
         "0",
-      "the pod's share back",
-      CONTROLLER_TIMEOUT_MS,
+      { timeoutMs: CONTROLLER_TIMEOUT_MS },
     );
     await core.createNamespacedPod({ namespace, body: pod("two") });
   });

@@ -3,6 +3,7 @@
 // sends. Every test works in a namespace of its own.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { waitFor } from "../tools/wait-for.ts";
 import { describeOnBackends } from "./backends.ts";
 import {
   CONTROLLER_TIMEOUT_MS,
@@ -16,7 +17,6 @@ import {
   startEnv,
   statusOf,
   strategicPatch,
-  waitFor,
 } from "./helpers.ts";
 
 /** A finalizer no controller knows: it holds an object until the test lifts it. */
@@ -443,11 +443,11 @@ describeOnBackends("REST", {}, (backend) => {
       const namespace = await api.namespace();
       await api.core.createNamespacedPod({ namespace, body: podBody("graceful") });
       await waitFor(
+        "Running",
         async () =>
           (await api.core.readNamespacedPod({ namespace, name: "graceful" })).status?.phase ===
           "Running",
-        "Running",
-        POD_RUNNING_TIMEOUT_MS,
+        { timeoutMs: POD_RUNNING_TIMEOUT_MS },
       );
       const deleted = await api.core.deleteNamespacedPod({
         namespace,
@@ -461,9 +461,9 @@ describeOnBackends("REST", {}, (backend) => {
       if (api.sim)
         assert.ok(await found(api.core.readNamespacedPod({ namespace, name: "graceful" })));
       await waitFor(
-        async () => !(await found(api.core.readNamespacedPod({ namespace, name: "graceful" }))),
         "removal after the grace period",
-        REMOVAL_TIMEOUT_MS,
+        async () => !(await found(api.core.readNamespacedPod({ namespace, name: "graceful" }))),
+        { timeoutMs: REMOVAL_TIMEOUT_MS },
       );
     });
 
@@ -588,11 +588,11 @@ describeOnBackends("REST", {}, (backend) => {
         body: { ...podBody("evictee"), metadata: { name: "evictee", finalizers: [HOLD] } },
       });
       await waitFor(
+        "Running",
         async () =>
           (await api.core.readNamespacedPod({ namespace, name: "evictee" })).status?.phase ===
           "Running",
-        "Running",
-        POD_RUNNING_TIMEOUT_MS,
+        { timeoutMs: POD_RUNNING_TIMEOUT_MS },
       );
       await api.core.createNamespacedPodEviction({
         namespace,
@@ -687,10 +687,10 @@ describeOnBackends("REST", {}, (backend) => {
       });
       await api.core.deleteNamespacedConfigMap({ namespace, name: "owner-bg" });
       await waitFor(
+        "the dependent to go",
         async () =>
           !(await found(api.core.readNamespacedConfigMap({ namespace, name: "dependent-bg" }))),
-        "the dependent to go",
-        CONTROLLER_TIMEOUT_MS,
+        { timeoutMs: CONTROLLER_TIMEOUT_MS },
       );
     });
 
@@ -714,11 +714,11 @@ describeOnBackends("REST", {}, (backend) => {
         propagationPolicy: "Foreground",
       });
       await waitFor(
+        "the dependent to be deleted",
         async () =>
           (await found(api.core.readNamespacedConfigMap({ namespace, name: "dependent-fg" })))
             ?.metadata?.deletionTimestamp,
-        "the dependent to be deleted",
-        CONTROLLER_TIMEOUT_MS,
+        { timeoutMs: CONTROLLER_TIMEOUT_MS },
       );
       assert.ok(
         await found(api.core.readNamespacedConfigMap({ namespace, name: "owner-fg" })),
@@ -729,10 +729,10 @@ describeOnBackends("REST", {}, (backend) => {
         mergePatch,
       );
       await waitFor(
+        "the owner to go",
         async () =>
           !(await found(api.core.readNamespacedConfigMap({ namespace, name: "owner-fg" }))),
-        "the owner to go",
-        CONTROLLER_TIMEOUT_MS,
+        { timeoutMs: CONTROLLER_TIMEOUT_MS },
       );
     });
 
@@ -756,10 +756,10 @@ describeOnBackends("REST", {}, (backend) => {
         propagationPolicy: "Foreground",
       });
       await waitFor(
+        "the owner to go",
         async () =>
           !(await found(api.core.readNamespacedConfigMap({ namespace, name: "owner-nb" }))),
-        "the owner to go",
-        CONTROLLER_TIMEOUT_MS,
+        { timeoutMs: CONTROLLER_TIMEOUT_MS },
       );
       const dependent = await api.core.readNamespacedConfigMap({
         namespace,
@@ -789,10 +789,10 @@ describeOnBackends("REST", {}, (backend) => {
         propagationPolicy: "Orphan",
       });
       await waitFor(
+        "the owner to go",
         async () =>
           !(await found(api.core.readNamespacedConfigMap({ namespace, name: "owner-or" }))),
-        "the owner to go",
-        CONTROLLER_TIMEOUT_MS,
+        { timeoutMs: CONTROLLER_TIMEOUT_MS },
       );
       const dependent = await found(
         api.core.readNamespacedConfigMap({ namespace, name: "dependent-or" }),

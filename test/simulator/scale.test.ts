@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { request } from "node:http";
 import { after, before, test } from "node:test";
 import { PODS } from "../../sidecar/simulator/resources.ts";
-import { type Env, startEnv, waitFor } from "./helpers.ts";
+import { waitFor } from "../tools/wait-for.ts";
+import { type Env, startEnv } from "./helpers.ts";
 
 const POD_COUNT = 10_000;
 const WATCHER_COUNT = 100;
@@ -37,7 +38,7 @@ test(`${POD_COUNT} pods reach ${WATCHER_COUNT} watchers, each event rendered onc
   const watchers = Array.from({ length: WATCHER_COUNT }, () =>
     countingWatch(`${env.sim.url}/api/v1/pods?watch=true&resourceVersion=${from}`),
   );
-  await waitFor(() => env.sim.watchCount("pods") === WATCHER_COUNT, "every watcher to connect");
+  await waitFor("every watcher to connect", () => env.sim.watchCount("pods") === WATCHER_COUNT);
   const statsBefore = env.sim.watchStats();
   const heapBefore = process.memoryUsage().heapUsed;
   const started = performance.now();
@@ -58,10 +59,11 @@ test(`${POD_COUNT} pods reach ${WATCHER_COUNT} watchers, each event rendered onc
     expectedBytes += Buffer.byteLength(JSON.stringify({ type: "ADDED", object: pod })) + 1;
   }
   await waitFor(
-    () => watchers.every((watcher) => watcher.bytes() >= expectedBytes),
     "every watcher to receive every pod",
-    // Only stops a hung test; how long delivery took is reported, not judged.
-    120_000,
+    () => watchers.every((watcher) => watcher.bytes() >= expectedBytes),
+    {
+      timeoutMs: 120_000, // Only stops a hung test; how long delivery took is reported, not judged.
+    },
   );
   const delivered = performance.now();
   const stats = env.sim.watchStats();

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { afterEach, test } from "node:test";
 import type { CoreV1Api, V1Pod } from "@kubernetes/client-node";
+import { waitFor } from "../tools/wait-for.ts";
 import { type Backend, DEDICATED_TAINT, DEDICATED_TOLERATION } from "./backend.ts";
 import { describeOnBackends } from "./backends.ts";
 import {
@@ -13,7 +14,6 @@ import {
   mergePatch,
   POD_RUNNING_TIMEOUT_MS,
   podBody,
-  waitFor,
 } from "./helpers.ts";
 
 const POOL_LABEL = "conformance.hostfactory-k8s.io/pool";
@@ -66,18 +66,18 @@ const condition = (pod: V1Pod | undefined, type: string) =>
   pod?.status?.conditions?.find((c) => c.type === type);
 const running = (core: CoreV1Api, namespace: string, name: string) =>
   waitFor(
-    async () => (await read(core, namespace, name)).status?.phase === "Running",
     `${name} Running`,
-    POD_RUNNING_TIMEOUT_MS,
+    async () => (await read(core, namespace, name)).status?.phase === "Running",
+    { timeoutMs: POD_RUNNING_TIMEOUT_MS },
   );
 const unschedulable = (core: CoreV1Api, namespace: string, name: string) =>
   waitFor(
+    `${name} Unschedulable`,
     async () => {
       const scheduled = condition(await read(core, namespace, name), "PodScheduled");
       return scheduled?.status === "False" && scheduled;
     },
-    `${name} Unschedulable`,
-    CONTROLLER_TIMEOUT_MS,
+    { timeoutMs: CONTROLLER_TIMEOUT_MS },
   );
 
 const NOT_HELPFUL = "Preemption is not helpful for scheduling";
@@ -209,12 +209,12 @@ describeOnBackends("scheduling and node lifecycle", {}, (backend) => {
         .map((event) => event.reason)
         .sort();
     const seen = await waitFor(
+      "the Scheduled Event",
       async () => {
         const found = await reasons();
         return found.includes("Scheduled") && found;
       },
-      "the Scheduled Event",
-      CONTROLLER_TIMEOUT_MS,
+      { timeoutMs: CONTROLLER_TIMEOUT_MS },
     );
     assert.deepEqual(seen, api.sim ? ["Scheduled", "Started"] : ["Scheduled"]);
     const scheduled = (
@@ -332,12 +332,12 @@ describeOnBackends("scheduling and node lifecycle", {}, (backend) => {
     await running(api.core, namespace, "crash");
     await api.failPod(namespace, "crash", "OOMKilled");
     const pod = await waitFor(
+      "Failed",
       async () => {
         const current = await read(api.core, namespace, "crash");
         return current.status?.phase === "Failed" && current;
       },
-      "Failed",
-      CONTROLLER_TIMEOUT_MS,
+      { timeoutMs: CONTROLLER_TIMEOUT_MS },
     );
     const terminated = pod.status?.containerStatuses?.[0]?.state?.terminated;
     assert.equal(terminated?.exitCode, 1);
@@ -363,12 +363,12 @@ describeOnBackends("scheduling and node lifecycle", {}, (backend) => {
       mergePatch,
     );
     const evicted = await waitFor(
+      "eviction",
       async () => {
         const pod = await read(api.core, namespace, "tainted");
         return pod.metadata?.deletionTimestamp && pod;
       },
-      "eviction",
-      CONTROLLER_TIMEOUT_MS,
+      { timeoutMs: CONTROLLER_TIMEOUT_MS },
     );
     assert.equal(condition(evicted, "DisruptionTarget")?.reason, "DeletionByTaintManager");
     await api.core.patchNamespacedPod(
@@ -404,29 +404,29 @@ describeOnBackends("scheduling and node lifecycle", {}, (backend) => {
     await running(api.core, namespace, "stranded");
     await api.stopHeartbeat(node);
     await waitFor(
+      "the pod not Ready",
       async () =>
         condition(await read(api.core, namespace, "stranded"), "Ready")?.status === "False",
-      "the pod not Ready",
-      CONTROLLER_TIMEOUT_MS,
+      { timeoutMs: CONTROLLER_TIMEOUT_MS },
     );
     const taints = await waitFor(
+      "the unreachable taints",
       async () => {
         const conditions = ((await api.core.readNode({ name: node })).spec?.taints ?? []).filter(
           (taint) => taint.key.startsWith("node.kubernetes.io/"),
         );
         return conditions.length >= 2 && conditions;
       },
-      "the unreachable taints",
-      CONTROLLER_TIMEOUT_MS,
+      { timeoutMs: CONTROLLER_TIMEOUT_MS },
     );
     assert.deepEqual(taints.map((taint) => `${taint.key}:${taint.effect}`).sort(), [
       "node.kubernetes.io/unreachable:NoExecute",
       "node.kubernetes.io/unreachable:NoSchedule",
     ]);
     await waitFor(
-      async () => (await read(api.core, namespace, "stranded")).metadata?.deletionTimestamp,
       "eviction after tolerationSeconds",
-      CONTROLLER_TIMEOUT_MS,
+      async () => (await read(api.core, namespace, "stranded")).metadata?.deletionTimestamp,
+      { timeoutMs: CONTROLLER_TIMEOUT_MS },
     );
     assert.ok(
       await found(read(api.core, namespace, "stranded")),

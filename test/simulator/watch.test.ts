@@ -44,10 +44,10 @@ describeOnBackends(
       await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: "pre-1" } } });
       await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: "pre-2" } } });
       const watch = await collect(kc, path(namespace));
-      await watch.until((events) => mine(events).length === 2, "the initial events");
+      await watch.until("the initial events", (events) => mine(events).length === 2);
       await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: "live" } } });
       await core.deleteNamespacedConfigMap({ namespace, name: "pre-1" });
-      await watch.until((events) => mine(events).length === 4, "the live events");
+      await watch.until("the live events", (events) => mine(events).length === 4);
       watch.stop();
       assert.deepEqual(names(watch.events).slice(0, 2).sort(), ["ADDED pre-1", "ADDED pre-2"]);
       assert.deepEqual(names(watch.events).slice(2), ["ADDED live", "DELETED pre-1"]);
@@ -69,7 +69,7 @@ describeOnBackends(
       const watch = await collect(kc, path(namespace), {
         resourceVersion: first.metadata?.resourceVersion as string,
       });
-      await watch.until((events) => mine(events).length === 3, "the replay");
+      await watch.until("the replay", (events) => mine(events).length === 3);
       watch.stop();
       assert.deepEqual(names(watch.events), ["MODIFIED r1", "ADDED r2", "DELETED r1"]);
       const versions = watch.events.map((event) => Number(event.object.metadata?.resourceVersion));
@@ -95,17 +95,13 @@ describeOnBackends(
       // them all (a scan of etcd from its first revision: slow on a busy cluster), after it
       // answers as the simulator does.
       const watch = await collect(kc, path(namespace), { resourceVersion: "1" });
-      const first = await watch.until(
-        (events) => events.length > 0,
-        "the first event",
-        CONTROLLER_TIMEOUT_MS,
-      );
+      const first = await watch.until("the first event", (events) => events.length > 0, {
+        timeoutMs: CONTROLLER_TIMEOUT_MS,
+      });
       if (!sim && first[0]?.type !== "ERROR") {
-        await watch.until(
-          (events) => mine(events).length === CHURN + 1,
-          "the replay from etcd",
-          CONTROLLER_TIMEOUT_MS,
-        );
+        await watch.until("the replay from etcd", (events) => mine(events).length === CHURN + 1, {
+          timeoutMs: CONTROLLER_TIMEOUT_MS,
+        });
         watch.stop();
         assert.deepEqual(names(watch.events).slice(0, 2), ["ADDED old", "MODIFIED old"]);
         return;
@@ -137,9 +133,9 @@ describeOnBackends(
         timeoutSeconds: BOOKMARK_WATCH_SECONDS,
       });
       await watch.until(
-        (events) => events.some((event) => event.type === "BOOKMARK"),
         "a bookmark",
-        (BOOKMARK_WATCH_SECONDS + 5) * 1000,
+        (events) => events.some((event) => event.type === "BOOKMARK"),
+        { timeoutMs: (BOOKMARK_WATCH_SECONDS + 5) * 1000 },
       );
       watch.stop();
       const bookmark = watch.events.find((event) => event.type === "BOOKMARK");
@@ -169,9 +165,8 @@ describeOnBackends(
         resourceVersionMatch: "NotOlderThan",
         allowWatchBookmarks: true,
       });
-      await watch.until(
-        (events) => events.some((event) => event.type === "BOOKMARK"),
-        "the end-of-initial bookmark",
+      await watch.until("the end-of-initial bookmark", (events) =>
+        events.some((event) => event.type === "BOOKMARK"),
       );
       watch.stop();
       const bookmark = watch.events.findIndex((event) => event.type === "BOOKMARK");
@@ -208,7 +203,7 @@ describeOnBackends(
         await core.patchNamespacedConfigMap({ namespace, name: "sel", body }, mergePatch);
       }
       await core.deleteNamespacedConfigMap({ namespace, name: "sel" });
-      await watch.until((events) => events.length >= 3, "three events");
+      await watch.until("three events", (events) => events.length >= 3);
       await quiet();
       watch.stop();
       assert.deepEqual(names(watch.events), ["ADDED sel", "MODIFIED sel", "DELETED sel"]);
@@ -240,10 +235,10 @@ describeOnBackends(
         });
       }
       await watch.until(
+        "pinned running",
         (events) =>
           events.some((event) => (event.object.status as { phase?: string })?.phase === "Running"),
-        "pinned running",
-        POD_RUNNING_TIMEOUT_MS,
+        { timeoutMs: POD_RUNNING_TIMEOUT_MS },
       );
       watch.stop();
       assert.ok(watch.events.every((event) => event.object.metadata?.name === "pinned"));
@@ -261,7 +256,7 @@ describeOnBackends(
         namespace: watched,
         body: { metadata: { name: "here" } },
       });
-      await watch.until((events) => mine(events).length >= 1, "the event of the watched namespace");
+      await watch.until("the event of the watched namespace", (events) => mine(events).length >= 1);
       await quiet();
       watch.stop();
       assert.deepEqual(names(watch.events), ["ADDED here"]);

@@ -1,5 +1,6 @@
-// Runs a command to completion and collects what it printed: the one way the tests start the
-// CLI, the scripts and the benchmark as child processes.
+// Runs a command to completion and collects what it printed: how the tests start the CLI, the
+// scripts and the benchmark, and how the benchmark times the scripts. Long-lived children (a
+// sidecar, a control plane) are spawned where they are managed.
 import { spawn } from "node:child_process";
 
 export interface ProcessResult {

@@ -16,8 +16,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { runtimeProblem } from "../../client/runtime.ts";
-import { waitFor } from "../e2e/harness.ts";
 import { runProcess } from "./run-process.ts";
+import { waitFor } from "./wait-for.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 /** Debian's Node.js, older than the project supports, where the machine has it. */
@@ -103,7 +103,9 @@ test("with Node.js 20 first on PATH and no node_modules, npm test and npm start 
       banner += chunk;
     });
     try {
-      await waitFor("npm start's banner", () => banner.includes("Ctrl-C stops it"), 60_000);
+      await waitFor("npm start's banner", () => banner.includes("Ctrl-C stops it"), {
+        timeoutMs: 60_000,
+      });
       assert.match(banner, /serving on unix:/);
     } finally {
       if (start.exitCode === null) process.kill(-(start.pid as number), "SIGTERM");

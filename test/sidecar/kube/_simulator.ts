@@ -22,19 +22,6 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ha
   return { sim, kubeConfig, core: kubeConfig.makeApiClient(CoreV1Api) };
 }
 
-/** Polls `predicate` until it holds; fails naming `what` after `timeoutMs`. */
-export async function until(
-  what: string,
-  predicate: () => boolean,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!predicate()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 export function podBody(name: string, labels: Record<string, string> = {}): V1Pod {
   return {
     metadata: { name, labels },

@@ -7,7 +7,8 @@ import {
   type LeaderElectorOptions,
 } from "../../../sidecar/kube/leader-election.ts";
 import type { RateLimiter } from "../../../sidecar/kube/rate-limiter.ts";
-import { type Harness, NAMESPACE, startSimulator, until } from "./_simulator.ts";
+import { waitFor } from "../../tools/wait-for.ts";
+import { type Harness, NAMESPACE, startSimulator } from "./_simulator.ts";
 
 const LEASE = "hostfactory-sidecar";
 /** Short enough for tests, in the proportions of client-go's 15 s / 10 s / 2 s. */
@@ -81,7 +82,7 @@ describe("createLeaderElector", () => {
     const log: string[] = [];
     const a = elector(h, "replica-a", log);
     a.start();
-    await until("replica-a leads", () => a.isLeader);
+    await waitFor("replica-a leads", () => a.isLeader);
 
     assert.deepEqual(log, ["replica-a:start"]);
     assert.equal(a.leader, "replica-a");
@@ -106,13 +107,13 @@ describe("createLeaderElector", () => {
     const b = elector(h, "replica-b", log);
     a.start();
     b.start();
-    await until("someone leads", () => a.isLeader || b.isLeader);
+    await waitFor("someone leads", () => a.isLeader || b.isLeader);
     // Several renewal rounds later, still exactly one.
     await new Promise((resolve) => setTimeout(resolve, 500));
     assert.equal(Number(a.isLeader) + Number(b.isLeader), 1);
     assert.equal(log.length, 1);
     const holder = a.isLeader ? "replica-a" : "replica-b";
-    await until("both see the holder", () => a.leader === holder && b.leader === holder);
+    await waitFor("both see the holder", () => a.leader === holder && b.leader === holder);
   });
 
   it("takes over when the leader stops renewing, after the leader has stepped down", async () => {
@@ -121,13 +122,13 @@ describe("createLeaderElector", () => {
     const cutOff = partitionable();
     const a = elector(h, "replica-a", log, { limiter: cutOff });
     a.start();
-    await until("replica-a leads", () => a.isLeader);
+    await waitFor("replica-a leads", () => a.isLeader);
     const b = elector(h, "replica-b", log);
     b.start();
-    await until("replica-b sees replica-a", () => b.leader === "replica-a");
+    await waitFor("replica-b sees replica-a", () => b.leader === "replica-a");
 
     cutOff.partitioned = true;
-    await until("replica-b leads", () => b.isLeader, 10_000);
+    await waitFor("replica-b leads", () => b.isLeader, { timeoutMs: 10_000 });
 
     assert.equal(a.isLeader, false);
     assert.deepEqual(log, ["replica-a:start", "replica-a:stop", "replica-b:start"]);
@@ -143,14 +144,14 @@ describe("createLeaderElector", () => {
     const slow = { leaseDurationMs: 30_000, renewDeadlineMs: 20_000, retryPeriodMs: 100 };
     const a = elector(h, "replica-a", log, slow);
     a.start();
-    await until("replica-a leads", () => a.isLeader);
+    await waitFor("replica-a leads", () => a.isLeader);
     const b = elector(h, "replica-b", log, slow);
     b.start();
-    await until("replica-b sees replica-a", () => b.leader === "replica-a");
+    await waitFor("replica-b sees replica-a", () => b.leader === "replica-a");
 
     await a.stop();
     assert.equal(a.isLeader, false);
-    await until("replica-b leads", () => b.isLeader, 5_000);
+    await waitFor("replica-b leads", () => b.isLeader, { timeoutMs: 5_000 });
     assert.deepEqual(log, ["replica-a:start", "replica-a:stop", "replica-b:start"]);
   });
 
@@ -159,11 +160,11 @@ describe("createLeaderElector", () => {
     const log: string[] = [];
     const a = elector(h, "replica-a", log);
     a.start();
-    await until("replica-a leads", () => a.isLeader);
+    await waitFor("replica-a leads", () => a.isLeader);
     const updatesBefore = h.sim.counters.get("update", "leases");
 
     h.sim.faults.injectErrors({ verbs: ["update"], resources: ["leases"], code: 409, count: 2 });
-    await until(
+    await waitFor(
       "two renewals after the conflicts",
       () => h.sim.counters.get("update", "leases") >= updatesBefore + 4,
     );
@@ -181,7 +182,7 @@ describe("createLeaderElector", () => {
       },
     });
     a.start();
-    await until("replica-a leads", () => leading !== undefined);
+    await waitFor("replica-a leads", () => leading !== undefined);
     assert.equal(leading?.aborted, false);
     await a.stop();
     assert.equal(leading?.aborted, true);

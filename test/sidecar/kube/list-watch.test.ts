@@ -19,7 +19,8 @@ import {
   recordConfigMap,
 } from "../../../sidecar/provider/records.ts";
 import type { Pod } from "../../../sidecar/simulator/index.ts";
-import { type Harness, NAMESPACE, podBody, startSimulator, until } from "./_simulator.ts";
+import { waitFor } from "../../tools/wait-for.ts";
+import { type Harness, NAMESPACE, podBody, startSimulator } from "./_simulator.ts";
 
 const MINE = { [LABEL_INSTANCE]: "test" };
 const cleanups: (() => Promise<void>)[] = [];
@@ -82,11 +83,13 @@ describe("createListWatchCache", () => {
 
     await createPod(h, "worker-a");
     await createPod(h, "not-mine", { [LABEL_INSTANCE]: "other" });
-    await until("worker-a runs", () => cache.get("worker-a")?.phase === "Running");
+    await waitFor("worker-a runs", () => cache.get("worker-a")?.phase === "Running");
     const running = cache.get("worker-a");
     assert.ok(running?.podIP);
     await deletePod(h, "worker-a");
-    await until("worker-a is gone", () => cache.get("worker-a") === undefined, 15_000);
+    await waitFor("worker-a is gone", () => cache.get("worker-a") === undefined, {
+      timeoutMs: 15_000,
+    });
 
     const types = events.map((e) => e.type);
     assert.equal(types[0], "ADDED");
@@ -103,7 +106,7 @@ describe("createListWatchCache", () => {
     const { cache } = podCache(h);
     await cache.start();
     await createPod(h, "worker-b");
-    await until("worker-b is ready", () => cache.get("worker-b")?.ready === true);
+    await waitFor("worker-b is ready", () => cache.get("worker-b")?.ready === true);
     const watched = cache.get("worker-b");
     const listed = await h.core.readNamespacedPod({ name: "worker-b", namespace: NAMESPACE });
     assert.ok(listed.metadata?.creationTimestamp instanceof Date);
@@ -117,10 +120,10 @@ describe("createListWatchCache", () => {
     await cache.start();
     const listsBefore = h.sim.counters.get("list", "pods");
 
-    await until("the watch is open", () => h.sim.watchCount("pods") === 1);
+    await waitFor("the watch is open", () => h.sim.watchCount("pods") === 1);
     assert.equal(h.sim.faults.dropWatches("pods"), 1);
     await createPod(h, "after-drop");
-    await until("after-drop arrives", () => cache.get("after-drop") !== undefined);
+    await waitFor("after-drop arrives", () => cache.get("after-drop") !== undefined);
 
     // While the watch cannot reconnect, a pod goes and another comes. Only a resume from the
     // last resourceVersion replays the deletion; a fresh watch would never mention "doomed".
@@ -133,30 +136,30 @@ describe("createListWatchCache", () => {
     await deletePod(h, "doomed");
     await createPod(h, "while-away");
     removeFault();
-    await until("while-away arrives", () => cache.get("while-away") !== undefined);
-    await until("doomed is gone", () => cache.get("doomed") === undefined);
+    await waitFor("while-away arrives", () => cache.get("while-away") !== undefined);
+    await waitFor("doomed is gone", () => cache.get("doomed") === undefined);
 
     assert.equal(h.sim.counters.get("list", "pods"), listsBefore);
     assert.equal(cache.stats.lists, 1);
     assert.ok(cache.stats.watchRestarts >= 2, `watchRestarts ${cache.stats.watchRestarts}`);
-    await until("exactly one watch is open", () => h.sim.watchCount("pods") === 1);
+    await waitFor("exactly one watch is open", () => h.sim.watchCount("pods") === 1);
   });
 
   it("reports itself behind after a failed watch until a resumed watch holds, without a relist", async () => {
     const h = await harness({ nodes: [] });
     const { cache } = podCache(h);
     await cache.start();
-    await until("the watch is open", () => h.sim.watchCount("pods") === 1);
+    await waitFor("the watch is open", () => h.sim.watchCount("pods") === 1);
     const removeFault = h.sim.faults.injectErrors({
       verbs: ["watch"],
       resources: ["pods"],
       code: 503,
     });
     h.sim.faults.resetWatches("pods");
-    await until("the failure is reported", () => cache.stats.lastError !== undefined);
+    await waitFor("the failure is reported", () => cache.stats.lastError !== undefined);
     removeFault();
     // Nothing changes meanwhile: the resumed watch delivers no event, and holding is enough.
-    await until("caught up", () => cache.stats.lastError === undefined);
+    await waitFor("caught up", () => cache.stats.lastError === undefined);
     assert.equal(cache.stats.lists, 1, "caught up by resuming, not by listing again");
   });
 
@@ -189,8 +192,8 @@ describe("createListWatchCache", () => {
     events.length = 0;
     removeFault();
 
-    await until("vanish is gone", () => cache.get("vanish") === undefined);
-    await until("newcomer arrives", () => cache.get("newcomer") !== undefined);
+    await waitFor("vanish is gone", () => cache.get("vanish") === undefined);
+    await waitFor("newcomer arrives", () => cache.get("newcomer") !== undefined);
     assert.equal(cache.stats.relists, 1);
     assert.deepEqual(
       events.filter((e) => e.key === "vanish").map((e) => e.type),
@@ -245,7 +248,7 @@ describe("createListWatchCache", () => {
       name: body.metadata.name,
       body: broken,
     });
-    await until("the unreadable record leaves the cache", () => cache.get("req-1") === undefined);
+    await waitFor("the unreadable record leaves the cache", () => cache.get("req-1") === undefined);
     assert.equal(cache.size, 0);
     assert.deepEqual(
       events.map((e) => `${e.type} ${e.key}`),
@@ -257,9 +260,9 @@ describe("createListWatchCache", () => {
       name: body.metadata.name,
       body,
     });
-    await until("the repaired record is back", () => cache.get("req-1") !== undefined);
+    await waitFor("the repaired record is back", () => cache.get("req-1") !== undefined);
     await h.core.deleteNamespacedConfigMap({ namespace: NAMESPACE, name: body.metadata.name });
-    await until("the deleted record is gone", () => cache.get("req-1") === undefined);
+    await waitFor("the deleted record is gone", () => cache.get("req-1") === undefined);
     assert.deepEqual(
       events.map((e) => `${e.type} ${e.key}`),
       ["ADDED req-1", "DELETED req-1", "ADDED req-1", "DELETED req-1"],
@@ -291,7 +294,7 @@ describe("createListWatchCache", () => {
     h.sim.faults.compactHistory();
     removeFault();
 
-    await until("the relist drops the pod that no longer projects", () => cache.size === 1);
+    await waitFor("the relist drops the pod that no longer projects", () => cache.size === 1);
     assert.equal(cache.get("unlabelled"), undefined);
     assert.ok(cache.get("stays"));
     assert.equal(cache.stats.relists, 1);
@@ -317,7 +320,7 @@ describe("createListWatchCache", () => {
     });
     h.sim.faults.dropWatches("pods");
     const faultedAt = performance.now();
-    await until("six relists", () => cache.stats.relists >= 6, 60_000);
+    await waitFor("six relists", () => cache.stats.relists >= 6, { timeoutMs: 60_000 });
     const elapsedMs = performance.now() - faultedAt;
     const relists = cache.stats.relists;
     removeFault();
@@ -334,12 +337,12 @@ describe("createListWatchCache", () => {
     assert.ok(cache.get("steady"), "the cache still holds what the relists found");
 
     // A healthy stretch longer than the reset period: the next 410 waits a first step again.
-    await until("the watch is back", () => h.sim.watchCount("pods") === 1);
+    await waitFor("the watch is back", () => h.sim.watchCount("pods") === 1);
     await new Promise((resolve) => setTimeout(resolve, resetMs * 2));
     const backoffsBefore = cache.stats.backoffs;
     h.sim.faults.injectErrors({ verbs: ["watch"], resources: ["pods"], code: 410, count: 1 });
     h.sim.faults.dropWatches("pods");
-    await until("the 410 to be met", () => cache.stats.backoffs > backoffsBefore);
+    await waitFor("the 410 to be met", () => cache.stats.backoffs > backoffsBefore);
     assert.ok(cache.stats.lastBackoffMs < baseMs, `backed off ${cache.stats.lastBackoffMs} ms`);
   });
 
@@ -350,13 +353,13 @@ describe("createListWatchCache", () => {
 
     h.sim.faults.stallWatches();
     await createPod(h, "during-stall");
-    await until("the watchdog fires", () => cache.stats.stalls >= 1);
+    await waitFor("the watchdog fires", () => cache.stats.stalls >= 1);
     h.sim.faults.resumeWatches();
-    await until("during-stall arrives", () => cache.get("during-stall") !== undefined);
+    await waitFor("during-stall arrives", () => cache.get("during-stall") !== undefined);
 
     assert.equal(cache.stats.lists, 1);
     assert.ok(cache.stats.watchRestarts >= 1);
-    await until("the silent watch was closed", () => h.sim.watchCount("pods") === 1);
+    await waitFor("the silent watch was closed", () => h.sim.watchCount("pods") === 1);
   });
 
   it("advances its resourceVersion on bookmarks when nothing it watches changes", async () => {
@@ -369,7 +372,7 @@ describe("createListWatchCache", () => {
     const newest = h.sim.store.resourceVersion;
     assert.ok(newest > listed);
 
-    await until(
+    await waitFor(
       "a bookmark carries the newer resourceVersion",
       () => Number(cache.resourceVersion) >= newest,
     );
@@ -415,7 +418,7 @@ describe("createListWatchCache", () => {
     h.sim.faults.injectErrors({ verbs: ["list"], resources: ["pods"], code: 403 });
     const { cache: blocked } = podCache(h);
     const started = blocked.start();
-    await until("the 403 is reported", () => blocked.stats.lastError !== undefined);
+    await waitFor("the 403 is reported", () => blocked.stats.lastError !== undefined);
     assert.match(blocked.stats.lastError ?? "", /injected fault/);
     await blocked.stop();
     await assert.rejects(started, /stopped before its first list/);

@@ -9,7 +9,8 @@ import {
   createRateLimiter,
   MAX_PASSED_OVER,
 } from "../../../sidecar/kube/rate-limiter.ts";
-import { type Harness, NAMESPACE, podBody, startSimulator, until } from "./_simulator.ts";
+import { waitFor } from "../../tools/wait-for.ts";
+import { type Harness, NAMESPACE, podBody, startSimulator } from "./_simulator.ts";
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve: () => void = () => {};
@@ -232,13 +233,15 @@ describe("createRateLimiter", () => {
       try {
         h.sim.faults.injectErrors({ verbs: ["watch"], resources: ["pods"], code: 410, count: 1 });
         h.sim.faults.dropWatches("pods");
-        await until("the relist", () => cache.stats.relists === 1, 60_000);
+        await waitFor("the relist", () => cache.stats.relists === 1, { timeoutMs: 60_000 });
         const createdBeforeRelist = h.sim.counters.answered("create", "pods", 201);
         assert.ok(
           limiter.stats.waitingByLane.bulk > 0 && createdBeforeRelist < 200,
           `the relist finished after ${createdBeforeRelist} of 200 creates`,
         );
-        await until("the watch to resume", () => h.sim.watchCount("pods") === 1, 60_000);
+        await waitFor("the watch to resume", () => h.sim.watchCount("pods") === 1, {
+          timeoutMs: 60_000,
+        });
       } finally {
         giveUp.abort();
         await Promise.all(creates);
