@@ -14,9 +14,9 @@ import {
   type SharedControlPlane,
   sharedControlPlane,
 } from "../control-plane/index.ts";
+import { waitFor } from "../tools/wait-for.ts";
 import { accepted, finalStatus, type RequestAnswer } from "./_requests.ts";
 import { type ControlPlaneHarness, startControlPlaneHarness } from "./control-plane-harness.ts";
-import { waitFor } from "./harness.ts";
 
 const TEMPLATES = join(import.meta.dirname, "..", "fixtures", "templates", "preemption.json");
 /** The node the borrowed hosts fill, kept from every other suite's pods by its taint. */
