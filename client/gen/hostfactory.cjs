@@ -3705,7 +3705,7 @@ function invoke(options, path, request, deadline, onMessage) {
         session.destroy();
         reject(error);
       } else {
-        session.close();
+        session.destroy();
         resolve3();
       }
     };
