@@ -334,7 +334,7 @@ describe("a node:http2 server answering as each test needs", () => {
         error.details === "Deadline exceeded",
     );
     const elapsed = performance.now() - started;
-    assert.ok(elapsed >= 290 && elapsed < 2_000, `${elapsed} ms`);
+    assert.ok(elapsed >= 290, `gave up after ${elapsed} ms, before the deadline`);
     // The server sees the call end: nothing is left open.
     await closed;
   });
