@@ -1,44 +1,9 @@
 // Kubernetes resource quantities ("500m", "2", "1.5Gi", "1e3"), parsed to plain numbers so that a
 // template's ncpus and nram can be derived from its pod's resource requests.
 
-const BINARY_SUFFIXES: Record<string, number> = {
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-};
-const DECIMAL_SUFFIXES: Record<string, number> = {
-  n: 1e-9,
-  u: 1e-6,
-  m: 1e-3,
-  "": 1,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-};
-const QUANTITY =
-  /^([+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+))(?:(Ki|Mi|Gi|Ti|Pi|Ei)|([eE][+-]?[0-9]+)|(n|u|m|k|M|G|T|P|E)?)$/;
-
-/** The quantity's value in base units (cores, bytes), or undefined when it is not a quantity. */
-export function parseQuantity(quantity: string | number): number | undefined {
-  if (typeof quantity === "number") return Number.isFinite(quantity) ? quantity : undefined;
-  const match = QUANTITY.exec(quantity.trim());
-  if (!match) return undefined;
-  const [, digits, binary, exponent, decimal] = match;
-  const value = Number(digits);
-  if (binary) return value * (BINARY_SUFFIXES[binary] as number);
-  if (exponent) return value * 10 ** Number(exponent.slice(1));
-  return value * (DECIMAL_SUFFIXES[decimal ?? ""] as number);
-}
-
-/** Quantities are exact to the nano-unit (the API server's smallest scale); 1 unit in nanos. */
-const NANOS = 10n ** 9n;
-const BINARY_POWERS: Record<string, bigint> = { Ki: 1n, Mi: 2n, Gi: 3n, Ti: 4n, Pi: 5n, Ei: 6n };
+/** Binary suffixes, as powers of 1024. */
+const BINARY_POWERS: Record<string, number> = { Ki: 1, Mi: 2, Gi: 3, Ti: 4, Pi: 5, Ei: 6 };
+/** Decimal suffixes, as powers of 10. */
 const DECIMAL_POWERS: Record<string, number> = {
   n: -9,
   u: -6,
@@ -51,7 +16,23 @@ const DECIMAL_POWERS: Record<string, number> = {
   P: 15,
   E: 18,
 };
+const QUANTITY =
+  /^([+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+))(?:(Ki|Mi|Gi|Ti|Pi|Ei)|([eE][+-]?[0-9]+)|(n|u|m|k|M|G|T|P|E)?)$/;
 
+/** The quantity's value in base units (cores, bytes), or undefined when it is not a quantity. */
+export function parseQuantity(quantity: string | number): number | undefined {
+  if (typeof quantity === "number") return Number.isFinite(quantity) ? quantity : undefined;
+  const match = QUANTITY.exec(quantity.trim());
+  if (!match) return undefined;
+  const [, digits, binary, exponent, decimal] = match;
+  const value = Number(digits);
+  if (binary) return value * 1024 ** (BINARY_POWERS[binary] as number);
+  if (exponent) return value * 10 ** Number(exponent.slice(1));
+  return value * 10 ** (DECIMAL_POWERS[decimal ?? ""] as number);
+}
+
+/** Quantities are exact to the nano-unit (the API server's smallest scale); 1 unit in nanos. */
+const NANOS = 10n ** 9n;
 /**
  * The quantity exactly, in nano-units (nanocores, nanobytes), rounded up as the API server rounds
  * anything finer; undefined when it is not a quantity. Quota arithmetic needs it exact: in floating
@@ -65,7 +46,7 @@ export function parseQuantityNanos(quantity: string | number): bigint | undefine
   const [whole = "", fraction = ""] = digits.replace(/^[+-]/, "").split(".");
   let numerator = BigInt(`${whole}${fraction}` || "0") * NANOS;
   let denominator = 10n ** BigInt(fraction.length);
-  if (binary) numerator *= 1024n ** (BINARY_POWERS[binary] as bigint);
+  if (binary) numerator *= 1024n ** BigInt(BINARY_POWERS[binary] as number);
   else {
     const power = exponent ? Number(exponent.slice(1)) : (DECIMAL_POWERS[decimal ?? ""] as number);
     if (power >= 0) numerator *= 10n ** BigInt(power);
@@ -75,26 +56,13 @@ export function parseQuantityNanos(quantity: string | number): bigint | undefine
   return digits.startsWith("-") ? -value : value;
 }
 
-const DECIMAL_SUFFIXES_BY_POWER: [bigint, string][] = [
-  [18n, "E"],
-  [15n, "P"],
-  [12n, "T"],
-  [9n, "G"],
-  [6n, "M"],
-  [3n, "k"],
-  [0n, ""],
-  [-3n, "m"],
-  [-6n, "u"],
-  [-9n, "n"],
-];
-const BINARY_SUFFIXES_BY_POWER: [bigint, string][] = [
-  [6n, "Ei"],
-  [5n, "Pi"],
-  [4n, "Ti"],
-  [3n, "Gi"],
-  [2n, "Mi"],
-  [1n, "Ki"],
-];
+/** Suffixes by power, largest first, for writing a quantity with the largest that fits. */
+const byPowerDescending = (powers: Record<string, number>): [bigint, string][] =>
+  Object.entries(powers)
+    .sort(([, a], [, b]) => b - a)
+    .map(([suffix, power]) => [BigInt(power), suffix]);
+const DECIMAL_SUFFIXES_BY_POWER = byPowerDescending(DECIMAL_POWERS);
+const BINARY_SUFFIXES_BY_POWER = byPowerDescending(BINARY_POWERS);
 
 /**
  * A quantity in nano-units written as the API server writes it: the largest suffix that keeps the
