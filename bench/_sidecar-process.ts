@@ -1,18 +1,15 @@
 // The sidecar in a process of its own (so its RSS is its own), driven by the benchmark over IPC:
 // memory after a full GC, CPU time used, and the cost of serving one call measured inside it.
-import { CoreV1Api } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { ProviderServiceService } from "../proto/gen/hostfactory/v1/provider.ts";
 import { startSidecar } from "../sidecar/app.ts";
 import { loadConfig } from "../sidecar/config.ts";
 import { createAdmitter } from "../sidecar/controller/admission.ts";
-import { toRequest } from "../sidecar/grpc-server.ts";
-import { loadKubeConfig } from "../sidecar/kube/client.ts";
-import { createForeignPodNames } from "../sidecar/kube/foreign-pods.ts";
+import { createProviderService } from "../sidecar/grpc/provider-service.ts";
+import { toRequest } from "../sidecar/grpc/server.ts";
+import { connectCluster } from "../sidecar/kube/cluster.ts";
+import { loadKubeConfig } from "../sidecar/kube/kubeconfig.ts";
 import { createRateLimiter } from "../sidecar/kube/rate-limiter.ts";
-import { createLedgerStore } from "../sidecar/kube/reservation-ledger.ts";
-import { createProviderService } from "../sidecar/provider-service.ts";
-import { createRecordApi } from "../sidecar/record-store.ts";
 import { createTemplatesSource } from "../sidecar/templates-source.ts";
 import { serveParent } from "./_ipc.ts";
 
@@ -49,15 +46,15 @@ const templates = createTemplatesSource(
   { pendingTimeoutSeconds: config.pendingTimeout },
   logger,
 );
-const core = kubeConfig.makeApiClient(CoreV1Api);
-const limiter = createRateLimiter();
-const records = createRecordApi(core, limiter, namespace);
-const service = createProviderService(settings, sidecar.state, templates, records, {
-  foreignPodNames: createForeignPodNames(core, limiter, namespace, config.instance),
-  admitter: createAdmitter(
-    createLedgerStore(core, limiter, namespace, config.instance),
-    sidecar.state,
-  ),
+const cluster = connectCluster(kubeConfig, {
+  namespace,
+  instance: config.instance,
+  limiter: createRateLimiter(),
+  logger,
+});
+const service = createProviderService(settings, sidecar.state, templates, cluster.records, {
+  foreignPodNames: cluster.foreignPodNames,
+  admitter: createAdmitter(cluster.ledger, sidecar.state),
 });
 const { getRequestStatus, getReturnRequests } = ProviderServiceService;
 

@@ -4,9 +4,9 @@
 import { join } from "node:path";
 import { podName } from "../sidecar/provider/naming.ts";
 import { type Cluster, startCluster } from "./_cluster.ts";
+import type { BenchContext } from "./_context.ts";
 import type { Figure } from "./_report.ts";
 import { median, percentile } from "./_stats.ts";
-import type { BenchContext } from "./main.ts";
 
 /** Issue 6 targets. */
 const RSS_TARGET_MB = 150;

@@ -4,9 +4,9 @@
 // that no pod was created twice.
 import { join } from "node:path";
 import { startCluster } from "./_cluster.ts";
+import type { BenchContext } from "./_context.ts";
 import type { Figure } from "./_report.ts";
 import { wallClockMs } from "./_stats.ts";
-import type { BenchContext } from "./main.ts";
 
 /** Issue 6: pods created per second, as a share of the configured rate limit. */
 const RATE_TARGET = 0.9;

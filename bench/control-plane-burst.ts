@@ -21,9 +21,9 @@ import {
   startControlPlane,
 } from "../test/control-plane/index.ts";
 import { startProvider, TEMPLATES } from "./_cluster.ts";
+import type { BenchContext } from "./_context.ts";
 import type { Figure } from "./_report.ts";
 import { wallClockMs } from "./_stats.ts";
-import type { BenchContext } from "./main.ts";
 
 /** The sidecar's own bound on API calls in flight (its default), and the raw loop's workers. */
 const IN_FLIGHT = 32;

@@ -2,10 +2,10 @@
 // (an admission webhook down), how many delete calls a return costs, and the sidecar's CPU for a
 // burst held back by the rate limit against the same burst unthrottled.
 import { join } from "node:path";
-import { RESYNC_INTERVAL_MS } from "../sidecar/reconciler.ts";
+import { FULL_PASS_TICK_MS } from "../sidecar/controller/reconciler.ts";
 import { type Cluster, startCluster } from "./_cluster.ts";
+import type { BenchContext } from "./_context.ts";
 import type { Figure } from "./_report.ts";
-import type { BenchContext } from "./main.ts";
 
 /** Issue 11: once backed off, a few create calls per machine per minute. */
 const FAILING_CALLS_TARGET = 4;
@@ -106,7 +106,7 @@ async function burstCpu(
       if (ready.filter(Number.isFinite).length === machines) break;
       await sleep(POLL_INTERVAL_MS);
     }
-    await sleep(RESYNC_INTERVAL_MS);
+    await sleep(FULL_PASS_TICK_MS);
     const cpu = ((await cluster.sidecar.call("cpu")) - before) / 1e6;
     const passes = (await cluster.sidecar.call("stats")).reconciler.passes - passesBefore;
     return { cpu, passes };

@@ -10,7 +10,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { setPriority, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
-import { runTimed, type TimedRun } from "./_cluster.ts";
+import { runTimed } from "./_cluster.ts";
+import type { BenchContext } from "./_context.ts";
 import { type Figure, machineDescription, renderTable, summarise } from "./_report.ts";
 import { benchAtScale } from "./at-scale.ts";
 import { benchBurst } from "./burst.ts";
@@ -18,21 +19,6 @@ import { benchControlPlaneBurst } from "./control-plane-burst.ts";
 import { benchController } from "./controller.ts";
 import { benchRelistInBurst } from "./relist-in-burst.ts";
 import { benchScriptRoundTrip } from "./script-round-trip.ts";
-
-export interface BenchContext {
-  smoke: boolean;
-  runs: number;
-  latencyMs: number;
-  qps: number;
-  burst: number;
-  /** The rate limit while a benchmark builds up state it does not measure. */
-  setupQps: number;
-  /** Scratch space, removed at the end. */
-  dir: string;
-  /** `node -e 0`, the floor every script is compared with. */
-  bareNode(): Promise<TimedRun>;
-  log(message: string): void;
-}
 
 const BENCHMARKS = {
   "round-trip": benchScriptRoundTrip,

@@ -7,8 +7,8 @@
 // not grow with the creates queued beside it.
 import { join } from "node:path";
 import { startCluster } from "./_cluster.ts";
+import type { BenchContext } from "./_context.ts";
 import type { Figure } from "./_report.ts";
-import type { BenchContext } from "./main.ts";
 
 /** Share of the burst created before the watch is expired: the queue is full by then. */
 const EXPIRE_AT_SHARE = 0.1;

@@ -4,9 +4,9 @@
 import { join } from "node:path";
 import { podName } from "../sidecar/provider/naming.ts";
 import { startCluster, TEMPLATE_ID } from "./_cluster.ts";
+import type { BenchContext } from "./_context.ts";
 import type { Figure } from "./_report.ts";
 import { median } from "./_stats.ts";
-import type { BenchContext } from "./main.ts";
 
 const SECTION = "script round trip";
 /**

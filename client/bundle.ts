@@ -1,7 +1,8 @@
 // Build step (`npm run build:client`), not part of the client: bundles the CLI and everything it
 // imports into client/gen/hostfactory.cjs, the one file the scripts run. One file instead of
 // dozens of TypeScript modules to resolve, strip and compile makes every HostFactory call start
-// faster, and it needs no node_modules beside it. CommonJS, because Node's ESM import of a
+// faster, and the five operations need no node_modules beside it (the operators' commands, left
+// out, load from the sources and do). CommonJS, because Node's ESM import of a
 // built-in module evaluates every lazy export of it (fs.promises, util.diff, …), which require()
 // does not. test/client/bundle.test.ts fails when the committed bundle is not what this builds.
 import { writeFileSync } from "node:fs";

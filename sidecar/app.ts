@@ -1,32 +1,29 @@
 // One sidecar, wired: caches, templates, the gRPC server, leader election and the reconciler.
 // main.ts runs it as a process; tests start it in-process against the simulator.
 import * as grpc from "@grpc/grpc-js";
-import { AuthorizationV1Api, CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import { createClusterReads } from "./admin/cluster-reads.ts";
-import { createAdminHandlers } from "./admin-service.ts";
-import { type ClusterState, createClusterState } from "./cluster-state.ts";
 import type { Config } from "./config.ts";
 import { createAbandonedRequests } from "./controller/abandoned-requests.ts";
 import { createAdmitter } from "./controller/admission.ts";
-import { createGrpcServer, SERVICE_NAME } from "./grpc-server.ts";
-import { createForeignPodNames } from "./kube/foreign-pods.ts";
+import { type ClusterState, createClusterState } from "./controller/cluster-state.ts";
+import {
+  createReconciler,
+  type Reconciler,
+  type ReconcilerHooks,
+} from "./controller/reconciler.ts";
+import { createAdminHandlers } from "./grpc/admin-service.ts";
+import { createProviderService, type ProviderService } from "./grpc/provider-service.ts";
+import { createGrpcServer, SERVICE_NAME } from "./grpc/server.ts";
+import { connectCluster } from "./kube/cluster.ts";
+import type { EventSink } from "./kube/event-sink.ts";
 import { createLeaderElector, type LeaderElector } from "./kube/leader-election.ts";
 import { createListWatchCache, type ListWatchCache } from "./kube/list-watch.ts";
-import {
-  clusterNodes,
-  namespacedConfigMaps,
-  namespacedPods,
-  namespacedResourceQuotas,
-} from "./kube/list-watch-sources.ts";
 import { projectNode } from "./kube/node-view.ts";
 import { projectPod } from "./kube/pod-view.ts";
-import { createPodWriter } from "./kube/pod-writer.ts";
 import { projectQuota } from "./kube/quota-view.ts";
 import { createRateLimiter } from "./kube/rate-limiter.ts";
 import { replicaIdentity } from "./kube/replica-identity.ts";
-import { createLedgerStore } from "./kube/reservation-ledger.ts";
-import { shareConnections } from "./kube/shared-dispatcher.ts";
 import { createMetrics, type Metrics, startMetricsServer } from "./metrics.ts";
 import { parseReasons } from "./provider/fast-failure.ts";
 import {
@@ -38,10 +35,6 @@ import {
 } from "./provider/model.ts";
 import type { QuotaView } from "./provider/quota.ts";
 import { parseRecord } from "./provider/records.ts";
-import { createProviderService, type ProviderService } from "./provider-service.ts";
-import { createReconciler, type Reconciler, type ReconcilerHooks } from "./reconciler.ts";
-import { createRecordEvents, type RecordEvents } from "./record-events.ts";
-import { createRecordApi } from "./record-store.ts";
 import { createTemplatesSource } from "./templates-source.ts";
 
 /** How long in-flight gRPC calls may take to finish at shutdown. */
@@ -116,7 +109,7 @@ function counted(service: ProviderService, metrics: Metrics): ProviderService {
 }
 
 /** Metrics and Kubernetes Events for what the reconciler does. */
-function reconcilerHooks(metrics: Metrics, events: RecordEvents): ReconcilerHooks {
+function reconcilerHooks(metrics: Metrics, events: EventSink): ReconcilerHooks {
   const templateOf = (record: RequestRecord) => (record.kind === "create" ? record.templateId : "");
   return {
     podCreated: (_requestId, templateId) => metrics.podCreated(templateId),
@@ -153,9 +146,6 @@ export async function startSidecar(
   logger: Logger,
   identity = replicaIdentity(),
 ): Promise<Sidecar> {
-  // However the kubeconfig was loaded (a real cluster, --simulate, a test), calls share connections.
-  shareConnections(kubeConfig);
-  const core = kubeConfig.makeApiClient(CoreV1Api);
   const metrics = createMetrics();
   const limiter = createRateLimiter({
     qps: config.qps,
@@ -163,12 +153,18 @@ export async function startSidecar(
     maxInFlight: config.maxInFlight,
     observe: metrics.kubeCall,
   });
+  const cluster = connectCluster(kubeConfig, {
+    namespace: config.namespace,
+    instance: config.instance,
+    limiter,
+    logger,
+  });
   const instanceSelector = `${LABEL_INSTANCE}=${config.instance}`;
   const watchdogMs = config.watchInactivity * 1000;
   const pods = createListWatchCache<PodView>({
     name: "pods",
     kubeConfig,
-    source: namespacedPods(core, config.namespace),
+    source: cluster.sources.pods,
     labelSelector: instanceSelector,
     project: projectPod,
     key: (pod) => pod.name,
@@ -179,7 +175,7 @@ export async function startSidecar(
   const records = createListWatchCache<RequestRecord>({
     name: "records",
     kubeConfig,
-    source: namespacedConfigMaps(core, config.namespace),
+    source: cluster.sources.configMaps,
     labelSelector: `${instanceSelector},${LABEL_RECORD_KIND}`,
     project: (object) => parseRecord(object as Parameters<typeof parseRecord>[0]),
     key: (record) => record.requestId,
@@ -191,7 +187,7 @@ export async function startSidecar(
     ? createListWatchCache<NodeView>({
         name: "nodes",
         kubeConfig,
-        source: clusterNodes(core),
+        source: cluster.sources.nodes,
         project: projectNode,
         key: (node) => node.name,
         limiter,
@@ -203,7 +199,7 @@ export async function startSidecar(
     ? createListWatchCache<QuotaView>({
         name: "quotas",
         kubeConfig,
-        source: namespacedResourceQuotas(core, config.namespace),
+        source: cluster.sources.resourceQuotas,
         project: projectQuota,
         key: (quota) => quota.name,
         limiter,
@@ -218,7 +214,6 @@ export async function startSidecar(
     (outcome) => metrics.templatesReloaded(outcome === "changed"),
   );
   const state = createClusterState(pods, records, nodes, quotas);
-  const recordApi = createRecordApi(core, limiter, config.namespace);
   const settings = {
     instance: config.instance,
     podNamePrefix: config.podNamePrefix,
@@ -229,16 +224,12 @@ export async function startSidecar(
     { ...settings, maxRequestMachines: config.maxRequestMachines },
     state,
     templates,
-    recordApi,
+    cluster.records,
     {
-      foreignPodNames: createForeignPodNames(core, limiter, config.namespace, config.instance),
-      admitter: createAdmitter(
-        createLedgerStore(core, limiter, config.namespace, config.instance),
-        state,
-      ),
+      foreignPodNames: cluster.foreignPodNames,
+      admitter: createAdmitter(cluster.ledger, state),
     },
   );
-  const events = createRecordEvents(core, limiter, config.namespace, logger);
   const reconciler = createReconciler(
     {
       ...settings,
@@ -254,20 +245,20 @@ export async function startSidecar(
     },
     state,
     templates,
-    createPodWriter(core, limiter, config.namespace),
-    recordApi,
+    cluster.pods,
+    cluster.records,
     logger,
-    reconcilerHooks(metrics, events),
+    reconcilerHooks(metrics, cluster.events),
   );
   const abandoned = createAbandonedRequests({
     abandonAfterMs: config.abandonAfter * 1000,
     state,
-    records: recordApi,
+    records: cluster.records,
     logger,
     onAbandoned(record, machines) {
       metrics.requestAbandoned(record.templateId);
       const noun = machines === 1 ? "machine" : "machines";
-      events.emit(
+      cluster.events.emit(
         record.requestId,
         "Warning",
         "RequestAbandoned",
@@ -296,14 +287,9 @@ export async function startSidecar(
       service,
       state,
       templates,
-      records: recordApi,
+      records: cluster.records,
       caches: { pods, records, nodes, quotas },
-      cluster: createClusterReads(
-        core,
-        kubeConfig.makeApiClient(AuthorizationV1Api),
-        limiter,
-        config.namespace,
-      ),
+      cluster: cluster.reads,
       elector: () => elector,
       orphans: () => reconciler.stats.orphans,
     },

@@ -3,12 +3,12 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { defineCommand, renderUsage, runMain } from "citty";
 import { pino } from "pino";
 import { type Sidecar, startSidecar } from "./app.ts";
 import { type Config, ConfigError, configArgs, loadConfig } from "./config.ts";
-import { loadKubeConfig } from "./kube/client.ts";
+import { loadKubeConfig } from "./kube/kubeconfig.ts";
 
 const EXAMPLES = join(import.meta.dirname, "..", "examples");
 // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escape sequences start with ESC
@@ -63,8 +63,7 @@ const main = defineCommand({
         await rm(kubeconfigDir, { recursive: true, force: true });
       });
       kubeconfigPath = await simulator.writeKubeconfig(join(kubeconfigDir, "kubeconfig"));
-      kubeConfig = new KubeConfig();
-      kubeConfig.loadFromString(simulator.kubeconfigYaml);
+      kubeConfig = loadKubeConfig({ kubeconfig: kubeconfigPath }).kubeConfig;
     } else {
       let loaded: ReturnType<typeof loadKubeConfig>;
       try {

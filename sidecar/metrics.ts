@@ -3,7 +3,7 @@
 // cost nothing between scrapes.
 import { createServer, type Server } from "node:http";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { ClusterState } from "./cluster-state.ts";
+import type { ClusterState } from "./controller/cluster-state.ts";
 import type { ListWatchCache } from "./kube/list-watch.ts";
 import type { ApiCall, RateLimiter } from "./kube/rate-limiter.ts";
 import type { PodView } from "./provider/model.ts";

@@ -11,8 +11,8 @@ import type { GetStatusResponse } from "../../proto/gen/hostfactory/v1/admin.ts"
 import { ClientError } from "../errors.ts";
 import { CLIENT_LOCATION_FILE } from "../install.ts";
 import { CONFIG_FILE_NAME, readConfigFile, resolveSettings } from "../settings.ts";
+import { type AdminContext, AdminExit, type Run } from "./context.ts";
 import { plural } from "./format.ts";
-import { type AdminContext, AdminExit, type Run } from "./main.ts";
 import { validateTemplatesFile } from "./templates.ts";
 
 export type CheckStatus = "ok" | "warn" | "fail" | "skip";

@@ -12,7 +12,7 @@ import {
   toRequestMachinesRequest,
   toRequestReturnMachinesRequest,
 } from "../symphony-input.ts";
-import { type AdminContext, AdminExit, type Run } from "./main.ts";
+import { type AdminContext, AdminExit, type Run } from "./context.ts";
 
 type Machines = { name: string; machineId: string }[];
 

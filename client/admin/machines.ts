@@ -1,7 +1,7 @@
 // `hostfactory machines`: the pods of this provider instance.
 import { ListMachinesRequest } from "../../proto/gen/hostfactory/v1/admin.ts";
+import { AdminExit, type Run } from "./context.ts";
 import { age, machineView, table } from "./format.ts";
-import { AdminExit, type Run } from "./main.ts";
 
 export const listMachines: Run = async (args, context) => {
   const sidecar = await context.sidecar();

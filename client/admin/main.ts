@@ -2,48 +2,18 @@
 // machines, watch), its templates, whether a deployment is sound (doctor), and HostFactory input
 // documents for manual testing (input). Human output by default, --json for programs. cli.ts
 // hands these commands over here; they are never part of what HostFactory's scripts run.
-import { type ArgsDef, type CommandDef, type ParsedArgs, parseArgs, renderUsage } from "citty";
-import { ClientError, ExitCode, exitCodeOf, invalidInput } from "../errors.ts";
+import { type ArgsDef, type CommandDef, parseArgs, renderUsage } from "citty";
+import { ClientError, exitCodeOf, invalidInput } from "../errors.ts";
 import { loadSettings, type Settings } from "../settings.ts";
 import { forStream } from "../terminal.ts";
+import {
+  ADMIN_EXIT_CODES_HELP,
+  type AdminContext,
+  AdminExit,
+  type AdminIo,
+  type Run,
+} from "./context.ts";
 import type { SidecarAdmin } from "./sidecar-admin.ts";
-
-/** Exit codes of the admin commands: the client's, and one for "the answer is: not healthy". */
-export const AdminExit = {
-  ...ExitCode,
-  /** The command worked and found a problem: a doctor check failed, a templates file is
-   * invalid, a watched request ended complete_with_error, a dry run was refused. */
-  PROBLEMS: 3,
-} as const;
-
-export const ADMIN_EXIT_CODES_HELP = `EXIT CODES
-
-  0  success
-  1  the sidecar is unreachable, did not answer in time, or failed
-  2  invalid command line, input or configuration (found here or by the sidecar)
-  3  the command worked and found a problem (doctor, templates validate, watch, render --dry-run)`;
-
-/** Where the commands write, and what they read of the process (tests give their own). */
-export interface AdminIo {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
-  stderr: NodeJS.WritableStream;
-  env: Record<string, string | undefined>;
-  now: () => number;
-}
-
-export interface AdminContext {
-  io: AdminIo;
-  /** --json: one JSON document on stdout (watch: one per line). */
-  json: boolean;
-  settings(): Settings;
-  /** Connects on first use. */
-  sidecar(): Promise<SidecarAdmin>;
-  /** Writes the result: `value` as JSON with --json, else the text `human` makes. */
-  print(value: unknown, human: () => string): void;
-}
-
-/** A command's work: its parsed arguments in, its exit code out. */
-export type Run = (args: ParsedArgs, context: AdminContext) => Promise<number>;
 
 interface AdminCommand {
   def: CommandDef;

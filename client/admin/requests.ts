@@ -2,6 +2,7 @@
 import { ListRequestsRequest, RequestSummary } from "../../proto/gen/hostfactory/v1/admin.ts";
 import { RequestKind } from "../../proto/gen/hostfactory/v1/provider.ts";
 import { invalidInput } from "../errors.ts";
+import { AdminExit, type Run } from "./context.ts";
 import {
   age,
   fields,
@@ -11,7 +12,6 @@ import {
   table,
   timelineView,
 } from "./format.ts";
-import { AdminExit, type Run } from "./main.ts";
 
 const KINDS: Record<string, RequestKind> = {
   create: RequestKind.REQUEST_KIND_CREATE,

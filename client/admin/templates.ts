@@ -10,8 +10,8 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { AttributeType } from "../../proto/gen/hostfactory/v1/provider.ts";
 import { invalidInput } from "../errors.ts";
+import { type AdminContext, AdminExit, type Run } from "./context.ts";
 import { table } from "./format.ts";
-import { type AdminContext, AdminExit, type Run } from "./main.ts";
 
 const CHECK_TEMPLATES = fileURLToPath(
   new URL("../../sidecar/admin/check-templates.ts", import.meta.url),

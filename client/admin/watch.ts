@@ -8,8 +8,8 @@ import {
   RequestStatus,
 } from "../../proto/gen/hostfactory/v1/provider.ts";
 import { ClientError, invalidInput } from "../errors.ts";
+import { AdminExit, type AdminIo, type Run } from "./context.ts";
 import { hostFactoryMachineView, kindName, statusName } from "./format.ts";
-import { AdminExit, type AdminIo, type Run } from "./main.ts";
 
 /** How often the terminal line is redrawn between changes, to keep the time current. */
 const REDRAW_INTERVAL_MS = 1000;

@@ -4,9 +4,9 @@
 // (a write conditional on the record's version, so a question that lands first wins) and the
 // reconciler deletes their pods as it does for any failed machine.
 import type { Logger } from "pino";
-import type { ClusterState } from "../cluster-state.ts";
+import type { RecordStore } from "../kube/record-store.ts";
 import type { CreateRecord, RequestRecord } from "../provider/model.ts";
-import type { RecordApi } from "../record-store.ts";
+import type { ClusterState } from "./cluster-state.ts";
 
 /** HostFactory polls a request every few seconds to a minute; five minutes is well past that. */
 export const DEFAULT_ABANDON_AFTER_SECONDS = 300;
@@ -17,7 +17,7 @@ export interface AbandonedRequestsOptions {
   /** How long a create request may go unasked before it is abandoned. */
   abandonAfterMs: number;
   state: Pick<ClusterState, "records">;
-  records: Pick<RecordApi, "readVersioned" | "failIfAt">;
+  records: Pick<RecordStore, "readVersioned" | "failIfAt">;
   /** Told of each request abandoned, with how many machines failed with it. */
   onAbandoned?: (record: CreateRecord, machines: number) => void;
   logger: Logger;

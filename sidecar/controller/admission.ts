@@ -3,8 +3,9 @@
 // the version just read) before its record is stored, and a grant counts until the record it
 // stands for reaches this replica's cache. Of two replicas admitting at once, one write wins and
 // the other reads again, so both see each other's machines.
-import type { ClusterState } from "../cluster-state.ts";
+
 import type { LedgerEntry, LedgerStore } from "../kube/reservation-ledger.ts";
+import type { ClusterState } from "./cluster-state.ts";
 
 /** A grant outlives its record's arrival in the caches by no more than this. */
 export const GRANT_TTL_MS = 60_000;

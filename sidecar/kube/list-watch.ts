@@ -429,7 +429,7 @@ export function createListWatchCache<T>(options: ListWatchCacheOptions<T>): List
     let needList = true;
     let failures = 0;
     let lastFailureAt = Number.NEGATIVE_INFINITY;
-    const backOff = async (error: KubeApiError, while_: string): Promise<void> => {
+    const backOff = async (error: KubeApiError, operation: string): Promise<void> => {
       const now = performance.now();
       if (now - lastFailureAt > backoffResetMs) failures = 0;
       lastFailureAt = now;
@@ -440,8 +440,8 @@ export function createListWatchCache<T>(options: ListWatchCacheOptions<T>): List
       stats.lastError = error.message;
       const fields = { cache: name, kind: error.kind, status: error.status, delayMs };
       if (error.kind === "expired")
-        logger.info({ ...fields, resourceVersion }, `${while_}; relisting`);
-      else logger.warn({ ...fields, err: error.message }, `cache ${while_} failed; retrying`);
+        logger.info({ ...fields, resourceVersion }, `${operation}; relisting`);
+      else logger.warn({ ...fields, err: error.message }, `cache ${operation} failed; retrying`);
       await sleep(delayMs, undefined, { signal: stopping.signal }).catch(() => {});
     };
 

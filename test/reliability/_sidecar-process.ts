@@ -11,7 +11,7 @@ import { setImmediate as nextTurn } from "node:timers/promises";
 import { pino } from "pino";
 import { startSidecar } from "../../sidecar/app.ts";
 import { loadConfig } from "../../sidecar/config.ts";
-import { loadKubeConfig } from "../../sidecar/kube/client.ts";
+import { loadKubeConfig } from "../../sidecar/kube/kubeconfig.ts";
 
 export interface ProbeRequest {
   type: "probe";

@@ -103,9 +103,14 @@ test("with Node.js 20 first on PATH and no node_modules, npm test and npm start 
       banner += chunk;
     });
     try {
-      await waitFor("npm start's banner", () => banner.includes("Ctrl-C stops it"), {
-        timeoutMs: 60_000,
-      });
+      await waitFor(
+        "npm start's banner",
+        () => {
+          if (start.exitCode !== null) assert.fail(`npm start exited ${start.exitCode}: ${banner}`);
+          return banner.includes("Ctrl-C stops it");
+        },
+        { timeoutMs: 60_000 },
+      );
       assert.match(banner, /serving on unix:/);
     } finally {
       if (start.exitCode === null) process.kill(-(start.pid as number), "SIGTERM");

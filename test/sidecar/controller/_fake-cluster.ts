@@ -1,13 +1,13 @@
 // A cluster for the reconciler without an API server: caches the test fills, a pod writer that
 // records every call and answers as the test says (an error, or success), a watch that can lag
 // behind the calls, and a record store that applies findings to the record cache.
-import { createClusterState } from "../../../sidecar/cluster-state.ts";
+import { createClusterState } from "../../../sidecar/controller/cluster-state.ts";
 import type { CacheEvent } from "../../../sidecar/kube/list-watch.ts";
 import type { PodWriter } from "../../../sidecar/kube/pod-writer.ts";
+import type { RecordStore } from "../../../sidecar/kube/record-store.ts";
 import type { PodView, RequestRecord } from "../../../sidecar/provider/model.ts";
 import { parsePodName } from "../../../sidecar/provider/naming.ts";
 import type { Template } from "../../../sidecar/provider/templates.ts";
-import type { RecordApi } from "../../../sidecar/record-store.ts";
 import type { TemplatesSource } from "../../../sidecar/templates-source.ts";
 import { PREFIX, pod } from "../provider/fixtures.ts";
 
@@ -60,7 +60,7 @@ export interface FakeCluster {
   records: FakeCache<RequestRecord>;
   state: ReturnType<typeof createClusterState>;
   writer: PodWriter;
-  recordApi: RecordApi;
+  recordStore: RecordStore;
   templates: TemplatesSource;
   /** Every pod call, in the order made. */
   calls: PodCall[];
@@ -117,7 +117,7 @@ export function createFakeCluster(templateList: Template[]): FakeCluster {
         deliver(() => pods.remove(name));
       },
     },
-    recordApi: {
+    recordStore: {
       async patch(requestId, findings) {
         const record = records.get(requestId);
         if (!record) return;
@@ -130,7 +130,7 @@ export function createFakeCluster(templateList: Template[]): FakeCluster {
       async remove(requestId) {
         records.remove(requestId);
       },
-    } as RecordApi,
+    } as RecordStore,
     templates: {
       get templates() {
         return templateList;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { ClusterState } from "../../../sidecar/cluster-state.ts";
 import { createAdmitter, GRANT_TTL_MS } from "../../../sidecar/controller/admission.ts";
+import type { ClusterState } from "../../../sidecar/controller/cluster-state.ts";
 import type { LedgerEntry, LedgerStore } from "../../../sidecar/kube/reservation-ledger.ts";
 
 /** A ledger kept in memory with the API server's rule: a write on a stale version conflicts. */

@@ -6,25 +6,48 @@ import {
   setHeaderOptions,
   type V1ConfigMap,
 } from "@kubernetes/client-node";
-import { toKubeApiError } from "./kube/api-errors.ts";
-import type { RateLimiter } from "./kube/rate-limiter.ts";
-import { withRetry } from "./kube/retry.ts";
-import { ProviderError } from "./provider/errors.ts";
-import type { FinalAnswer, RequestRecord } from "./provider/model.ts";
-import { recordName } from "./provider/naming.ts";
-import { type ConfigMapLike, finalPatch, parseRecord, recordPatch } from "./provider/records.ts";
-import type { RecordStore } from "./provider-service.ts";
+import { ProviderError } from "../provider/errors.ts";
+import type { FinalAnswer, RequestRecord } from "../provider/model.ts";
+import { recordName } from "../provider/naming.ts";
+import {
+  type ConfigMapLike,
+  finalPatch,
+  parseRecord,
+  type recordConfigMap,
+  recordPatch,
+} from "../provider/records.ts";
+import { toKubeApiError } from "./api-errors.ts";
+import type { RateLimiter } from "./rate-limiter.ts";
+import { withRetry } from "./retry.ts";
 
 /** A handler retries transient API trouble this long before telling the client to come back. */
 export const HANDLER_RETRY_MS = 10_000;
 
-export interface RecordApi extends RecordStore {
-  /** `signal` drops the call while it is still queued (leadership ended). */
+/** What the handlers and the controller write and read of request records. */
+export interface RecordStore {
+  /** Stores a new record; resolves once the API server has it. */
+  create(configMap: ReturnType<typeof recordConfigMap>): Promise<void>;
+  /** Reads a record straight from the API server (read-your-writes across replicas). */
+  read(requestId: string): Promise<RequestRecord | undefined>;
+  /** Reads a record with its resourceVersion, for a conditional write. */
+  readVersioned(
+    requestId: string,
+  ): Promise<{ record: RequestRecord; resourceVersion: string } | undefined>;
+  /** Records machines of a request as failed, by index. */
+  fail(requestId: string, failures: Map<number, string>): Promise<void>;
+  /** Notes that HostFactory asked about a create request, so it is never abandoned. */
+  markAsked(requestId: string): Promise<void>;
+  /** Stores a request's final answer if its record is still at `resourceVersion`; false when
+   * another write came first (or the record is gone). */
+  storeFinal(record: RequestRecord, final: FinalAnswer, resourceVersion: string): Promise<boolean>;
+  /** Merges the reconciler's findings; `signal` drops the call while it is still queued
+   * (leadership ended). */
   patch(
     requestId: string,
     findings: Parameters<typeof recordPatch>[0],
     signal?: AbortSignal,
   ): Promise<void>;
+  /** Removes a record: an expired one, or a return's written for a call that then failed. */
   remove(requestId: string, signal?: AbortSignal): Promise<void>;
   /** Records failures if the record is still at `resourceVersion`; false when it is not. */
   failIfAt(
@@ -41,11 +64,12 @@ function asProviderError(error: unknown, doing: string): ProviderError {
   return new ProviderError(code, `cannot ${doing}: ${api.message}`, { cause: api });
 }
 
-export function createRecordApi(
+/** Request records as labelled ConfigMaps in the sidecar's namespace. */
+export function createRecordStore(
   api: CoreV1Api,
   limiter: RateLimiter,
   namespace: string,
-): RecordApi {
+): RecordStore {
   const call = <T>(verb: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> =>
     // Records are what HostFactory's calls wait on: ahead of the pod creates in the limiter.
     limiter.schedule(fn, signal, { verb, resource: "configmaps", lane: "record" });

@@ -2,24 +2,24 @@
 // any event exporter) shows what happened to a request: completion, and machines that failed.
 import type { CoreV1Api, CoreV1Event } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import type { RateLimiter } from "./kube/rate-limiter.ts";
-import { recordName } from "./provider/naming.ts";
+import { recordName } from "../provider/naming.ts";
+import type { RateLimiter } from "./rate-limiter.ts";
 
 export const EVENT_SOURCE = "hostfactory-k8s";
 
 export type EventType = "Normal" | "Warning";
 
-export interface RecordEvents {
+export interface EventSink {
   /** Fire and forget: an Event that cannot be written is logged, never retried. */
   emit(requestId: string, type: EventType, reason: string, message: string): void;
 }
 
-export function createRecordEvents(
+export function createEventSink(
   api: CoreV1Api,
   limiter: RateLimiter,
   namespace: string,
   logger: Logger,
-): RecordEvents {
+): EventSink {
   return {
     emit(requestId, type, reason, message) {
       const name = recordName(requestId);

@@ -3,18 +3,26 @@
 import assert from "node:assert/strict";
 import { type TestContext, test } from "node:test";
 import { pino } from "pino";
-import { KubeApiError } from "../../sidecar/kube/api-errors.ts";
-import { DEFAULT_FAIL_FAST_REASONS } from "../../sidecar/provider/fast-failure.ts";
-import type { PodView } from "../../sidecar/provider/model.ts";
-import { parsePodName } from "../../sidecar/provider/naming.ts";
 import {
   createReconciler,
   MAX_OUTSTANDING_CALLS,
   type Reconciler,
   type ReconcilerSettings,
-} from "../../sidecar/reconciler.ts";
-import { callsByPod, createFakeCluster, type FakeCluster } from "./controller/_fake-cluster.ts";
-import { createRecord, PREFIX, pod, REQ, returnRecord, T0, template } from "./provider/fixtures.ts";
+} from "../../../sidecar/controller/reconciler.ts";
+import { KubeApiError } from "../../../sidecar/kube/api-errors.ts";
+import { DEFAULT_FAIL_FAST_REASONS } from "../../../sidecar/provider/fast-failure.ts";
+import type { PodView } from "../../../sidecar/provider/model.ts";
+import { parsePodName } from "../../../sidecar/provider/naming.ts";
+import {
+  createRecord,
+  PREFIX,
+  pod,
+  REQ,
+  returnRecord,
+  T0,
+  template,
+} from "../provider/fixtures.ts";
+import { callsByPod, createFakeCluster, type FakeCluster } from "./_fake-cluster.ts";
 
 const SETTINGS = {
   instance: "test",
@@ -42,7 +50,7 @@ function startReconciler(
     cluster.state,
     cluster.templates,
     cluster.writer,
-    cluster.recordApi,
+    cluster.recordStore,
     pino({ level: "silent" }),
   );
   reconciler.start();
@@ -353,11 +361,11 @@ test("under the report policy an orphan pod is reported and never deleted", asyn
 
 test("a pass before the record cache shows a write does not contradict it", async (t) => {
   const cluster = createFakeCluster([template({ pendingTimeoutSeconds: 5 })]);
-  const patch = cluster.recordApi.patch.bind(cluster.recordApi);
+  const patch = cluster.recordStore.patch.bind(cluster.recordStore);
   const writes: { requestId: string; failures: [number, string][] }[] = [];
   const held: (() => Promise<void>)[] = [];
   // The API server takes every write; the record watch delivers none until told to.
-  cluster.recordApi.patch = async (requestId, findings) => {
+  cluster.recordStore.patch = async (requestId, findings) => {
     writes.push({ requestId, failures: [...(findings.failures ?? [])] });
     held.push(() => patch(requestId, findings));
   };

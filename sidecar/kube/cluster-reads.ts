@@ -8,9 +8,9 @@ import type {
   V1Pod,
   V1SelfSubjectAccessReview,
 } from "@kubernetes/client-node";
-import { toKubeApiError } from "../kube/api-errors.ts";
-import type { RateLimiter } from "../kube/rate-limiter.ts";
-import type { Permission } from "./permissions.ts";
+import type { Permission } from "../admin/permissions.ts";
+import { toKubeApiError } from "./api-errors.ts";
+import type { RateLimiter } from "./rate-limiter.ts";
 
 /** Page size of the lists below. */
 const PAGE_SIZE = 500;

@@ -1,32 +1,38 @@
 // The five HostFactory operations (and the status stream) in the sidecar's own terms. Handlers
 // are stateless: they read the caches and write request records; the reconciler does the rest.
-import type { ClusterState } from "./cluster-state.ts";
-import type { Admission, Admitter } from "./controller/admission.ts";
-import type { ForeignPodNames } from "./kube/foreign-pods.ts";
-import { excerpt, listExcerpt, ProviderError } from "./provider/errors.ts";
+
+import type { Admission, Admitter } from "../controller/admission.ts";
+import type { ClusterState } from "../controller/cluster-state.ts";
+import type { ForeignPodNames } from "../kube/foreign-pods.ts";
+import type { RecordStore } from "../kube/record-store.ts";
+import { excerpt, listExcerpt, ProviderError } from "../provider/errors.ts";
 import {
   type FinalAnswer,
   MAX_MACHINES_PER_REQUEST,
   type RequestRecord,
-} from "./provider/model.ts";
-import { newRequestId, podNameOfMachine, requestKindOf } from "./provider/naming.ts";
+} from "../provider/model.ts";
+import { newRequestId, podNameOfMachine, requestKindOf } from "../provider/naming.ts";
 import {
   type PodQuotaProfile,
   podQuotaProfile,
   type QuotaLimit,
   quotaHeadroom,
-} from "./provider/quota.ts";
-import { type NewCreateRecord, type NewReturnRecord, recordConfigMap } from "./provider/records.ts";
+} from "../provider/quota.ts";
+import {
+  type NewCreateRecord,
+  type NewReturnRecord,
+  recordConfigMap,
+} from "../provider/records.ts";
 import {
   createRequestStatus,
   finalAnswerOf,
   type RequestStatus,
   returnRequestStatus,
   unknownRequestStatus,
-} from "./provider/request-status.ts";
-import { type ReturnCandidate, returnCandidates } from "./provider/return-requests.ts";
-import type { Attribute, Template } from "./provider/templates.ts";
-import type { TemplatesSource } from "./templates-source.ts";
+} from "../provider/request-status.ts";
+import { type ReturnCandidate, returnCandidates } from "../provider/return-requests.ts";
+import type { Attribute, Template } from "../provider/templates.ts";
+import type { TemplatesSource } from "../templates-source.ts";
 
 /** A reservation outlives its record's arrival in the cache by no more than this. */
 const RESERVATION_TTL_MS = 60_000;
@@ -50,25 +56,11 @@ function isHostName(name: string): boolean {
   return name.length <= 253 && HOST_NAME.test(name);
 }
 
-export interface RecordStore {
-  /** Stores a new record; resolves once the API server has it. */
-  create(configMap: ReturnType<typeof recordConfigMap>): Promise<void>;
-  /** Reads a record straight from the API server (read-your-writes across replicas). */
-  read(requestId: string): Promise<RequestRecord | undefined>;
-  /** Reads a record with its resourceVersion, for a conditional write. */
-  readVersioned(
-    requestId: string,
-  ): Promise<{ record: RequestRecord; resourceVersion: string } | undefined>;
-  /** Removes a record (a return's, written for a call that then failed). */
-  remove(requestId: string): Promise<void>;
-  /** Records machines of a request as failed, by index. */
-  fail(requestId: string, failures: Map<number, string>): Promise<void>;
-  /** Notes that HostFactory asked about a create request, so it is never abandoned. */
-  markAsked(requestId: string): Promise<void>;
-  /** Stores a request's final answer if its record is still at `resourceVersion`; false when
-   * another write came first (or the record is gone). */
-  storeFinal(record: RequestRecord, final: FinalAnswer, resourceVersion: string): Promise<boolean>;
-}
+/** The record operations the handlers use. */
+export type HandlerRecords = Pick<
+  RecordStore,
+  "create" | "read" | "readVersioned" | "remove" | "fail" | "markAsked" | "storeFinal"
+>;
 
 export interface ProviderSettings {
   instance: string;
@@ -144,7 +136,7 @@ export function createProviderService(
   settings: ProviderSettings,
   state: ClusterState,
   templates: TemplatesSource,
-  store: RecordStore,
+  store: HandlerRecords,
   cluster: ProviderDependencies,
 ): ProviderService {
   const requireSynced = () => {

@@ -2,12 +2,15 @@
 // ask the API server for, without a cluster.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { ClusterState } from "../../sidecar/cluster-state.ts";
-import type { Admitter } from "../../sidecar/controller/admission.ts";
-import type { FinalAnswer, RequestRecord } from "../../sidecar/provider/model.ts";
-import { createProviderService, type RecordStore } from "../../sidecar/provider-service.ts";
-import type { TemplatesSource } from "../../sidecar/templates-source.ts";
-import { createRecord, REQ, template } from "./provider/fixtures.ts";
+import type { Admitter } from "../../../sidecar/controller/admission.ts";
+import type { ClusterState } from "../../../sidecar/controller/cluster-state.ts";
+import {
+  createProviderService,
+  type HandlerRecords,
+} from "../../../sidecar/grpc/provider-service.ts";
+import type { FinalAnswer, RequestRecord } from "../../../sidecar/provider/model.ts";
+import type { TemplatesSource } from "../../../sidecar/templates-source.ts";
+import { createRecord, REQ, template } from "../provider/fixtures.ts";
 
 const FINAL: FinalAnswer = { status: "complete", at: 1, failed: [], machineIds: ["u0"] };
 
@@ -30,7 +33,7 @@ function replica(cached: RequestRecord, stored: RequestRecord, catchingUp: boole
       return { record: stored, resourceVersion: "7" };
     },
     async markAsked() {},
-  } as unknown as RecordStore;
+  } as unknown as HandlerRecords;
   const templates = {
     get: () => template(),
     templates: [template()],
@@ -92,7 +95,7 @@ test("machines asked for and not created yet, and those being accepted, use a qu
     async create() {
       stored++;
     },
-  } as unknown as RecordStore;
+  } as unknown as HandlerRecords;
   const service = createProviderService(
     { instance: "i", podNamePrefix: "hf", namespace: "ns", clusterDomain: "cluster.local" },
     state,

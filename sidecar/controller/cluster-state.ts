@@ -2,11 +2,11 @@
 // handlers and the reconciler ask for (pods by request, machines being returned, machines in
 // use per template), kept current incrementally from cache events; and, when watched, the nodes
 // and the namespace's ResourceQuotas.
-import type { CacheEvent } from "./kube/list-watch.ts";
-import type { NodeView, PodView, RequestRecord } from "./provider/model.ts";
-import { podNameOfMachine } from "./provider/naming.ts";
-import type { QuotaView } from "./provider/quota.ts";
-import type { SeenPod } from "./provider/request-status.ts";
+import type { CacheEvent } from "../kube/list-watch.ts";
+import type { NodeView, PodView, RequestRecord } from "../provider/model.ts";
+import { podNameOfMachine } from "../provider/naming.ts";
+import type { QuotaView } from "../provider/quota.ts";
+import type { SeenPod } from "../provider/request-status.ts";
 
 /** The part of a list-watch cache the state needs. */
 export interface Cache<T> {

@@ -6,7 +6,10 @@ import { dirname, join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
-import { type AdminServiceServer, AdminServiceService } from "../proto/gen/hostfactory/v1/admin.ts";
+import {
+  type AdminServiceServer,
+  AdminServiceService,
+} from "../../proto/gen/hostfactory/v1/admin.ts";
 import {
   type Attribute,
   AttributeType,
@@ -18,20 +21,20 @@ import {
   type Request,
   RequestKind,
   RequestStatus,
-} from "../proto/gen/hostfactory/v1/provider.ts";
-import { ProviderError, type ProviderErrorCode } from "./provider/errors.ts";
+} from "../../proto/gen/hostfactory/v1/provider.ts";
+import { ProviderError, type ProviderErrorCode } from "../provider/errors.ts";
 import type {
   MachineStatus,
   RequestStatus as RequestStatusView,
-} from "./provider/request-status.ts";
-import type { Attribute as TemplateAttribute } from "./provider/templates.ts";
+} from "../provider/request-status.ts";
+import type { Attribute as TemplateAttribute } from "../provider/templates.ts";
 import type { ProviderService } from "./provider-service.ts";
 import { addReflection } from "./reflection.ts";
 
 export const SERVICE_NAME = "hostfactory.v1.ProviderService";
 /** getReturnRequests carries every machine HostFactory holds: allow far more than grpc-js's 4 MiB. */
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
-const PROTO_ROOT = join(import.meta.dirname, "..", "proto");
+const PROTO_ROOT = join(import.meta.dirname, "..", "..", "proto");
 
 const STATUS_BY_CODE: Record<ProviderErrorCode, grpc.status> = {
   "invalid-argument": grpc.status.INVALID_ARGUMENT,

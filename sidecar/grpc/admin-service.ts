@@ -9,34 +9,34 @@ import {
   type RequestSummary,
   type TimelineEntry,
   TimelineSource,
-} from "../proto/gen/hostfactory/v1/admin.ts";
-import { RequestKind, RequestStatus } from "../proto/gen/hostfactory/v1/provider.ts";
-import type { ClusterReads } from "./admin/cluster-reads.ts";
-import { sidecarPermissions } from "./admin/permissions.ts";
-import { type TimelineEntry as Entry, requestTimeline } from "./admin/timeline.ts";
-import type { ClusterState } from "./cluster-state.ts";
-import { type CallObserver, toAttribute, toRequest, unaryHandlers } from "./grpc-server.ts";
-import { toKubeApiError } from "./kube/api-errors.ts";
-import type { LeaderElector } from "./kube/leader-election.ts";
-import { projectPod } from "./kube/pod-view.ts";
-import { excerpt, ProviderError } from "./provider/errors.ts";
+} from "../../proto/gen/hostfactory/v1/admin.ts";
+import { RequestKind, RequestStatus } from "../../proto/gen/hostfactory/v1/provider.ts";
+import { sidecarPermissions } from "../admin/permissions.ts";
+import { type TimelineEntry as Entry, requestTimeline } from "../admin/timeline.ts";
+import type { ClusterState } from "../controller/cluster-state.ts";
+import { toKubeApiError } from "../kube/api-errors.ts";
+import type { ClusterReads } from "../kube/cluster-reads.ts";
+import type { LeaderElector } from "../kube/leader-election.ts";
+import { projectPod } from "../kube/pod-view.ts";
+import { excerpt, ProviderError } from "../provider/errors.ts";
 import {
   LABEL_INSTANCE,
   LABEL_REQUEST_ID,
   type PodView,
   type RequestRecord,
-} from "./provider/model.ts";
+} from "../provider/model.ts";
 import {
   parsePodName,
   podName,
   podNameOfMachine,
   recordName,
   requestKindOf,
-} from "./provider/naming.ts";
-import { podManifest } from "./provider/pod-manifest.ts";
-import type { RequestStatus as StatusView } from "./provider/request-status.ts";
-import type { ProviderService, RecordStore } from "./provider-service.ts";
-import type { TemplatesSource } from "./templates-source.ts";
+} from "../provider/naming.ts";
+import { podManifest } from "../provider/pod-manifest.ts";
+import type { RequestStatus as StatusView } from "../provider/request-status.ts";
+import type { TemplatesSource } from "../templates-source.ts";
+import type { HandlerRecords, ProviderService } from "./provider-service.ts";
+import { type CallObserver, toAttribute, toRequest, unaryHandlers } from "./server.ts";
 
 /** Kubernetes' own limit on an object, and so on a Pod worth sending to the API server. */
 const MAX_DRY_RUN_POD_BYTES = 1024 * 1024;
@@ -68,7 +68,7 @@ export interface AdminContext {
   state: ClusterState;
   templates: TemplatesSource;
   /** For a record another replica just stored and this one has not yet watched. */
-  records: RecordStore;
+  records: HandlerRecords;
   caches: Record<string, CacheInfo | undefined>;
   cluster: ClusterReads;
   /** The leader elector, once there is one (it starts after the caches are synced). */

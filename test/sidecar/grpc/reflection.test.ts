@@ -7,9 +7,9 @@ import { test } from "node:test";
 import { fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { loadSync } from "@grpc/proto-loader";
-import { jsonName, mapEntryName, withProtocDescriptors } from "../../sidecar/reflection.ts";
+import { jsonName, mapEntryName, withProtocDescriptors } from "../../../sidecar/grpc/reflection.ts";
 
-const PROTO_ROOT = join(import.meta.dirname, "..", "..", "proto");
+const PROTO_ROOT = join(import.meta.dirname, "..", "..", "..", "proto");
 
 test("map entry and JSON names follow protoc's rules", () => {
   const cases: [string, string, string][] = [

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { loadKubeConfig, SERVICE_ACCOUNT_DIR } from "../../../sidecar/kube/client.ts";
+import { loadKubeConfig, SERVICE_ACCOUNT_DIR } from "../../../sidecar/kube/kubeconfig.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "hf-kubeconfig-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -5,23 +5,23 @@
 // the calls in flight are at their cap) plans only the requests those changes touched; a steady
 // tick plans everything, to drive timeouts and expiry.
 import type { Logger } from "pino";
+import { toKubeApiError } from "../kube/api-errors.ts";
+import type { PodWriter } from "../kube/pod-writer.ts";
+import type { RecordStore } from "../kube/record-store.ts";
+import { cannotStart, type FailFastPolicy } from "../provider/fast-failure.ts";
+import type { RequestRecord } from "../provider/model.ts";
+import { parsePodName, podName, podNameOfMachine } from "../provider/naming.ts";
+import { type Plan, planReconcile } from "../provider/plan.ts";
+import { podManifest } from "../provider/pod-manifest.ts";
+import type { TemplatesSource } from "../templates-source.ts";
 import type { ClusterState } from "./cluster-state.ts";
-import { createExpectations } from "./controller/expectations.ts";
-import { createFailureBackoff, DEFAULT_MAX_RETRY_DELAY_MS } from "./controller/failure-backoff.ts";
-import { createOrphanTracker } from "./controller/orphan-tracker.ts";
-import { createWrittenFindings } from "./controller/written-findings.ts";
-import { toKubeApiError } from "./kube/api-errors.ts";
-import type { PodWriter } from "./kube/pod-writer.ts";
-import { cannotStart, type FailFastPolicy } from "./provider/fast-failure.ts";
-import type { RequestRecord } from "./provider/model.ts";
-import { parsePodName, podName, podNameOfMachine } from "./provider/naming.ts";
-import { type Plan, planReconcile } from "./provider/plan.ts";
-import { podManifest } from "./provider/pod-manifest.ts";
-import type { RecordApi } from "./record-store.ts";
-import type { TemplatesSource } from "./templates-source.ts";
+import { createExpectations } from "./expectations.ts";
+import { createFailureBackoff, DEFAULT_MAX_RETRY_DELAY_MS } from "./failure-backoff.ts";
+import { createOrphanTracker } from "./orphan-tracker.ts";
+import { createWrittenFindings } from "./written-findings.ts";
 
-/** How often a pass plans every request, to notice timeouts and expiries. */
-export const RESYNC_INTERVAL_MS = 1_000;
+/** The timer tick of the full pass, which plans every request to notice timeouts and expiries. */
+export const FULL_PASS_TICK_MS = 1_000;
 /** Changes arriving this close together share one pass. */
 const DEBOUNCE_MS = 20;
 /**
@@ -102,7 +102,7 @@ export function createReconciler(
   state: ClusterState,
   templates: TemplatesSource,
   pods: PodWriter,
-  records: RecordApi,
+  records: RecordStore,
   logger: Logger,
   hooks: ReconcilerHooks = {},
 ): Reconciler {
@@ -553,7 +553,7 @@ export function createReconciler(
         for (const id of requestIds) dirty.add(id);
         trigger();
       });
-      tick = setInterval(() => void pass(true), RESYNC_INTERVAL_MS);
+      tick = setInterval(() => void pass(true), FULL_PASS_TICK_MS);
       trigger();
       logger.info("reconciler started");
     },
