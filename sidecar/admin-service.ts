@@ -11,6 +11,7 @@ import {
   TimelineSource,
 } from "../proto/gen/hostfactory/v1/admin.ts";
 import { RequestKind, RequestStatus } from "../proto/gen/hostfactory/v1/provider.ts";
+import { podManifest } from "../templates/pod-manifest.ts";
 import type { ClusterReads } from "./admin/cluster-reads.ts";
 import { sidecarPermissions } from "./admin/permissions.ts";
 import { type TimelineEntry as Entry, requestTimeline } from "./admin/timeline.ts";
@@ -33,7 +34,6 @@ import {
   recordName,
   requestKindOf,
 } from "./provider/naming.ts";
-import { podManifest } from "./provider/pod-manifest.ts";
 import type { RequestStatus as StatusView } from "./provider/request-status.ts";
 import type { ProviderService, RecordStore } from "./provider-service.ts";
 import type { TemplatesSource } from "./templates-source.ts";

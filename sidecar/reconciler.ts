@@ -5,6 +5,7 @@
 // the calls in flight are at their cap) plans only the requests those changes touched; a steady
 // tick plans everything, to drive timeouts and expiry.
 import type { Logger } from "pino";
+import { podManifest } from "../templates/pod-manifest.ts";
 import type { ClusterState } from "./cluster-state.ts";
 import { createExpectations } from "./controller/expectations.ts";
 import { createFailureBackoff, DEFAULT_MAX_RETRY_DELAY_MS } from "./controller/failure-backoff.ts";
@@ -16,7 +17,6 @@ import { cannotStart, type FailFastPolicy } from "./provider/fast-failure.ts";
 import type { RequestRecord } from "./provider/model.ts";
 import { parsePodName, podName, podNameOfMachine } from "./provider/naming.ts";
 import { type Plan, planReconcile } from "./provider/plan.ts";
-import { podManifest } from "./provider/pod-manifest.ts";
 import type { RecordApi } from "./record-store.ts";
 import type { TemplatesSource } from "./templates-source.ts";
 
