@@ -2,6 +2,7 @@
 // The operator writes them in HostFactory's own style (templateId, maxNumber, typed attributes)
 // and names the Pod spec each machine runs; a request can choose a template but never add to it.
 import { isDnsLabel } from "./names.ts";
+import { POD, POD_SPEC, podSchemaProblems } from "./pod-schema.ts";
 import { parseQuantity } from "./quantity.ts";
 
 export const DEFAULT_PENDING_TIMEOUT_SECONDS = 600;
@@ -77,6 +78,14 @@ function stringMap(value: unknown, where: string, problems: string[]): Record<st
   return value as Record<string, string>;
 }
 
+/**
+ * Where the schema's findings are left to the rules below, which report them in their own words
+ * (naming the container): the containers list, a container itself, its name and resources, and
+ * the labels and annotations.
+ */
+const RULED =
+  /^(spec\.)?containers(\[\d+\](\.name|\.resources(\.(requests|limits)(\..+)?)?)?)?$|^metadata\.(labels|annotations)(\..+)?$/;
+
 /** Accepts a Pod manifest (`kind: Pod`) or a bare PodSpec; reports every problem of it. */
 function podTemplate(value: unknown, where: string, problems: string[]): PodTemplate | undefined {
   if (!isObject(value)) {
@@ -84,6 +93,9 @@ function podTemplate(value: unknown, where: string, problems: string[]): PodTemp
     return undefined;
   }
   const isPod = value.kind === "Pod" || isObject(value.spec);
+  for (const { path, message } of podSchemaProblems(value, isPod ? POD : POD_SPEC)) {
+    if (!RULED.test(path)) problems.push(`${where}: ${path}: ${message}`);
+  }
   const spec = isPod ? value.spec : value;
   const metadata = isPod && isObject(value.metadata) ? value.metadata : {};
   const labels = stringMap(metadata.labels, `${where}: metadata.labels`, problems);
