@@ -10,10 +10,8 @@
 // test/templates/pod-schema.test.ts fails when the extract is not what the test control plane
 // serves.
 import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { POD, POD_SCHEMA_FILE } from "./pod-schema.ts";
 
-export const POD_SCHEMA_FILE = join(import.meta.dirname, "gen", "pod-schema.json");
-export const POD = "io.k8s.api.core.v1.Pod";
 /** What the extract keeps of each schema, in this order (the rest only documents or guides
  * patches); the served document and the repository's file order keys differently. */
 const KEPT = [

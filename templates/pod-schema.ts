@@ -8,11 +8,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseQuantity } from "./quantity.ts";
 
-const POD_SCHEMA_FILE = join(import.meta.dirname, "gen", "pod-schema.json");
+export const POD_SCHEMA_FILE = join(import.meta.dirname, "gen", "pod-schema.json");
 export const POD = "io.k8s.api.core.v1.Pod";
 export const POD_SPEC = "io.k8s.api.core.v1.PodSpec";
 const QUANTITY = "io.k8s.apimachinery.pkg.api.resource.Quantity";
 const INT32 = 2 ** 31;
+const INT64 = 2 ** 63;
 
 interface Schema {
   $ref?: string;
@@ -32,7 +33,7 @@ export interface SchemaProblem {
 }
 
 let schemas: Record<string, Schema> | undefined;
-/** Read when first needed: the HostFactory scripts' client never pays for it. */
+/** Read when first needed, not when the module loads. */
 function loadSchemas(): Record<string, Schema> {
   schemas ??= (
     JSON.parse(readFileSync(POD_SCHEMA_FILE, "utf8")) as { schemas: Record<string, Schema> }
@@ -72,7 +73,7 @@ function typeProblem(value: unknown, schema: Schema): string | undefined {
   if (format === "int32" && ((value as number) < -INT32 || (value as number) >= INT32)) {
     return `${value} is out of range for a 32-bit integer`;
   }
-  if (format === "int64" && !Number.isSafeInteger(value)) {
+  if (format === "int64" && ((value as number) < -INT64 || (value as number) >= INT64)) {
     return `${value} is out of range for a 64-bit integer`;
   }
   return undefined;

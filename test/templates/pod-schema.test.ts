@@ -5,12 +5,9 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import {
-  extractPodSchema,
-  POD_SCHEMA_FILE,
-  podSchemaText,
-} from "../../templates/generate-pod-schema.ts";
+import { extractPodSchema, podSchemaText } from "../../templates/generate-pod-schema.ts";
 import { parseTemplates, TemplateError } from "../../templates/parse.ts";
+import { POD_SCHEMA_FILE } from "../../templates/pod-schema.ts";
 import { readTemplatesFile } from "../../templates/read.ts";
 import { controlPlaneUnavailable, sharedControlPlane } from "../control-plane/index.ts";
 import { rawRequest } from "../simulator/backend.ts";
