@@ -26,6 +26,7 @@ COPY --from=dependencies /app/node_modules ./node_modules
 COPY package.json ./
 COPY proto ./proto
 COPY sidecar ./sidecar
+COPY templates ./templates
 COPY client ./client
 COPY scripts ./scripts
 COPY examples ./examples

@@ -2,6 +2,7 @@
 // config file, then defaults (in that order of precedence), validated as a whole at start.
 import { readFileSync } from "node:fs";
 import { loadYaml } from "@kubernetes/client-node";
+import { DEFAULT_PENDING_TIMEOUT_SECONDS } from "../templates/parse.ts";
 import { DEFAULT_ABANDON_AFTER_SECONDS } from "./controller/abandoned-requests.ts";
 import { DEFAULT_MAX_RETRY_DELAY_MS } from "./controller/failure-backoff.ts";
 import { JITTER_FACTOR } from "./kube/leader-election.ts";
@@ -12,7 +13,6 @@ import {
 } from "./provider/fast-failure.ts";
 import { MAX_MACHINES_PER_REQUEST } from "./provider/model.ts";
 import { checkPodNamePrefix } from "./provider/naming.ts";
-import { DEFAULT_PENDING_TIMEOUT_SECONDS } from "./provider/templates.ts";
 
 export const DEFAULT_LISTEN = "unix:///tmp/hostfactory-k8s.sock";
 /**

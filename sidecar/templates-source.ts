@@ -2,11 +2,11 @@
 // directory changes (a mounted ConfigMap is swapped through symlinks, so the directory is
 // watched, with a slow poll as a safety net). A bad edit keeps the last good set and says why; so
 // does a failing watcher, which is re-armed instead of taking the sidecar down.
-import { type FSWatcher, readFileSync, watch } from "node:fs";
-import { dirname, isAbsolute, resolve } from "node:path";
-import { loadYaml } from "@kubernetes/client-node";
+import { type FSWatcher, watch } from "node:fs";
+import { dirname } from "node:path";
 import type { Logger } from "pino";
-import { parseTemplates, type Template, type TemplateDefaults } from "./provider/templates.ts";
+import type { Template, TemplateDefaults } from "../templates/parse.ts";
+import { readTemplatesFile } from "../templates/read.ts";
 
 const RELOAD_DEBOUNCE_MS = 200;
 const POLL_INTERVAL_MS = 30_000;
@@ -29,34 +29,6 @@ export interface TemplatesSource {
   /** Re-reads now; returns true when the set in use changed. */
   reload(): boolean;
   close(): void;
-}
-
-function readDocument(path: string): unknown {
-  const text = readFileSync(path, "utf8");
-  return path.endsWith(".json") ? JSON.parse(text) : loadYaml(text);
-}
-
-/** Reads and validates the whole file; throws with every problem. */
-export function readTemplatesFile(path: string, defaults: TemplateDefaults): Template[] {
-  const base = dirname(path);
-  let document: unknown;
-  try {
-    document = readDocument(path);
-  } catch (error) {
-    throw new Error(`cannot read templates file ${path}: ${(error as Error).message}`);
-  }
-  return parseTemplates(
-    document,
-    (file) => {
-      const full = isAbsolute(file) ? file : resolve(base, file);
-      try {
-        return loadYaml(readFileSync(full, "utf8"));
-      } catch (error) {
-        throw new Error(`cannot read ${full}: ${(error as Error).message}`);
-      }
-    },
-    defaults,
-  );
 }
 
 /** Loads the templates (throwing when the first read is invalid) and follows the file, telling

@@ -279,8 +279,8 @@ async function clusterCheck(
   return "pods refused";
 }
 
-async function templatesFileCheck(file: string, results: Results): Promise<void> {
-  const check = await validateTemplatesFile(file);
+function templatesFileCheck(file: string, results: Results): void {
+  const check = validateTemplatesFile(file);
   results.push(
     check.valid
       ? {
@@ -502,7 +502,7 @@ export const doctor: Run = async (args, context) => {
   const results: Results = [];
   await sidecarChecks(context, results);
   const templatesFile = args.templates as string | undefined;
-  if (templatesFile) await templatesFileCheck(templatesFile, results);
+  if (templatesFile) templatesFileCheck(templatesFile, results);
   const confdir = (args["hf-confdir"] as string | undefined) ?? context.io.env.HF_CONFDIR;
   if (confdir) {
     const provider = (args.provider as string | undefined) ?? context.io.env.HF_PROVIDER_NAME;

@@ -1,48 +1,66 @@
 // `hostfactory templates [list]`, `templates validate FILE` and `templates render TEMPLATE_ID`.
 //
-// validate must judge a file exactly as the sidecar will, and the sidecar reads pod spec files
-// with @kubernetes/client-node's YAML loader (which also drops fields the Pod model does not
-// know). The client never loads that library, nor anything of the sidecar's (the HostFactory
-// scripts' start-up depends on it), so validate runs the sidecar's own reader in a child
-// process: sidecar/admin/check-templates.ts, shipped beside the client in every install. It
-// works with no sidecar running and no cluster.
-import { execFile } from "node:child_process";
-import { fileURLToPath } from "node:url";
+// validate judges a file exactly as the sidecar will: both read it with the shared templates
+// module (templates/), which knows no Kubernetes client, so the client loads none. It works with
+// no sidecar running and no cluster.
 import { AttributeType } from "../../proto/gen/hostfactory/v1/provider.ts";
+import {
+  DEFAULT_PENDING_TIMEOUT_SECONDS,
+  podManifest,
+  readTemplatesFile,
+  TemplateError,
+} from "../../templates/index.ts";
 import { invalidInput } from "../errors.ts";
 import { type AdminContext, AdminExit, type Run } from "./context.ts";
 import { table } from "./format.ts";
 
-const CHECK_TEMPLATES = fileURLToPath(
-  new URL("../../sidecar/admin/check-templates.ts", import.meta.url),
-);
-/** Ample for reading a templates file and its pod specs. */
-const CHECK_TIMEOUT_MS = 30_000;
+/** Who the sample Pods are for: plainly samples, valid as the real ones are. */
+const SAMPLE_MACHINE = {
+  instance: "hostfactory",
+  podNamePrefix: "hf",
+  requestId: "req-example000",
+};
 
 export type Check =
   | { valid: true; templates: { templateId: string }[]; pods?: Record<string, object> }
   | { valid: false; problems: string[] };
 
-/** The offline check (doctor uses it too): every problem, or none; `pods` adds sample Pods. */
-export function validateTemplatesFile(file: string, pods = false): Promise<Check> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [CHECK_TEMPLATES, file, ...(pods ? ["--pods"] : [])],
-      { timeout: CHECK_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        try {
-          resolve(JSON.parse(stdout) as Check);
-        } catch {
-          reject(
-            invalidInput(
-              `cannot run the sidecar's template check ${CHECK_TEMPLATES} (it ships beside the client): ${error?.message ?? ""} ${stderr}`.trim(),
-            ),
-          );
+/**
+ * The offline check (doctor uses it too): every problem, or none; `pods` adds the Pod of each
+ * template's first machine, as the sidecar would create it, for an API server's dry run.
+ */
+export function validateTemplatesFile(file: string, pods = false): Check {
+  let templates: ReturnType<typeof readTemplatesFile>;
+  try {
+    templates = readTemplatesFile(file, { pendingTimeoutSeconds: DEFAULT_PENDING_TIMEOUT_SECONDS });
+  } catch (error) {
+    if (error instanceof TemplateError) return { valid: false, problems: error.problems };
+    return { valid: false, problems: [(error as Error).message] };
+  }
+  return {
+    valid: true,
+    templates: templates.map((t) => ({
+      templateId: t.templateId,
+      maxNumber: t.maxNumber,
+      attributes: Object.fromEntries(
+        Object.entries(t.attributes).map(([name, a]) => [name, [a.type, a.value]]),
+      ),
+      pendingTimeoutSeconds: t.pendingTimeoutSeconds,
+      containers: (t.pod.spec.containers as { name: string; image: string }[]).map(
+        ({ name, image }) => ({ name, image }),
+      ),
+    })),
+    ...(pods
+      ? {
+          pods: Object.fromEntries(
+            templates.map((template) => [
+              template.templateId,
+              podManifest({ ...SAMPLE_MACHINE, index: 0, rcAccount: "", template }),
+            ]),
+          ),
         }
-      },
-    );
-  });
+      : {}),
+  };
 }
 
 async function list(context: AdminContext): Promise<number> {
@@ -97,7 +115,7 @@ async function list(context: AdminContext): Promise<number> {
  * validate and admit each template's Pod (schema, quota, policies, webhooks), creating nothing.
  */
 async function validate(file: string, dryRun: boolean, context: AdminContext): Promise<number> {
-  const offline = await validateTemplatesFile(file, dryRun);
+  const offline = validateTemplatesFile(file, dryRun);
   let check: Check = offline;
   if (offline.valid && dryRun) {
     const sidecar = await context.sidecar();

@@ -5,6 +5,7 @@
 // the calls in flight are at their cap) plans only the requests those changes touched; a steady
 // tick plans everything, to drive timeouts and expiry.
 import type { Logger } from "pino";
+import { podManifest } from "../../templates/pod-manifest.ts";
 import { toKubeApiError } from "../kube/api-errors.ts";
 import type { PodWriter } from "../kube/pod-writer.ts";
 import type { RecordStore } from "../kube/record-store.ts";
@@ -12,7 +13,6 @@ import { cannotStart, type FailFastPolicy } from "../provider/fast-failure.ts";
 import type { RequestRecord } from "../provider/model.ts";
 import { parsePodName, podName, podNameOfMachine } from "../provider/naming.ts";
 import { type Plan, planReconcile } from "../provider/plan.ts";
-import { podManifest } from "../provider/pod-manifest.ts";
 import type { TemplatesSource } from "../templates-source.ts";
 import type { ClusterState } from "./cluster-state.ts";
 import { createExpectations } from "./expectations.ts";

@@ -11,6 +11,7 @@ import {
   TimelineSource,
 } from "../../proto/gen/hostfactory/v1/admin.ts";
 import { RequestKind, RequestStatus } from "../../proto/gen/hostfactory/v1/provider.ts";
+import { podManifest } from "../../templates/pod-manifest.ts";
 import { sidecarPermissions } from "../admin/permissions.ts";
 import { type TimelineEntry as Entry, requestTimeline } from "../admin/timeline.ts";
 import type { ClusterState } from "../controller/cluster-state.ts";
@@ -32,7 +33,6 @@ import {
   recordName,
   requestKindOf,
 } from "../provider/naming.ts";
-import { podManifest } from "../provider/pod-manifest.ts";
 import type { RequestStatus as StatusView } from "../provider/request-status.ts";
 import type { TemplatesSource } from "../templates-source.ts";
 import type { HandlerRecords, ProviderService } from "./provider-service.ts";

@@ -1,6 +1,7 @@
 // The five HostFactory operations (and the status stream) in the sidecar's own terms. Handlers
 // are stateless: they read the caches and write request records; the reconciler does the rest.
 
+import type { Attribute, Template } from "../../templates/parse.ts";
 import type { Admission, Admitter } from "../controller/admission.ts";
 import type { ClusterState } from "../controller/cluster-state.ts";
 import type { ForeignPodNames } from "../kube/foreign-pods.ts";
@@ -31,7 +32,6 @@ import {
   unknownRequestStatus,
 } from "../provider/request-status.ts";
 import { type ReturnCandidate, returnCandidates } from "../provider/return-requests.ts";
-import type { Attribute, Template } from "../provider/templates.ts";
 import type { TemplatesSource } from "../templates-source.ts";
 
 /** A reservation outlives its record's arrival in the cache by no more than this. */

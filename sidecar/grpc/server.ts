@@ -22,12 +22,12 @@ import {
   RequestKind,
   RequestStatus,
 } from "../../proto/gen/hostfactory/v1/provider.ts";
+import type { Attribute as TemplateAttribute } from "../../templates/parse.ts";
 import { ProviderError, type ProviderErrorCode } from "../provider/errors.ts";
 import type {
   MachineStatus,
   RequestStatus as RequestStatusView,
 } from "../provider/request-status.ts";
-import type { Attribute as TemplateAttribute } from "../provider/templates.ts";
 import type { ProviderService } from "./provider-service.ts";
 import { addReflection } from "./reflection.ts";
 

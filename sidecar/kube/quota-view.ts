@@ -1,6 +1,6 @@
 // ResourceQuota → QuotaView: its limits, what the API server counts as used, and its scopes, so
 // that getAvailableTemplates can say how many more pods of each template the namespace admits.
-import { parseQuantityNanos } from "../provider/quantity.ts";
+import { parseQuantityNanos } from "../../templates/quantity.ts";
 import type { QuotaScope, QuotaView } from "../provider/quota.ts";
 
 interface QuotaLike {

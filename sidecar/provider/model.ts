@@ -2,13 +2,16 @@
 // Kubernetes adapters (sidecar/kube) and the gRPC handlers. Nothing here knows a Kubernetes
 // client: pods and request records arrive as these projections.
 
-/** Label and annotation keys the sidecar puts on everything it creates. */
-export const LABEL_INSTANCE = "hostfactory-k8s/instance";
-export const LABEL_REQUEST_ID = "hostfactory-k8s/request-id";
-export const LABEL_TEMPLATE_ID = "hostfactory-k8s/template-id";
-export const LABEL_MACHINE_INDEX = "hostfactory-k8s/machine-index";
+/** Label and annotation keys the sidecar puts on everything it creates: a Pod's are defined
+ * with the Pod (templates/pod-manifest.ts, which the client renders sample Pods with too). */
+export {
+  ANNOTATION_RC_ACCOUNT,
+  LABEL_INSTANCE,
+  LABEL_MACHINE_INDEX,
+  LABEL_REQUEST_ID,
+  LABEL_TEMPLATE_ID,
+} from "../../templates/pod-manifest.ts";
 export const LABEL_RECORD_KIND = "hostfactory-k8s/record";
-export const ANNOTATION_RC_ACCOUNT = "hostfactory-k8s/rc-account";
 
 /** Largest request accepted in one call, whatever a template allows; a record asking for more
  * (edited by hand) is not a record. */

@@ -2,7 +2,10 @@
 // restarted reconciler recreates nothing that exists (AlreadyExists is success) and so that a
 // returned name can be traced to its request without any lookup table.
 import { randomInt } from "node:crypto";
+import { isDnsLabel } from "../../templates/names.ts";
 import { ProviderError } from "./errors.ts";
+
+export { isDnsLabel, podName } from "../../templates/names.ts";
 
 export const CREATE_ID_PREFIX = "req-";
 export const RETURN_ID_PREFIX = "ret-";
@@ -10,7 +13,6 @@ const ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
 const ID_LENGTH = 10;
 /** Room left in a 63-character DNS-1123 label after `-req-xxxxxxxxxx-NNNNN`. */
 export const MAX_POD_NAME_PREFIX_LENGTH = 40;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const REQUEST_ID = /^(req|ret)-[a-z0-9]{10}$/;
 
 export type RequestKind = "create" | "return";
@@ -27,10 +29,6 @@ export function requestKindOf(requestId: string): RequestKind | undefined {
   return requestId.startsWith(CREATE_ID_PREFIX) ? "create" : "return";
 }
 
-export function isDnsLabel(value: string): boolean {
-  return value.length <= 63 && DNS_LABEL.test(value);
-}
-
 /** Throws when `prefix` cannot start every pod name. */
 export function checkPodNamePrefix(prefix: string): void {
   if (!isDnsLabel(prefix) || prefix.length > MAX_POD_NAME_PREFIX_LENGTH) {
@@ -39,10 +37,6 @@ export function checkPodNamePrefix(prefix: string): void {
       `pod name prefix '${prefix}' must be lowercase letters, digits and '-', start and end with a letter or digit, and be at most ${MAX_POD_NAME_PREFIX_LENGTH} characters`,
     );
   }
-}
-
-export function podName(prefix: string, requestId: string, index: number): string {
-  return `${prefix}-${requestId}-${index}`;
 }
 
 /** The request id and index a pod name was made from, or undefined when `prefix` did not make it. */

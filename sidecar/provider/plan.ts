@@ -1,6 +1,8 @@
 // The reconciler's decisions, as a pure function of what the caches show: which pods to create
 // or delete, what to write into records, which records to forget. The reconciler only carries
 // the plan out (rate-limited, with expectations), so every rule here is testable by table.
+
+import type { Template } from "../../templates/parse.ts";
 import { cannotStart, type FailFastPolicy } from "./fast-failure.ts";
 import type { CreateRecord, PodView, RequestRecord, ReturnRecord } from "./model.ts";
 import { podName, podNameOfMachine } from "./naming.ts";
@@ -11,7 +13,6 @@ import {
   returnRequestStatus,
   type SeenPod,
 } from "./request-status.ts";
-import type { Template } from "./templates.ts";
 
 export interface World {
   records: Iterable<RequestRecord>;

@@ -2,7 +2,7 @@
 // (the quota evaluator's usage: requests summed over containers, at least each init container's,
 // plus overhead), which quotas its scopes put it under, and how many more such pods a namespace's
 // quotas still admit. Pure: quotas arrive as QuotaViews, pods as template pod specs.
-import { formatQuantityNanos, parseQuantityNanos } from "./quantity.ts";
+import { formatQuantityNanos, parseQuantityNanos } from "../../templates/quantity.ts";
 
 /** A `spec.scopes` entry or a `spec.scopeSelector` expression. */
 export interface QuotaScope {

@@ -1,9 +1,10 @@
 // How pods and records become HostFactory's view of a request. Pure: the caller passes the
 // record, a pod lookup and the time, so every rule is testable with a table of cases.
+
+import type { Template } from "../../templates/parse.ts";
 import { excerpt } from "./errors.ts";
 import type { CreateRecord, FinalAnswer, PodView, ReturnRecord } from "./model.ts";
 import { podName, podNameOfMachine } from "./naming.ts";
-import type { Template } from "./templates.ts";
 
 export type MachineResult = "executing" | "succeed" | "fail";
 export type MachineState = "pending" | "running" | "shutting-down" | "terminated";

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from "node:util";
-import { formatQuantityNanos, parseQuantityNanos } from "../provider/quantity.ts";
+import { formatQuantityNanos, parseQuantityNanos } from "../../templates/quantity.ts";
 import { podQuotaProfile, type QuotaScope, quotaSelects } from "../provider/quota.ts";
 import type { KubeObject, Pod } from "./object-types.ts";
 import { PODS, RESOURCE_QUOTAS } from "./resources.ts";

@@ -80,7 +80,15 @@ test("a script run with a too-old Node.js prints one line saying which and how t
 test("without node_modules, install and the admin commands say to run npm ci instead of a stack trace", async () => {
   const checkout = mkdtempSync(join(tmpdir(), "hostfactory-no-modules-"));
   try {
-    for (const dir of ["client", "proto", "scripts", "examples", "sidecar", "package.json"]) {
+    for (const dir of [
+      "client",
+      "proto",
+      "scripts",
+      "examples",
+      "sidecar",
+      "templates",
+      "package.json",
+    ]) {
       cpSync(join(REPO, dir), join(checkout, dir), { recursive: true });
     }
     const cases = [

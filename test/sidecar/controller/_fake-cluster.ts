@@ -7,8 +7,8 @@ import type { PodWriter } from "../../../sidecar/kube/pod-writer.ts";
 import type { RecordStore } from "../../../sidecar/kube/record-store.ts";
 import type { PodView, RequestRecord } from "../../../sidecar/provider/model.ts";
 import { parsePodName } from "../../../sidecar/provider/naming.ts";
-import type { Template } from "../../../sidecar/provider/templates.ts";
 import type { TemplatesSource } from "../../../sidecar/templates-source.ts";
+import type { Template } from "../../../templates/parse.ts";
 import { PREFIX, pod } from "../provider/fixtures.ts";
 
 export interface FakeCache<T> {

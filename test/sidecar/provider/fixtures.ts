@@ -1,7 +1,7 @@
 // Builders for the provider tests: a pod projection and records with sensible defaults, so each
 // table row states only what it is about.
 import type { CreateRecord, PodView, ReturnRecord } from "../../../sidecar/provider/model.ts";
-import type { Template } from "../../../sidecar/provider/templates.ts";
+import type { Template } from "../../../templates/parse.ts";
 
 export const T0 = Date.parse("2026-11-24T10:00:00Z");
 export const PREFIX = "hf";

@@ -2,7 +2,6 @@
 // API server's quota evaluator computes it, the quotas its scopes put it under, and the room left.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { parseQuantityNanos } from "../../../sidecar/provider/quantity.ts";
 import {
   podQuotaProfile,
   type QuotaScope,
@@ -10,6 +9,7 @@ import {
   quotaHeadroom,
   quotaSelects,
 } from "../../../sidecar/provider/quota.ts";
+import { parseQuantityNanos } from "../../../templates/quantity.ts";
 
 const q = (text: string) => parseQuantityNanos(text) as bigint;
 const list = (entries: Record<string, string>) =>

@@ -1,7 +1,8 @@
 // HostFactory templates: validated as a whole, so that one bad edit never yields a partial set.
 // The operator writes them in HostFactory's own style (templateId, maxNumber, typed attributes)
 // and names the Pod spec each machine runs; a request can choose a template but never add to it.
-import { isDnsLabel } from "./naming.ts";
+import { isDnsLabel } from "./names.ts";
+import { POD, POD_SPEC, podSchemaProblems } from "./pod-schema.ts";
 import { parseQuantity } from "./quantity.ts";
 
 export const DEFAULT_PENDING_TIMEOUT_SECONDS = 600;
@@ -52,6 +53,7 @@ export class TemplateError extends Error {
 /** Reads a pod spec file named by a template; throws with a readable message when it cannot. */
 export type PodFileReader = (file: string) => unknown;
 
+const TEMPLATE_ID = /^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/;
 const KNOWN_KEYS = new Set([
   "templateId",
   "maxNumber",
@@ -76,15 +78,28 @@ function stringMap(value: unknown, where: string, problems: string[]): Record<st
   return value as Record<string, string>;
 }
 
-/** Accepts a Pod manifest (`kind: Pod`) or a bare PodSpec. */
+/**
+ * Where the schema's findings are left to the rules below, which report them in their own words
+ * (naming the container): the containers list, a container itself, its name and resources, and
+ * the labels and annotations.
+ */
+const RULED =
+  /^(spec\.)?containers(\[\d+\](\.name|\.resources(\.(requests|limits)(\..+)?)?)?)?$|^metadata\.(labels|annotations)(\..+)?$/;
+
+/** Accepts a Pod manifest (`kind: Pod`) or a bare PodSpec; reports every problem of it. */
 function podTemplate(value: unknown, where: string, problems: string[]): PodTemplate | undefined {
   if (!isObject(value)) {
     problems.push(`${where}: expected a Pod or a PodSpec object`);
     return undefined;
   }
   const isPod = value.kind === "Pod" || isObject(value.spec);
+  for (const { path, message } of podSchemaProblems(value, isPod ? POD : POD_SPEC)) {
+    if (!RULED.test(path)) problems.push(`${where}: ${path}: ${message}`);
+  }
   const spec = isPod ? value.spec : value;
   const metadata = isPod && isObject(value.metadata) ? value.metadata : {};
+  const labels = stringMap(metadata.labels, `${where}: metadata.labels`, problems);
+  const annotations = stringMap(metadata.annotations, `${where}: metadata.annotations`, problems);
   if (!isObject(spec)) {
     problems.push(`${where}: the Pod has no spec`);
     return undefined;
@@ -95,29 +110,33 @@ function podTemplate(value: unknown, where: string, problems: string[]): PodTemp
     return undefined;
   }
   const names = new Set<string>();
+  let named = true;
   containers.forEach((container, i) => {
-    if (!isObject(container) || typeof container.name !== "string" || !container.name) {
-      problems.push(`${where}: spec.containers[${i}] needs a name`);
+    if (!isObject(container)) {
+      problems.push(`${where}: spec.containers[${i}] must be an object`);
+      named = false;
       return;
     }
-    if (!isDnsLabel(container.name)) {
+    let self = `container '${container.name}'`;
+    if (typeof container.name !== "string" || !container.name) {
+      problems.push(`${where}: spec.containers[${i}] needs a name`);
+      self = `spec.containers[${i}]`;
+      named = false;
+    } else if (!isDnsLabel(container.name)) {
       problems.push(
         `${where}: container name '${container.name}' is not a DNS-1123 label (at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit), which the API server requires`,
       );
     } else if (names.has(container.name)) {
       problems.push(`${where}: container name '${container.name}' is used twice`);
     }
-    names.add(container.name);
+    names.add(container.name as string);
     if (typeof container.image !== "string" || !container.image) {
-      problems.push(`${where}: container '${container.name}' needs an image`);
+      problems.push(`${where}: ${self} needs an image`);
     }
-    resourceProblems(container.resources, `${where}: container '${container.name}'`, problems);
+    resourceProblems(container.resources, `${where}: ${self}`, problems);
   });
-  return {
-    labels: stringMap(metadata.labels, `${where}: metadata.labels`, problems),
-    annotations: stringMap(metadata.annotations, `${where}: metadata.annotations`, problems),
-    spec,
-  };
+  if (!named) return undefined;
+  return { labels, annotations, spec };
 }
 
 /**
@@ -281,13 +300,14 @@ function template(
     return undefined;
   }
   const id = value.templateId;
-  if (typeof id !== "string" || !/^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/.test(id)) {
+  const validId = typeof id === "string" && TEMPLATE_ID.test(id);
+  if (!validId) {
     problems.push(
       `${where}.templateId: expected 1-63 letters, digits, '-', '_' or '.' starting and ending with a letter or digit, found ${JSON.stringify(id)}`,
     );
-    return undefined;
   }
-  const at = `template '${id}'`;
+  // The rest is checked too, named by the template's place in the file when its id is bad.
+  const at = validId ? `template '${id}'` : where;
   for (const key of Object.keys(value)) {
     if (!KNOWN_KEYS.has(key)) problems.push(`${at}: unknown key '${key}'`);
   }
@@ -325,10 +345,12 @@ function template(
   } else if (hostnameStyle === "fqdn" && subdomain === undefined) {
     problems.push(`${at}.hostnameStyle: "fqdn" needs a subdomain (a headless Service)`);
   }
+  const attributeSet = attributes(value.attributes, pod, at, problems);
+  if (!validId) return undefined;
   return {
     templateId: id,
     maxNumber: maxNumber as number,
-    attributes: attributes(value.attributes, pod, at, problems),
+    attributes: attributeSet,
     pod: pod as PodTemplate,
     pendingTimeoutSeconds: timeout as number,
     ...(typeof subdomain === "string" ? { subdomain } : {}),

@@ -2,12 +2,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import {
-  extendedResourceAttribute,
-  parseTemplates,
-  TemplateError,
-} from "../../../sidecar/provider/templates.ts";
-import { readTemplatesFile } from "../../../sidecar/templates-source.ts";
+import { extendedResourceAttribute, parseTemplates, TemplateError } from "../../templates/parse.ts";
+import { readTemplatesFile } from "../../templates/read.ts";
 
 const container = {
   name: "compute",
@@ -29,12 +25,9 @@ function problemsOf(document: unknown, readPodFile = noFiles): string[] {
 }
 
 test("the example templates are valid and derive ncpus, ncores and nram from resource requests", () => {
-  const templates = readTemplatesFile(
-    join(import.meta.dirname, "../../../examples/templates.json"),
-    {
-      pendingTimeoutSeconds: 600,
-    },
-  );
+  const templates = readTemplatesFile(join(import.meta.dirname, "../../examples/templates.json"), {
+    pendingTimeoutSeconds: 600,
+  });
   const small = templates.find((t) => t.templateId === "compute-small");
   assert.ok(small);
   assert.deepEqual(small.attributes, {
@@ -67,10 +60,9 @@ test("given attributes win over derived ones; cpu rounds up to whole cpus", () =
 });
 
 test("the GPU example template derives ngpus from its nvidia.com/gpu limit", () => {
-  const [gpu] = readTemplatesFile(
-    join(import.meta.dirname, "../../../examples/templates-gpu.json"),
-    { pendingTimeoutSeconds: 600 },
-  );
+  const [gpu] = readTemplatesFile(join(import.meta.dirname, "../../examples/templates-gpu.json"), {
+    pendingTimeoutSeconds: 600,
+  });
   assert.deepEqual(gpu?.attributes, {
     type: { type: "String", value: "X86_64" },
     ncpus: { type: "Numeric", value: "8" },
@@ -82,12 +74,12 @@ test("the GPU example template derives ngpus from its nvidia.com/gpu limit", () 
 
 test("the borrowed-capacity example template names its low, non-preempting PriorityClass", () => {
   const [borrowed] = readTemplatesFile(
-    join(import.meta.dirname, "../../../examples/templates-borrowed.json"),
+    join(import.meta.dirname, "../../examples/templates-borrowed.json"),
     { pendingTimeoutSeconds: 600 },
   );
   assert.equal(borrowed?.pod.spec.priorityClassName, "symphony-borrowed");
   const classes = readFileSync(
-    join(import.meta.dirname, "../../../examples/priority-classes.yaml"),
+    join(import.meta.dirname, "../../examples/priority-classes.yaml"),
     "utf8",
   );
   assert.match(classes, /^ {2}name: symphony-borrowed$/m);
@@ -213,6 +205,32 @@ test("every problem in a templates document is reported at once, with where it i
       `${pattern} not in:\n${problems.join("\n")}`,
     );
   }
+});
+
+test("a template's every field is checked, whatever else is wrong with it", () => {
+  const problems = problemsOf({
+    templates: [
+      {
+        templateId: "bad id!",
+        maxNumber: 0,
+        pendingTimeoutSeconds: -5,
+        podSpec: {
+          kind: "Pod",
+          metadata: { labels: { tier: 1 } },
+          spec: { containers: [{ image: "", resources: { requests: { cpu: "lots" } } }] },
+        },
+      },
+    ],
+  });
+  assert.deepEqual(problems, [
+    "templates[0].templateId: expected 1-63 letters, digits, '-', '_' or '.' starting and ending with a letter or digit, found \"bad id!\"",
+    "templates[0].maxNumber: expected a positive integer or -1 (unlimited)",
+    "templates[0].podSpec: metadata.labels: expected a map of strings",
+    "templates[0].podSpec: spec.containers[0] needs a name",
+    "templates[0].podSpec: spec.containers[0] needs an image",
+    'templates[0].podSpec: spec.containers[0]: resources.requests.cpu "lots" is not a quantity (like "500m", "2", "4Gi")',
+    "templates[0].pendingTimeoutSeconds: expected a positive integer number of seconds",
+  ]);
 });
 
 test("an empty or shapeless document is refused: HostFactory needs at least one template", () => {

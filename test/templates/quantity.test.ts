@@ -4,7 +4,7 @@ import {
   formatQuantityNanos,
   parseQuantity,
   parseQuantityNanos,
-} from "../../../sidecar/provider/quantity.ts";
+} from "../../templates/quantity.ts";
 
 test("quantities parse in every suffix family", () => {
   const cases: [string | number, number | undefined][] = [

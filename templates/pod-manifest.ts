@@ -1,14 +1,14 @@
 // The Pod for one machine: the template's pod, named and labelled by us. Only the template
 // shapes the spec; the request contributes its id, the machine's index and its rc_account.
-import {
-  ANNOTATION_RC_ACCOUNT,
-  LABEL_INSTANCE,
-  LABEL_MACHINE_INDEX,
-  LABEL_REQUEST_ID,
-  LABEL_TEMPLATE_ID,
-} from "./model.ts";
-import { podName } from "./naming.ts";
-import type { Template } from "./templates.ts";
+import { podName } from "./names.ts";
+import type { Template } from "./parse.ts";
+
+/** Labels and the annotation the sidecar puts on every Pod it creates. */
+export const LABEL_INSTANCE = "hostfactory-k8s/instance";
+export const LABEL_REQUEST_ID = "hostfactory-k8s/request-id";
+export const LABEL_TEMPLATE_ID = "hostfactory-k8s/template-id";
+export const LABEL_MACHINE_INDEX = "hostfactory-k8s/machine-index";
+export const ANNOTATION_RC_ACCOUNT = "hostfactory-k8s/rc-account";
 
 export interface MachinePod {
   instance: string;
