@@ -2,9 +2,8 @@
 // codes, and serves grpc.health.v1, server reflection and the operators' AdminService beside it.
 import { chmodSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { connect } from "node:net";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
 import { type AdminServiceServer, AdminServiceService } from "../proto/gen/hostfactory/v1/admin.ts";
 import {
@@ -19,6 +18,7 @@ import {
   RequestKind,
   RequestStatus,
 } from "../proto/gen/hostfactory/v1/provider.ts";
+import { createHealth, type Health } from "./grpc/health.ts";
 import { ProviderError, type ProviderErrorCode } from "./provider/errors.ts";
 import type {
   MachineStatus,
@@ -31,7 +31,6 @@ import { addReflection } from "./reflection.ts";
 export const SERVICE_NAME = "hostfactory.v1.ProviderService";
 /** getReturnRequests carries every machine HostFactory holds: allow far more than grpc-js's 4 MiB. */
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
-const PROTO_ROOT = join(import.meta.dirname, "..", "proto");
 
 const STATUS_BY_CODE: Record<ProviderErrorCode, grpc.status> = {
   "invalid-argument": grpc.status.INVALID_ARGUMENT,
@@ -241,7 +240,7 @@ export function providerHandlers(
 }
 
 export interface GrpcServer {
-  readonly health: HealthImplementation;
+  readonly health: Health;
   /** Also serves grpc.health.v1 alone, in plain text, on `address` (for native grpc probes,
    * which can reach neither a Unix socket nor TLS); resolves with the bound address. */
   listenHealth(address: string): Promise<string>;
@@ -288,12 +287,9 @@ export function createGrpcServer(
   });
   server.addService(ProviderServiceService, providerHandlers(service, logger, observe));
   if (admin) server.addService(AdminServiceService, admin);
-  const health = new HealthImplementation({ "": "NOT_SERVING", [SERVICE_NAME]: "NOT_SERVING" });
+  const health = createHealth({ "": "NOT_SERVING", [SERVICE_NAME]: "NOT_SERVING" });
   health.addToServer(server);
-  addReflection(server, PROTO_ROOT, [
-    "hostfactory/v1/provider.proto",
-    "hostfactory/v1/admin.proto",
-  ]);
+  addReflection(server, [SERVICE_NAME, "hostfactory.v1.AdminService"]);
   let boundSocket: string | undefined;
   let healthServer: grpc.Server | undefined;
 
