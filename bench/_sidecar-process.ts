@@ -1,6 +1,6 @@
 // The sidecar in a process of its own (so its RSS is its own), driven by the benchmark over IPC:
 // memory after a full GC, CPU time used, and the cost of serving one call measured inside it.
-import { CoreV1Api } from "@kubernetes/client-node";
+import { CoreV1Api, NodeV1Api, SchedulingV1Api } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { ProviderServiceService } from "../proto/gen/hostfactory/v1/provider.ts";
 import { startSidecar } from "../sidecar/app.ts";
@@ -10,6 +10,7 @@ import { toRequest } from "../sidecar/grpc-server.ts";
 import { loadKubeConfig } from "../sidecar/kube/client.ts";
 import { createForeignPodNames } from "../sidecar/kube/foreign-pods.ts";
 import { createRateLimiter } from "../sidecar/kube/rate-limiter.ts";
+import { createReferenceLookup } from "../sidecar/kube/reference-lookup.ts";
 import { createLedgerStore } from "../sidecar/kube/reservation-ledger.ts";
 import { createProviderService } from "../sidecar/provider-service.ts";
 import { createRecordApi } from "../sidecar/record-store.ts";
@@ -57,6 +58,13 @@ const service = createProviderService(settings, sidecar.state, templates, record
   admitter: createAdmitter(
     createLedgerStore(core, limiter, namespace, config.instance),
     sidecar.state,
+  ),
+  references: createReferenceLookup(
+    core,
+    kubeConfig.makeApiClient(SchedulingV1Api),
+    kubeConfig.makeApiClient(NodeV1Api),
+    limiter,
+    namespace,
   ),
 });
 const { getRequestStatus, getReturnRequests } = ProviderServiceService;

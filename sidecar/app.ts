@@ -1,7 +1,13 @@
 // One sidecar, wired: caches, templates, the gRPC server, leader election and the reconciler.
 // main.ts runs it as a process; tests start it in-process against the simulator.
 import * as grpc from "@grpc/grpc-js";
-import { AuthorizationV1Api, CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import {
+  AuthorizationV1Api,
+  CoreV1Api,
+  type KubeConfig,
+  NodeV1Api,
+  SchedulingV1Api,
+} from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { createClusterReads } from "./admin/cluster-reads.ts";
 import { createAdminHandlers } from "./admin-service.ts";
@@ -24,6 +30,7 @@ import { projectPod } from "./kube/pod-view.ts";
 import { createPodWriter } from "./kube/pod-writer.ts";
 import { projectQuota } from "./kube/quota-view.ts";
 import { createRateLimiter } from "./kube/rate-limiter.ts";
+import { createReferenceLookup } from "./kube/reference-lookup.ts";
 import { replicaIdentity } from "./kube/replica-identity.ts";
 import { createLedgerStore } from "./kube/reservation-ledger.ts";
 import { shareConnections } from "./kube/shared-dispatcher.ts";
@@ -225,6 +232,13 @@ export async function startSidecar(
     namespace: config.namespace,
     clusterDomain: config.clusterDomain,
   };
+  const references = createReferenceLookup(
+    core,
+    kubeConfig.makeApiClient(SchedulingV1Api),
+    kubeConfig.makeApiClient(NodeV1Api),
+    limiter,
+    config.namespace,
+  );
   const service = createProviderService(
     { ...settings, maxRequestMachines: config.maxRequestMachines },
     state,
@@ -236,6 +250,7 @@ export async function startSidecar(
         createLedgerStore(core, limiter, config.namespace, config.instance),
         state,
       ),
+      references,
     },
   );
   const events = createRecordEvents(core, limiter, config.namespace, logger);
@@ -304,6 +319,7 @@ export async function startSidecar(
         limiter,
         config.namespace,
       ),
+      references,
       elector: () => elector,
       orphans: () => reconciler.stats.orphans,
     },
