@@ -37,7 +37,7 @@ var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__ge
   mod
 ));
 
-// ../main/node_modules/citty/dist/_chunks/libs/scule.mjs
+// node_modules/citty/dist/_chunks/libs/scule.mjs
 function isUppercase(char = "") {
   if (NUMBER_CHAR_RE.test(char)) return;
   return char !== char.toLowerCase();
@@ -100,7 +100,7 @@ function snakeCase(str) {
 }
 var NUMBER_CHAR_RE, STR_SPLITTERS;
 var init_scule = __esm({
-  "../main/node_modules/citty/dist/_chunks/libs/scule.mjs"() {
+  "node_modules/citty/dist/_chunks/libs/scule.mjs"() {
     NUMBER_CHAR_RE = /\d/;
     STR_SPLITTERS = [
       "-",
@@ -111,7 +111,7 @@ var init_scule = __esm({
   }
 });
 
-// ../main/node_modules/citty/dist/index.mjs
+// node_modules/citty/dist/index.mjs
 function toArray(val) {
   if (Array.isArray(val)) return val;
   return val === void 0 ? [] : [val];
@@ -435,7 +435,7 @@ function renderDescription(arg, required) {
 }
 var import_node_util, CLIError, noColor, _c, bold, cyan, gray, underline, negativePrefixRe;
 var init_dist = __esm({
-  "../main/node_modules/citty/dist/index.mjs"() {
+  "node_modules/citty/dist/index.mjs"() {
     init_scule();
     import_node_util = require("node:util");
     CLIError = class extends Error {
@@ -752,7 +752,7 @@ var init_terminal = __esm({
   }
 });
 
-// ../main/node_modules/@bufbuild/protobuf/dist/esm/wire/varint.js
+// node_modules/@bufbuild/protobuf/dist/esm/wire/varint.js
 function varint64read() {
   const buf = this.buf;
   let pos = this.pos;
@@ -897,7 +897,7 @@ function varint32read() {
 }
 var TWO_PWR_32_DBL, decimalFrom1e7WithLeadingZeros;
 var init_varint = __esm({
-  "../main/node_modules/@bufbuild/protobuf/dist/esm/wire/varint.js"() {
+  "node_modules/@bufbuild/protobuf/dist/esm/wire/varint.js"() {
     TWO_PWR_32_DBL = 4294967296;
     decimalFrom1e7WithLeadingZeros = (digit1e7) => {
       const partial = String(digit1e7);
@@ -906,7 +906,7 @@ var init_varint = __esm({
   }
 });
 
-// ../main/node_modules/@bufbuild/protobuf/dist/esm/proto-int64.js
+// node_modules/@bufbuild/protobuf/dist/esm/proto-int64.js
 function makeInt64Support() {
   const dv = new DataView(new ArrayBuffer(8));
   const ok = typeof BigInt === "function" && typeof dv.getBigInt64 === "function" && typeof dv.getBigUint64 === "function" && typeof dv.setBigInt64 === "function" && typeof dv.setBigUint64 === "function" && (!!globalThis.Deno || !!globalThis.Bun || typeof process != "object" || typeof process.env != "object" || process.env.BUF_BIGINT_DISABLE !== "1");
@@ -1009,13 +1009,13 @@ function assertUInt64String(value) {
 }
 var protoInt64;
 var init_proto_int64 = __esm({
-  "../main/node_modules/@bufbuild/protobuf/dist/esm/proto-int64.js"() {
+  "node_modules/@bufbuild/protobuf/dist/esm/proto-int64.js"() {
     init_varint();
     protoInt64 = /* @__PURE__ */ makeInt64Support();
   }
 });
 
-// ../main/node_modules/@bufbuild/protobuf/dist/esm/wire/text-encoding.js
+// node_modules/@bufbuild/protobuf/dist/esm/wire/text-encoding.js
 function configureTextEncoding(textEncoding) {
   var _a;
   te = Object.assign(Object.assign({}, textEncoding), { encodeUtf8Into: (_a = textEncoding.encodeUtf8Into) !== null && _a !== void 0 ? _a : emulateEncodeInto(textEncoding.encodeUtf8.bind(textEncoding)) });
@@ -1078,11 +1078,11 @@ function emulateEncodeInto(encodeUtf8) {
 }
 var te;
 var init_text_encoding = __esm({
-  "../main/node_modules/@bufbuild/protobuf/dist/esm/wire/text-encoding.js"() {
+  "node_modules/@bufbuild/protobuf/dist/esm/wire/text-encoding.js"() {
   }
 });
 
-// ../main/node_modules/@bufbuild/protobuf/dist/esm/wire/binary-encoding.js
+// node_modules/@bufbuild/protobuf/dist/esm/wire/binary-encoding.js
 function varint32Size(value) {
   if (value < 128)
     return 1;
@@ -1128,7 +1128,7 @@ function assertFloat32(arg) {
 }
 var WireType, UINT32_MAX, INT32_MAX, INT32_MIN, BinaryWriter, INITIAL_SIZE, DEFAULT_LEN_PREFIX_SIZE, EMPTY_BUFFER, EMPTY_VIEW, ASCII_MAX_LENGTH, BinaryReader;
 var init_binary_encoding = __esm({
-  "../main/node_modules/@bufbuild/protobuf/dist/esm/wire/binary-encoding.js"() {
+  "node_modules/@bufbuild/protobuf/dist/esm/wire/binary-encoding.js"() {
     init_varint();
     init_proto_int64();
     init_text_encoding();
@@ -1664,32 +1664,32 @@ var init_binary_encoding = __esm({
   }
 });
 
-// ../main/node_modules/@bufbuild/protobuf/dist/esm/wire/base64-encoding.js
+// node_modules/@bufbuild/protobuf/dist/esm/wire/base64-encoding.js
 var nativeSetFromBase64, nativeToBase64;
 var init_base64_encoding = __esm({
-  "../main/node_modules/@bufbuild/protobuf/dist/esm/wire/base64-encoding.js"() {
+  "node_modules/@bufbuild/protobuf/dist/esm/wire/base64-encoding.js"() {
     nativeSetFromBase64 = Uint8Array.prototype.setFromBase64;
     nativeToBase64 = Uint8Array.prototype.toBase64;
   }
 });
 
-// ../main/node_modules/@bufbuild/protobuf/dist/esm/wire/text-format.js
+// node_modules/@bufbuild/protobuf/dist/esm/wire/text-format.js
 var init_text_format = __esm({
-  "../main/node_modules/@bufbuild/protobuf/dist/esm/wire/text-format.js"() {
+  "node_modules/@bufbuild/protobuf/dist/esm/wire/text-format.js"() {
   }
 });
 
-// ../main/node_modules/@bufbuild/protobuf/dist/esm/wire/size-delimited.js
+// node_modules/@bufbuild/protobuf/dist/esm/wire/size-delimited.js
 var defaultReadMaxBytes;
 var init_size_delimited = __esm({
-  "../main/node_modules/@bufbuild/protobuf/dist/esm/wire/size-delimited.js"() {
+  "node_modules/@bufbuild/protobuf/dist/esm/wire/size-delimited.js"() {
     defaultReadMaxBytes = 64 * 1024 * 1024;
   }
 });
 
-// ../main/node_modules/@bufbuild/protobuf/dist/esm/wire/index.js
+// node_modules/@bufbuild/protobuf/dist/esm/wire/index.js
 var init_wire = __esm({
-  "../main/node_modules/@bufbuild/protobuf/dist/esm/wire/index.js"() {
+  "node_modules/@bufbuild/protobuf/dist/esm/wire/index.js"() {
     init_binary_encoding();
     init_base64_encoding();
     init_text_format();
