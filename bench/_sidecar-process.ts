@@ -55,6 +55,7 @@ const cluster = connectCluster(kubeConfig, {
 const service = createProviderService(settings, sidecar.state, templates, cluster.records, {
   foreignPodNames: cluster.foreignPodNames,
   admitter: createAdmitter(cluster.ledger, sidecar.state),
+  references: cluster.references,
 });
 const { getRequestStatus, getReturnRequests } = ProviderServiceService;
 

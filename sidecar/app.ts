@@ -228,6 +228,7 @@ export async function startSidecar(
     {
       foreignPodNames: cluster.foreignPodNames,
       admitter: createAdmitter(cluster.ledger, state),
+      references: cluster.references,
     },
   );
   const reconciler = createReconciler(
@@ -290,6 +291,7 @@ export async function startSidecar(
       records: cluster.records,
       caches: { pods, records, nodes, quotas },
       cluster: cluster.reads,
+      references: cluster.references,
       elector: () => elector,
       orphans: () => reconciler.stats.orphans,
     },

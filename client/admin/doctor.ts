@@ -1,6 +1,7 @@
 // `hostfactory doctor`: checks what a deployment needs, each check ending in ok or in what to fix.
 // The sidecar: reachable, serving, caches synced, a leader, every Kubernetes permission it uses
-// (asked of the API server as the sidecar's own identity), its templates. HostFactory's side,
+// (asked of the API server as the sidecar's own identity), its templates and the PriorityClass,
+// RuntimeClass and ServiceAccount they name. HostFactory's side,
 // given its conf dir: the plugin and provider entries, the scripts and their executable bits,
 // where the scripts find the client and Node.js, the client config. Checks that cannot run
 // (the sidecar is down) say so and are skipped; the others still run.
@@ -65,7 +66,15 @@ async function sidecarChecks(context: AdminContext, results: Results): Promise<v
       error.message,
       `start the sidecar, or point --address, $HOSTFACTORY_ADDRESS or "address" in $HF_PROVIDER_CONFDIR/${CONFIG_FILE_NAME} at it`,
     );
-    for (const check of ["cluster", "health", "caches", "leader", "permissions", "templates"]) {
+    for (const check of [
+      "cluster",
+      "health",
+      "caches",
+      "leader",
+      "permissions",
+      "templates",
+      "template references",
+    ]) {
       add(check, "skip", "the sidecar is not reachable");
     }
     return;
@@ -118,7 +127,9 @@ async function sidecarChecks(context: AdminContext, results: Results): Promise<v
 
   if (rootCause === KUBE_API_UNREACHABLE) {
     add("permissions", "skip", "access reviews need the Kubernetes API (see the cluster check)");
-    return templatesCheck(status, add);
+    templatesCheck(status, add);
+    add("template references", "skip", "lookups need the Kubernetes API (see the cluster check)");
+    return;
   }
   const { checks } = await sidecar.call("checkPermissions", {});
   const denied = checks.filter((c) => !c.allowed);
@@ -140,6 +151,68 @@ async function sidecarChecks(context: AdminContext, results: Results): Promise<v
   }
 
   templatesCheck(status, add);
+  await templateReferencesCheck(context, status, add);
+}
+
+/** What to do about a missing object a template names, by its kind. */
+const REFERENCE_FIX: Record<string, (name: string, namespace: string) => string> = {
+  PriorityClass: (name) =>
+    `create PriorityClass ${name} (examples/priority-classes.yaml shows classes for compute hosts), or correct the template's priorityClassName`,
+  RuntimeClass: (name) =>
+    `create RuntimeClass ${name} for a handler the nodes' container runtime has, or correct the template's runtimeClassName`,
+  ServiceAccount: (name, namespace) =>
+    `kubectl -n ${namespace} create serviceaccount ${name}, or correct the template's serviceAccountName`,
+};
+
+/**
+ * The PriorityClass, RuntimeClass and ServiceAccount each template names, looked up by the
+ * sidecar: the API server refuses every pod of a template naming one that does not exist.
+ */
+async function templateReferencesCheck(
+  context: AdminContext,
+  status: GetStatusResponse,
+  add: (check: string, status: CheckStatus, message: string, fix?: string) => void,
+): Promise<void> {
+  const sidecar = await context.sidecar();
+  let checks: { templateId: string; kind: string; name: string; found: boolean; error: string }[];
+  try {
+    ({ checks } = await sidecar.call("checkTemplateReferences", {}));
+  } catch (error) {
+    if (!(error instanceof ClientError)) throw error;
+    add("template references", "skip", `the sidecar cannot look them up: ${error.message}`);
+    return;
+  }
+  for (const c of checks.filter((c) => !c.found)) {
+    const where = c.kind === "ServiceAccount" ? ` in namespace ${status.namespace}` : "";
+    if (c.error) {
+      add(
+        `template ${c.templateId}: ${c.kind}`,
+        "warn",
+        `cannot tell whether ${c.kind} ${c.name}${where} exists: ${c.error}`,
+        "see the permissions check: the sidecar needs get on it (the Helm chart grants it)",
+      );
+    } else {
+      add(
+        `template ${c.templateId}: ${c.kind}`,
+        "fail",
+        `names ${c.kind} ${c.name}, which does not exist${where}: the API server refuses every pod of the template`,
+        (REFERENCE_FIX[c.kind] ?? (() => "create it, or correct the template"))(
+          c.name,
+          status.namespace,
+        ),
+      );
+    }
+  }
+  if (checks.every((c) => c.found)) {
+    const named = [...new Set(checks.map((c) => `${c.kind} ${c.name}`))];
+    add(
+      "template references",
+      "ok",
+      named.length > 0
+        ? `they exist: ${named.join(", ")}`
+        : "the templates name no PriorityClass, RuntimeClass or ServiceAccount",
+    );
+  }
 }
 
 function templatesCheck(

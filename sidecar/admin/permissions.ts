@@ -53,6 +53,31 @@ export function sidecarPermissions(settings: PermissionSettings): Permission[] {
       "the timeline of `hostfactory request`; who preempted a host (its Preempted Event)",
       false,
     ),
+    core(
+      "get",
+      "serviceaccounts",
+      "`hostfactory doctor` reports a template's ServiceAccount that does not exist",
+      false,
+    ),
+    {
+      verb: "get",
+      group: "scheduling.k8s.io",
+      resource: "priorityclasses",
+      namespace: "",
+      name: "",
+      purpose:
+        "requestMachines refuses a template whose PriorityClass does not exist, and doctor reports it",
+      required: false,
+    },
+    {
+      verb: "get",
+      group: "node.k8s.io",
+      resource: "runtimeclasses",
+      namespace: "",
+      name: "",
+      purpose: "`hostfactory doctor` reports a template's RuntimeClass that does not exist",
+      required: false,
+    },
   ];
   if (settings.leaderElect) {
     const lease = (verb: Permission["verb"], name: string, purpose: string): Permission => ({

@@ -34,6 +34,7 @@ import {
   requestKindOf,
 } from "../provider/naming.ts";
 import type { RequestStatus as StatusView } from "../provider/request-status.ts";
+import { type ReferenceLookup, templateReferences } from "../provider/template-references.ts";
 import type { TemplatesSource } from "../templates-source.ts";
 import type { HandlerRecords, ProviderService } from "./provider-service.ts";
 import { type CallObserver, toAttribute, toRequest, unaryHandlers } from "./server.ts";
@@ -71,6 +72,8 @@ export interface AdminContext {
   records: HandlerRecords;
   caches: Record<string, CacheInfo | undefined>;
   cluster: ClusterReads;
+  /** Finds the objects the templates name. */
+  references: ReferenceLookup;
   /** The leader elector, once there is one (it starts after the caches are synced). */
   elector: () => LeaderElector | undefined;
   /** Orphan pods as this replica's reconciler counts them. */
@@ -382,6 +385,26 @@ export function createAdminHandlers(
           ...permission,
           ...(await cluster.review(permission)),
         })),
+      );
+      return { checks };
+    }),
+    checkTemplateReferences: unary("CheckTemplateReferences", async () => {
+      const named = templates.templates.flatMap((t) =>
+        templateReferences(t.pod.spec).map((reference) => ({
+          templateId: t.templateId,
+          reference,
+        })),
+      );
+      const checks = await Promise.all(
+        named.map(async ({ templateId, reference }) => {
+          const finding = await context.references(reference);
+          return {
+            templateId,
+            ...reference,
+            found: finding.state === "found",
+            error: finding.state === "unknown" ? finding.error : "",
+          };
+        }),
       );
       return { checks };
     }),

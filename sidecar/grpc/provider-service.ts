@@ -32,6 +32,7 @@ import {
   unknownRequestStatus,
 } from "../provider/request-status.ts";
 import { type ReturnCandidate, returnCandidates } from "../provider/return-requests.ts";
+import { type ReferenceLookup, templateReferences } from "../provider/template-references.ts";
 import type { TemplatesSource } from "../templates-source.ts";
 
 /** A reservation outlives its record's arrival in the cache by no more than this. */
@@ -130,6 +131,8 @@ export interface ProviderDependencies {
   foreignPodNames: ForeignPodNames;
   /** Holds maxNumber across replicas. */
   admitter: Admitter;
+  /** Finds the objects a template names (its PriorityClass, before a request is taken). */
+  references: ReferenceLookup;
 }
 
 export function createProviderService(
@@ -375,6 +378,21 @@ export function createProviderService(
     );
   };
 
+  /**
+   * Refuses a template whose PriorityClass does not exist: the API server would refuse each of
+   * its pods. When the lookup cannot tell (no permission, API trouble), the request goes ahead.
+   */
+  const requirePriorityClass = async (templateId: string, spec: Record<string, unknown>) => {
+    const reference = templateReferences(spec).find((r) => r.kind === "PriorityClass");
+    if (!reference) return;
+    const finding = await cluster.references(reference);
+    if (finding.state !== "missing") return;
+    throw new ProviderError(
+      "failed-precondition",
+      `template '${templateId}' names PriorityClass '${reference.name}', which does not exist in the cluster, so every pod of it would be refused; nothing was requested. Create the PriorityClass (see examples/priority-classes.yaml) or correct the template's priorityClassName`,
+    );
+  };
+
   return {
     getAvailableTemplates() {
       requireSynced();
@@ -426,6 +444,7 @@ export function createProviderService(
           `machineCount ${machineCount} is over the limit of ${limit} machines per request (the sidecar's --max-request-machines)`,
         );
       }
+      await requirePriorityClass(templateId, template.pod.spec);
       const { available, quota } = availability(template);
       if (quota && machineCount > available) {
         throw new ProviderError(

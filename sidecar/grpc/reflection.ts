@@ -1,65 +1,149 @@
 // Server reflection, so that grpcurl, Postman and other tools call the API without the .proto
-// files. @grpc/proto-loader's descriptors differ from protoc's in two ways that matter to Go
-// tools: a map field's entry type is named after the field ("Attributes") where Go's protobuf
-// runtime requires "<Field>Entry", so grpcurl refuses the whole service ("invalid map: incorrect
-// implicit map entry name", fullstorydev/grpcurl#519); and no field has its json_name, so JSON
-// is printed with the .proto names (template_id) instead of proto3's JSON names (templateId).
-// The descriptors are corrected to protoc's before @grpc/reflection serves them.
-import { fromBinary, toBinary } from "@bufbuild/protobuf";
-import { type DescriptorProto, FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
-import type * as grpc from "@grpc/grpc-js";
-import { loadSync, type PackageDefinition } from "@grpc/proto-loader";
-import { ReflectionService } from "@grpc/reflection";
+// files. It answers from the FileDescriptorSet `buf build` makes of proto/ (npm run generate), so
+// the descriptors are protoc's own: map entries named `<Field>Entry`, every field's json_name,
+// and the contract's comments, which `grpcurl describe` prints.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { createFileRegistry, type DescFile, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
+import * as grpc from "@grpc/grpc-js";
+import {
+  type ServerReflectionRequest,
+  type ServerReflectionResponse,
+  type ServerReflectionServer,
+  ServerReflectionService as V1,
+} from "../../proto/gen/grpc/reflection/v1/reflection.ts";
+import { ServerReflectionService as V1Alpha } from "../../proto/gen/grpc/reflection/v1alpha/reflection.ts";
 
-/** protoc's name for a map field's entry type: `label_map` becomes `LabelMapEntry`. */
-export function mapEntryName(fieldName: string): string {
-  const camel = fieldName
-    .split("_")
-    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
-    .join("");
-  return `${camel}Entry`;
-}
+/** Where `npm run generate` writes the descriptors of every file under proto/. */
+export const DESCRIPTOR_SET = join(
+  import.meta.dirname,
+  "..",
+  "..",
+  "proto",
+  "gen",
+  "descriptor-set.binpb",
+);
 
-/** protoc's json_name of a field: `template_id` becomes `templateId`. */
-export function jsonName(fieldName: string): string {
-  return fieldName.replace(/_+(.?)/g, (_, next: string) => next.toUpperCase());
-}
+class NotFound extends Error {}
 
-function correctMessage(message: DescriptorProto): void {
-  for (const field of message.field) {
-    field.jsonName ||= jsonName(field.name);
-    const entry = message.nestedType.find(
-      (nested) => nested.options?.mapEntry && nested.name === field.typeName,
-    );
-    if (!entry) continue;
-    entry.name = mapEntryName(field.name);
-    field.typeName = entry.name;
+/** Answers reflection requests from `descriptorSet`, listing only the services named in `listed`. */
+export function createReflection(descriptorSet: Uint8Array, listed: readonly string[]) {
+  const registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, descriptorSet));
+  // Every fully-qualified name a client may ask about: types, services and their members.
+  const symbols = new Map<string, DescFile>();
+  const extensions = new Map<string, Map<number, DescFile>>();
+  for (const desc of registry) {
+    symbols.set(desc.typeName, desc.file);
+    switch (desc.kind) {
+      case "message":
+        for (const member of [...desc.fields, ...desc.oneofs]) {
+          symbols.set(`${desc.typeName}.${member.name}`, desc.file);
+        }
+        break;
+      case "enum": {
+        // Enum values are scoped beside their enum, as in C++.
+        const scope = desc.typeName.slice(0, desc.typeName.length - desc.name.length);
+        for (const value of desc.values) symbols.set(`${scope}${value.name}`, desc.file);
+        break;
+      }
+      case "service":
+        for (const method of desc.methods)
+          symbols.set(`${desc.typeName}.${method.name}`, desc.file);
+        break;
+      case "extension": {
+        const numbers = extensions.get(desc.extendee.typeName) ?? new Map<number, DescFile>();
+        extensions.set(desc.extendee.typeName, numbers.set(desc.number, desc.file));
+        break;
+      }
+    }
   }
-  for (const nested of message.nestedType) correctMessage(nested);
+  for (const name of listed) {
+    if (registry.getService(name) === undefined) {
+      throw new Error(`${DESCRIPTOR_SET} does not describe ${name}: run \`npm run generate\``);
+    }
+  }
+
+  const encoded = new Map<DescFile, Uint8Array>();
+  /** `file` and every file it imports, transitively, each encoded once. */
+  function withImports(file: DescFile | undefined, missing: string) {
+    if (!file) throw new NotFound(missing);
+    const files = new Set<DescFile>();
+    const visit = (f: DescFile) => {
+      if (files.has(f)) return;
+      files.add(f);
+      for (const dependency of f.dependencies) visit(dependency);
+    };
+    visit(file);
+    const fileDescriptorProto = [...files].map((f) => {
+      const bytes = encoded.get(f) ?? toBinary(FileDescriptorProtoSchema, f.proto);
+      encoded.set(f, bytes);
+      return Buffer.from(bytes);
+    });
+    return { fileDescriptorResponse: { fileDescriptorProto } };
+  }
+
+  function answer(request: ServerReflectionRequest): Partial<ServerReflectionResponse> {
+    if (request.listServices !== undefined) {
+      return { listServicesResponse: { service: listed.map((name) => ({ name })) } };
+    }
+    if (request.fileByFilename !== undefined) {
+      const name = request.fileByFilename;
+      return withImports(registry.getFile(name), `no file ${name}`);
+    }
+    if (request.fileContainingSymbol !== undefined) {
+      const symbol = request.fileContainingSymbol;
+      return withImports(symbols.get(symbol), `no symbol ${symbol}`);
+    }
+    if (request.fileContainingExtension !== undefined) {
+      const { containingType, extensionNumber } = request.fileContainingExtension;
+      return withImports(
+        extensions.get(containingType)?.get(extensionNumber),
+        `no extension ${extensionNumber} of ${containingType}`,
+      );
+    }
+    if (request.allExtensionNumbersOfType !== undefined) {
+      const type = request.allExtensionNumbersOfType;
+      if (registry.getMessage(type) === undefined) throw new NotFound(`no message type ${type}`);
+      const numbers = [...(extensions.get(type)?.keys() ?? [])];
+      return { allExtensionNumbersResponse: { baseTypeName: type, extensionNumber: numbers } };
+    }
+    return {
+      errorResponse: {
+        errorCode: grpc.status.INVALID_ARGUMENT,
+        errorMessage: "the request asks for nothing (message_request is unset)",
+      },
+    };
+  }
+
+  /** The response to one request, an error included. */
+  function respond(request: ServerReflectionRequest): ServerReflectionResponse {
+    const base = { validHost: request.host, originalRequest: request };
+    try {
+      return { ...base, ...answer(request) };
+    } catch (error) {
+      const errorCode = error instanceof NotFound ? grpc.status.NOT_FOUND : grpc.status.INTERNAL;
+      return { ...base, errorResponse: { errorCode, errorMessage: (error as Error).message } };
+    }
+  }
+
+  const handlers: ServerReflectionServer = {
+    serverReflectionInfo(call) {
+      call.on("data", (request: ServerReflectionRequest) => call.write(respond(request)));
+      call.on("end", () => call.end());
+    },
+  };
+
+  return {
+    /** Serves grpc.reflection.v1 and its predecessor v1alpha, which older clients still ask. */
+    addToServer(server: grpc.Server) {
+      server.addService(V1, handlers);
+      server.addService(V1Alpha, handlers);
+    },
+  };
 }
 
-function correctedFile(encoded: Buffer): Buffer {
-  const file = fromBinary(FileDescriptorProtoSchema, encoded);
-  for (const message of file.messageType) correctMessage(message);
-  return Buffer.from(toBinary(FileDescriptorProtoSchema, file));
-}
-
-/** `definition` with every file descriptor corrected as protoc would have written it. */
-export function withProtocDescriptors(definition: PackageDefinition): PackageDefinition {
-  const corrected = new Map<Buffer[], Buffer[]>();
-  return Object.fromEntries(
-    Object.entries(definition).map(([name, value]) => {
-      const files = (value as { fileDescriptorProtos?: Buffer[] }).fileDescriptorProtos;
-      if (!Array.isArray(files)) return [name, value];
-      if (!corrected.has(files)) corrected.set(files, files.map(correctedFile));
-      return [name, { ...value, fileDescriptorProtos: corrected.get(files) }];
-    }),
-  ) as PackageDefinition;
-}
-
-/** Serves grpc.reflection (v1 and v1alpha) for the given .proto files under `protoRoot`. */
-export function addReflection(server: grpc.Server, protoRoot: string, files: string[]): void {
-  // keepCase: the descriptors name fields as the .proto files do (template_id, not templateId).
-  const definition = loadSync(files, { includeDirs: [protoRoot], keepCase: true });
-  new ReflectionService(withProtocDescriptors(definition)).addToServer(server);
+/** Serves reflection from proto/gen's descriptor set, listing the services named in `listed`. */
+export function addReflection(server: grpc.Server, listed: readonly string[]): void {
+  createReflection(readFileSync(DESCRIPTOR_SET), listed).addToServer(server);
 }

@@ -2,9 +2,8 @@
 // codes, and serves grpc.health.v1, server reflection and the operators' AdminService beside it.
 import { chmodSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { connect } from "node:net";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
 import {
   type AdminServiceServer,
@@ -28,13 +27,13 @@ import type {
   MachineStatus,
   RequestStatus as RequestStatusView,
 } from "../provider/request-status.ts";
+import { createHealth, type Health } from "./health.ts";
 import type { ProviderService } from "./provider-service.ts";
 import { addReflection } from "./reflection.ts";
 
 export const SERVICE_NAME = "hostfactory.v1.ProviderService";
 /** getReturnRequests carries every machine HostFactory holds: allow far more than grpc-js's 4 MiB. */
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
-const PROTO_ROOT = join(import.meta.dirname, "..", "..", "proto");
 
 const STATUS_BY_CODE: Record<ProviderErrorCode, grpc.status> = {
   "invalid-argument": grpc.status.INVALID_ARGUMENT,
@@ -244,7 +243,7 @@ export function providerHandlers(
 }
 
 export interface GrpcServer {
-  readonly health: HealthImplementation;
+  readonly health: Health;
   /** Also serves grpc.health.v1 alone, in plain text, on `address` (for native grpc probes,
    * which can reach neither a Unix socket nor TLS); resolves with the bound address. */
   listenHealth(address: string): Promise<string>;
@@ -291,12 +290,9 @@ export function createGrpcServer(
   });
   server.addService(ProviderServiceService, providerHandlers(service, logger, observe));
   if (admin) server.addService(AdminServiceService, admin);
-  const health = new HealthImplementation({ "": "NOT_SERVING", [SERVICE_NAME]: "NOT_SERVING" });
+  const health = createHealth({ "": "NOT_SERVING", [SERVICE_NAME]: "NOT_SERVING" });
   health.addToServer(server);
-  addReflection(server, PROTO_ROOT, [
-    "hostfactory/v1/provider.proto",
-    "hostfactory/v1/admin.proto",
-  ]);
+  addReflection(server, [SERVICE_NAME, "hostfactory.v1.AdminService"]);
   let boundSocket: string | undefined;
   let healthServer: grpc.Server | undefined;
 

@@ -1,8 +1,15 @@
 // The sidecar's one door to the Kubernetes API: the only place that makes client-node's API
 // classes. Everything above it (the reconciler, the gRPC handlers, the admin reads) gets the
 // small interfaces this returns, all calls going through the one rate limiter.
-import { AuthorizationV1Api, CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import {
+  AuthorizationV1Api,
+  CoreV1Api,
+  type KubeConfig,
+  NodeV1Api,
+  SchedulingV1Api,
+} from "@kubernetes/client-node";
 import type { Logger } from "pino";
+import type { ReferenceLookup } from "../provider/template-references.ts";
 import { type ClusterReads, createClusterReads } from "./cluster-reads.ts";
 import { createEventSink, type EventSink } from "./event-sink.ts";
 import { createForeignPodNames, type ForeignPodNames } from "./foreign-pods.ts";
@@ -16,6 +23,7 @@ import {
 import { createPodWriter, type PodWriter } from "./pod-writer.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
 import { createRecordStore, type RecordStore } from "./record-store.ts";
+import { createReferenceLookup } from "./reference-lookup.ts";
 import { createLedgerStore, type LedgerStore } from "./reservation-ledger.ts";
 import { shareConnections } from "./shared-dispatcher.ts";
 
@@ -42,6 +50,8 @@ export interface Cluster {
   ledger: LedgerStore;
   foreignPodNames: ForeignPodNames;
   reads: ClusterReads;
+  /** The PriorityClasses, RuntimeClasses and ServiceAccounts templates name. */
+  references: ReferenceLookup;
 }
 
 export function connectCluster(kubeConfig: KubeConfig, options: ClusterOptions): Cluster {
@@ -64,6 +74,13 @@ export function connectCluster(kubeConfig: KubeConfig, options: ClusterOptions):
     reads: createClusterReads(
       core,
       kubeConfig.makeApiClient(AuthorizationV1Api),
+      limiter,
+      namespace,
+    ),
+    references: createReferenceLookup(
+      core,
+      kubeConfig.makeApiClient(SchedulingV1Api),
+      kubeConfig.makeApiClient(NodeV1Api),
       limiter,
       namespace,
     ),

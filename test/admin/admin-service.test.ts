@@ -6,7 +6,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
-import { loadSync } from "@grpc/proto-loader";
+import {
+  ServerReflectionClient,
+  type ServerReflectionResponse,
+} from "../../proto/gen/grpc/reflection/v1/reflection.ts";
 import {
   AdminServiceClient,
   type CheckPermissionsResponse,
@@ -356,7 +359,11 @@ describe("status and permissions", () => {
     const lift = h.simulator.authorization.deny({ verbs: ["delete"], resources: ["pods"] });
     try {
       const { checks } = await call<CheckPermissionsResponse>("checkPermissions", {});
-      assert.equal(checks.length, 17, "pods, configmaps, events, the Lease and ResourceQuotas");
+      assert.equal(
+        checks.length,
+        20,
+        "pods, configmaps, events, the Lease, ResourceQuotas and what templates name",
+      );
       const denied = checks.filter((c) => !c.allowed);
       assert.deepEqual(
         denied.map((c) => `${c.verb} ${c.resource}`),
@@ -372,25 +379,12 @@ describe("status and permissions", () => {
   });
 
   test("server reflection lists AdminService beside ProviderService", async () => {
-    const reflectionProto = join(
-      import.meta.dirname,
-      "../../node_modules/@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto",
-    );
-    const definition = grpc.loadPackageDefinition(loadSync(reflectionProto)) as unknown as {
-      grpc: { reflection: { v1: { ServerReflection: grpc.ServiceClientConstructor } } };
-    };
-    type Answer = { listServicesResponse?: { service: { name: string }[] } };
-    const reflection = new definition.grpc.reflection.v1.ServerReflection(
-      h.address,
-      grpc.credentials.createInsecure(),
-    ) as unknown as grpc.Client & {
-      serverReflectionInfo: () => grpc.ClientDuplexStream<object, Answer>;
-    };
+    const reflection = new ServerReflectionClient(h.address, grpc.credentials.createInsecure());
     const stream = reflection.serverReflectionInfo();
-    const answer = await new Promise<Answer>((resolve, reject) => {
+    const answer = await new Promise<ServerReflectionResponse>((resolve, reject) => {
       stream.on("data", resolve);
       stream.on("error", reject);
-      stream.write({ listServices: "" });
+      stream.write({ host: "", listServices: "" });
     });
     stream.end();
     reflection.close();

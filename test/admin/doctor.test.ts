@@ -51,6 +51,7 @@ describe("the sidecar's side", () => {
         "ok leader",
         "ok permissions",
         "ok templates",
+        "ok template references",
         "skip HostFactory configuration",
       ],
     );
@@ -66,7 +67,15 @@ describe("the sidecar's side", () => {
     assert.equal(reachable?.status, "fail");
     assert.match(reachable?.message ?? "", /not reachable at unix:\/\/.*nobody\.sock/);
     assert.match(reachable?.fix ?? "", /HOSTFACTORY_ADDRESS/);
-    for (const name of ["cluster", "health", "caches", "leader", "permissions", "templates"]) {
+    for (const name of [
+      "cluster",
+      "health",
+      "caches",
+      "leader",
+      "permissions",
+      "templates",
+      "template references",
+    ]) {
       assert.equal(find(checks, name)[0]?.status, "skip", name);
     }
   });

@@ -18,7 +18,7 @@ const key = (p: Permission) =>
   `${p.verb} ${p.group ? `${p.resource}.${p.group}` : p.resource}${p.name ? `/${p.name}` : ""}${p.namespace ? "" : " (cluster)"}`;
 
 describe("sidecarPermissions", () => {
-  test("a sidecar without leader election, nodes or quotas needs pods, configmaps and events", () => {
+  test("a sidecar without leader election, nodes or quotas needs pods, configmaps and events, and reads what templates name", () => {
     const permissions = sidecarPermissions({
       namespace: "grid",
       leaderElect: false,
@@ -39,12 +39,21 @@ describe("sidecarPermissions", () => {
       "delete configmaps",
       "create events",
       "list events",
+      "get serviceaccounts",
+      "get priorityclasses.scheduling.k8s.io (cluster)",
+      "get runtimeclasses.node.k8s.io (cluster)",
     ]);
-    assert.ok(permissions.every((p) => p.namespace === "grid" && p.purpose !== ""));
+    assert.ok(permissions.every((p) => p.purpose !== ""));
     assert.deepEqual(
       permissions.filter((p) => !p.required).map(key),
-      ["create events", "list events"],
-      "only Events are optional",
+      [
+        "create events",
+        "list events",
+        "get serviceaccounts",
+        "get priorityclasses.scheduling.k8s.io (cluster)",
+        "get runtimeclasses.node.k8s.io (cluster)",
+      ],
+      "only Events and the templates' references are optional",
     );
   });
 
@@ -56,7 +65,7 @@ describe("sidecarPermissions", () => {
       watchNodes: true,
       watchQuotas: true,
     });
-    assert.deepEqual(permissions.slice(12).map(key), [
+    assert.deepEqual(permissions.slice(15).map(key), [
       "create leases.coordination.k8s.io",
       "get leases.coordination.k8s.io/hostfactory-k8s-grid",
       "update leases.coordination.k8s.io/hostfactory-k8s-grid",

@@ -10,8 +10,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
-import { loadSync } from "@grpc/proto-loader";
-import { protoPath as healthProto } from "grpc-health-check";
+import {
+  HealthClient,
+  healthCheckResponse_ServingStatusToJSON,
+} from "../../proto/gen/grpc/health/v1/health.ts";
 import { waitFor } from "../tools/wait-for.ts";
 import { helmUnavailable, ROOT } from "./_helm.ts";
 import {
@@ -120,17 +122,6 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-type Check = (
-  request: { service: string },
-  options: { deadline: number },
-  callback: (error: grpc.ServiceError | null, response?: { status: string }) => void,
-) => void;
-const { Health } = (
-  grpc.loadPackageDefinition(loadSync(healthProto, { enums: String })) as unknown as {
-    grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
-  }
-).grpc.health.v1;
-
 /**
  * Runs a probe as the kubelet runs a native grpc probe: a plain-text grpc.health.v1 Check on the
  * probe's port of `host` (the Pod's IP there; here the loopback address the sidecar is bound to),
@@ -139,15 +130,16 @@ const { Health } = (
 async function runProbe(host: string, probe: Probe | undefined): Promise<string> {
   assert.ok(probe?.grpc, "a native grpc probe");
   const { port, service = "" } = probe.grpc;
-  const client = new Health(
-    `${host}:${port}`,
-    grpc.credentials.createInsecure(),
-  ) as unknown as grpc.Client & { check: Check };
+  const client = new HealthClient(`${host}:${port}`, grpc.credentials.createInsecure());
   const deadline = Date.now() + (probe.timeoutSeconds ?? 1) * 1000;
   try {
     return await new Promise((resolve) =>
-      client.check({ service }, { deadline }, (error, response) =>
-        resolve(error ? `error: ${error.message}` : String(response?.status)),
+      client.check({ service }, new grpc.Metadata(), { deadline }, (error, response) =>
+        resolve(
+          error
+            ? `error: ${error.message}`
+            : healthCheckResponse_ServingStatusToJSON(response.status),
+        ),
       ),
     );
   } finally {

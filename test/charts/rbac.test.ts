@@ -28,7 +28,7 @@ const OPTION_ENV = {
 } as const;
 
 interface Call {
-  group: "" | "coordination.k8s.io" | "authorization.k8s.io";
+  group: "" | "coordination.k8s.io" | "authorization.k8s.io" | "scheduling.k8s.io" | "node.k8s.io";
   resource: string;
   verb: string;
   /** Where the sidecar makes the call, and the text of the call there. */
@@ -81,6 +81,30 @@ const CALLS: Call[] = [
     file: "sidecar/kube/cluster-reads.ts",
     call: "authorization.createSelfSubjectAccessReview(",
     everyone: true,
+  },
+  // What templates name, read by name: requestMachines (PriorityClass) and `doctor`.
+  {
+    group: "scheduling.k8s.io",
+    resource: "priorityclasses",
+    verb: "get",
+    file: "sidecar/kube/reference-lookup.ts",
+    call: "scheduling.readPriorityClass(",
+    cluster: true,
+  },
+  {
+    group: "node.k8s.io",
+    resource: "runtimeclasses",
+    verb: "get",
+    file: "sidecar/kube/reference-lookup.ts",
+    call: "node.readRuntimeClass(",
+    cluster: true,
+  },
+  {
+    group: "",
+    resource: "serviceaccounts",
+    verb: "get",
+    file: "sidecar/kube/reference-lookup.ts",
+    call: "core.readNamespacedServiceAccount(",
   },
   // Pods: the machines.
   {
@@ -257,7 +281,13 @@ const CALLS: Call[] = [
 ];
 
 /** The typed API clients the sidecar may construct; another one means calls CALLS lacks. */
-const API_CLASSES = ["CoreV1Api", "CoordinationV1Api", "AuthorizationV1Api"];
+const API_CLASSES = [
+  "CoreV1Api",
+  "CoordinationV1Api",
+  "AuthorizationV1Api",
+  "SchedulingV1Api",
+  "NodeV1Api",
+];
 
 /** The sidecar's sources that talk to a real API server (the simulator is one). */
 function sidecarSources(): { file: string; text: string }[] {
@@ -393,18 +423,18 @@ describe("RBAC: the Role grants what the sidecar calls, and nothing else", {
     ]);
   });
 
-  test("nothing cluster-scoped is rendered unless nodes are watched", () => {
+  test("cluster-wide the sidecar only reads, and nothing at all without rbac.create", () => {
     for (const valueSet of VALUE_SETS) {
-      const rendered = render({ valueSet });
-      const watchesNodes = envOf(rendered.sidecar).get("HOSTFACTORY_WATCH_NODES") === "true";
-      const kinds = rendered.objects.map((object) => object.kind);
-      assert.equal(kinds.includes("ClusterRole"), watchesNodes, valueSet);
-      assert.equal(kinds.includes("ClusterRoleBinding"), watchesNodes, valueSet);
+      const verbs = granted(render({ valueSet }), "ClusterRole").map((g) => g.split("/")[2]);
+      assert.ok(verbs.length > 0, valueSet);
+      for (const verb of verbs) assert.ok(["get", "list", "watch"].includes(verb ?? ""), verb);
     }
+    const kinds = render({ set: { rbac: { create: false } } }).objects.map((o) => o.kind);
+    assert.ok(!kinds.includes("ClusterRole") && !kinds.includes("ClusterRoleBinding"));
   });
 
   test("the ClusterRoleBinding binds the ClusterRole to the sidecar's ServiceAccount", () => {
-    const { one, deployment } = render({ set: { watchNodes: true } });
+    const { one, deployment } = render();
     const binding = one("ClusterRoleBinding") as unknown as {
       roleRef: { kind: string; name: string };
       subjects: { kind: string; name: string; namespace: string }[];

@@ -3,8 +3,7 @@
 // preempt one. HostFactory hears of it through the scripts: getReturnRequests reports the victim
 // at once with the time it has left, and the create request still running fails that machine
 // with "preempted by pod <uid> on node <node>" (the scheduler's Event names it so). A template
-// naming a PriorityClass that does not exist fails its machines at once with the API server's
-// words.
+// naming a PriorityClass that does not exist is refused before a request is taken.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -15,7 +14,7 @@ import {
   sharedControlPlane,
 } from "../control-plane/index.ts";
 import { waitFor } from "../tools/wait-for.ts";
-import { accepted, finalStatus, type RequestAnswer } from "./_requests.ts";
+import { accepted, type RequestAnswer } from "./_requests.ts";
 import { type ControlPlaneHarness, startControlPlaneHarness } from "./control-plane-harness.ts";
 
 const TEMPLATES = join(import.meta.dirname, "..", "fixtures", "templates", "preemption.json");
@@ -130,15 +129,16 @@ describe("preemption on the real control plane", { skip }, () => {
     assert.equal(answer?.machines.find((m) => m.name === survivor?.name)?.result, "succeed");
   });
 
-  test("a template naming a PriorityClass that does not exist fails its machines at once, saying so", async () => {
-    const requestId = await accepted(h, "requestMachines", {
+  test("a template naming a PriorityClass that does not exist is refused up front, naming it, and nothing is written", async () => {
+    const records = await h.truth.configMapCount();
+    const refused = await h.script("requestMachines", {
       template: { templateId: "unknown-class", machineCount: 1 },
     });
-    const final = await finalStatus(h, requestId);
-    assert.equal(final.status, "complete_with_error");
+    assert.equal(refused.code, 2, refused.stdout + refused.stderr);
     assert.match(
-      final.machines[0]?.message ?? "",
-      /no PriorityClass with name hostfactory-test-no-such-class was found/,
+      String(refused.json?.message),
+      /template 'unknown-class' names PriorityClass 'hostfactory-test-no-such-class', which does not exist in the cluster.*nothing was requested/,
     );
+    assert.equal(await h.truth.configMapCount(), records, "no record was written");
   });
 });

@@ -1,9 +1,11 @@
 // The gRPC API as other services see it: health, reflection, and WatchRequest's pushes.
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
-import { loadSync } from "@grpc/proto-loader";
+import {
+  ServerReflectionClient,
+  type ServerReflectionResponse,
+} from "../../proto/gen/grpc/reflection/v1/reflection.ts";
 import {
   type GetAvailableTemplatesResponse,
   ProviderServiceClient,
@@ -62,30 +64,13 @@ test("a RequestMachines over the per-request limit is refused with INVALID_ARGUM
 });
 
 test("server reflection lists the provider service, so grpcurl and friends can call it", async () => {
-  const reflectionProto = join(
-    import.meta.dirname,
-    "../../node_modules/@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto",
-  );
-  const definition = grpc.loadPackageDefinition(loadSync(reflectionProto)) as unknown as {
-    grpc: { reflection: { v1: { ServerReflection: grpc.ServiceClientConstructor } } };
-  };
-  const reflection = new definition.grpc.reflection.v1.ServerReflection(
-    h.address,
-    grpc.credentials.createInsecure(),
-  ) as unknown as grpc.Client & {
-    serverReflectionInfo: () => grpc.ClientDuplexStream<
-      object,
-      { listServicesResponse?: { service: { name: string }[] } }
-    >;
-  };
+  const reflection = new ServerReflectionClient(h.address, grpc.credentials.createInsecure());
   const stream = reflection.serverReflectionInfo();
-  const answer = await new Promise<{ listServicesResponse?: { service: { name: string }[] } }>(
-    (resolve, reject) => {
-      stream.on("data", resolve);
-      stream.on("error", reject);
-      stream.write({ listServices: "" });
-    },
-  );
+  const answer = await new Promise<ServerReflectionResponse>((resolve, reject) => {
+    stream.on("data", resolve);
+    stream.on("error", reject);
+    stream.write({ host: "", listServices: "" });
+  });
   stream.end();
   reflection.close();
   const names = answer.listServicesResponse?.service.map((s) => s.name) ?? [];

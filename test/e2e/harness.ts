@@ -7,10 +7,12 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import { loadSync } from "@grpc/proto-loader";
 import { KubeConfig } from "@kubernetes/client-node";
-import { protoPath as healthProto } from "grpc-health-check";
 import { pino } from "pino";
+import {
+  HealthClient,
+  healthCheckResponse_ServingStatusToJSON,
+} from "../../proto/gen/grpc/health/v1/health.ts";
 import { type Sidecar, startSidecar } from "../../sidecar/app.ts";
 import { loadConfig } from "../../sidecar/config.ts";
 import { LABEL_INSTANCE } from "../../sidecar/provider/model.ts";
@@ -249,26 +251,13 @@ export async function runScript(
   return { ...result, json };
 }
 
-type HealthClient = grpc.Client & {
-  check(
-    request: object,
-    callback: (error: Error | null, response: { status: string }) => void,
-  ): void;
-};
-
 /** Asks grpc.health.v1 at `address` (plain text) for `service`'s status: "SERVING", … */
 export async function healthStatus(address: string, service: string): Promise<string> {
-  const definition = grpc.loadPackageDefinition(
-    loadSync(healthProto, { enums: String }),
-  ) as unknown as {
-    grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
-  };
-  const Health = definition.grpc.health.v1.Health;
-  const client = new Health(address, grpc.credentials.createInsecure()) as unknown as HealthClient;
+  const client = new HealthClient(address, grpc.credentials.createInsecure());
   try {
     return await new Promise<string>((resolve, reject) =>
       client.check({ service }, (error, response) =>
-        error ? reject(error) : resolve(response.status),
+        error ? reject(error) : resolve(healthCheckResponse_ServingStatusToJSON(response.status)),
       ),
     );
   } finally {

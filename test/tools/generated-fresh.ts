@@ -1,5 +1,5 @@
 // Fails when proto/gen/ differs from what `npm run generate` makes of proto/ now, so that
-// generated code can never drift from the contract.
+// generated code and the descriptor set reflection serves can never drift from the contract.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,6 +19,12 @@ function files(dir: string): string[] {
 try {
   execFileSync("buf", ["generate", "--output", scratch], { cwd: root, stdio: "inherit" });
   const fresh = join(scratch, "proto", "gen");
+  // What server reflection answers from (package.json's generate script writes it the same way).
+  execFileSync(
+    "buf",
+    ["build", "--as-file-descriptor-set", "-o", join(fresh, "descriptor-set.binpb")],
+    { cwd: root, stdio: "inherit" },
+  );
   const stale = [...new Set([...files(committed), ...files(fresh)])].filter((file) => {
     try {
       return !readFileSync(join(committed, file)).equals(readFileSync(join(fresh, file)));

@@ -43,7 +43,11 @@ function replica(cached: RequestRecord, stored: RequestRecord, catchingUp: boole
     state,
     templates,
     store,
-    { foreignPodNames: async () => new Set(), admitter: {} as Admitter },
+    {
+      foreignPodNames: async () => new Set(),
+      admitter: {} as Admitter,
+      references: async () => ({ state: "found" }),
+    },
   );
   return { service, reads: () => reads };
 }
@@ -104,6 +108,7 @@ test("machines asked for and not created yet, and those being accepted, use a qu
     {
       foreignPodNames: async () => new Set(),
       admitter: { admit: async () => ({ granted: true }), release: async () => {} },
+      references: async () => ({ state: "found" }),
     },
   );
   const available = () => service.getAvailableTemplates().templates[0]?.availableNumber;

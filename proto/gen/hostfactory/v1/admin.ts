@@ -395,6 +395,30 @@ export interface PermissionCheck {
   error: string;
 }
 
+/** CheckTemplateReferencesRequest has no fields: the templates in use are checked. */
+export interface CheckTemplateReferencesRequest {
+}
+
+/** CheckTemplateReferencesResponse has one check per object a template names. */
+export interface CheckTemplateReferencesResponse {
+  /** The checks, in template order. */
+  checks: TemplateReferenceCheck[];
+}
+
+/** TemplateReferenceCheck is one object a template's Pod spec names, looked up in the cluster. */
+export interface TemplateReferenceCheck {
+  /** The template that names it. */
+  templateId: string;
+  /** Its kind: PriorityClass, RuntimeClass or ServiceAccount. */
+  kind: string;
+  /** Its name (a ServiceAccount's in the sidecar's namespace). */
+  name: string;
+  /** Whether it exists; false also when the lookup failed (see error). */
+  found: boolean;
+  /** Why the lookup could not tell (e.g. the sidecar may not read the kind); empty when it could. */
+  error: string;
+}
+
 function createBaseListRequestsRequest(): ListRequestsRequest {
   return { kind: 0, templateId: "", runningOnly: false };
 }
@@ -3289,6 +3313,266 @@ export const PermissionCheck: MessageFns<PermissionCheck> = {
   },
 };
 
+function createBaseCheckTemplateReferencesRequest(): CheckTemplateReferencesRequest {
+  return {};
+}
+
+export const CheckTemplateReferencesRequest: MessageFns<CheckTemplateReferencesRequest> = {
+  encode(_: CheckTemplateReferencesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CheckTemplateReferencesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCheckTemplateReferencesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): CheckTemplateReferencesRequest {
+    return {};
+  },
+
+  toJSON(_: CheckTemplateReferencesRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<CheckTemplateReferencesRequest>): CheckTemplateReferencesRequest {
+    return CheckTemplateReferencesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<CheckTemplateReferencesRequest>): CheckTemplateReferencesRequest {
+    const message = createBaseCheckTemplateReferencesRequest();
+    return message;
+  },
+};
+
+function createBaseCheckTemplateReferencesResponse(): CheckTemplateReferencesResponse {
+  return { checks: [] };
+}
+
+export const CheckTemplateReferencesResponse: MessageFns<CheckTemplateReferencesResponse> = {
+  encode(message: CheckTemplateReferencesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.checks) {
+      TemplateReferenceCheck.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CheckTemplateReferencesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCheckTemplateReferencesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.checks.push(TemplateReferenceCheck.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CheckTemplateReferencesResponse {
+    return {
+      checks: globalThis.Array.isArray(object?.checks)
+        ? object.checks.map((e: any) => TemplateReferenceCheck.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: CheckTemplateReferencesResponse): unknown {
+    const obj: any = {};
+    if (message.checks?.length) {
+      obj.checks = message.checks.map((e) => TemplateReferenceCheck.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CheckTemplateReferencesResponse>): CheckTemplateReferencesResponse {
+    return CheckTemplateReferencesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CheckTemplateReferencesResponse>): CheckTemplateReferencesResponse {
+    const message = createBaseCheckTemplateReferencesResponse();
+    message.checks = object.checks?.map((e) => TemplateReferenceCheck.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseTemplateReferenceCheck(): TemplateReferenceCheck {
+  return { templateId: "", kind: "", name: "", found: false, error: "" };
+}
+
+export const TemplateReferenceCheck: MessageFns<TemplateReferenceCheck> = {
+  encode(message: TemplateReferenceCheck, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.templateId !== "") {
+      writer.uint32(10).string(message.templateId);
+    }
+    if (message.kind !== "") {
+      writer.uint32(18).string(message.kind);
+    }
+    if (message.name !== "") {
+      writer.uint32(26).string(message.name);
+    }
+    if (message.found !== false) {
+      writer.uint32(32).bool(message.found);
+    }
+    if (message.error !== "") {
+      writer.uint32(42).string(message.error);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TemplateReferenceCheck {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTemplateReferenceCheck();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.templateId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.found = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TemplateReferenceCheck {
+    return {
+      templateId: isSet(object.templateId)
+        ? globalThis.String(object.templateId)
+        : isSet(object.template_id)
+        ? globalThis.String(object.template_id)
+        : "",
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      found: isSet(object.found) ? globalThis.Boolean(object.found) : false,
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+    };
+  },
+
+  toJSON(message: TemplateReferenceCheck): unknown {
+    const obj: any = {};
+    if (message.templateId !== "") {
+      obj.templateId = message.templateId;
+    }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.found !== false) {
+      obj.found = message.found;
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TemplateReferenceCheck>): TemplateReferenceCheck {
+    return TemplateReferenceCheck.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TemplateReferenceCheck>): TemplateReferenceCheck {
+    const message = createBaseTemplateReferenceCheck();
+    message.templateId = object.templateId ?? "";
+    message.kind = object.kind ?? "";
+    message.name = object.name ?? "";
+    message.found = object.found ?? false;
+    message.error = object.error ?? "";
+    return message;
+  },
+};
+
 /**
  * AdminService answers operators. It only reads: no call creates, changes or deletes a machine
  * or a request (RenderTemplate's dry run is refused by the API server before anything is stored).
@@ -3404,6 +3688,23 @@ export const AdminServiceService = {
       Buffer.from(CheckPermissionsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CheckPermissionsResponse => CheckPermissionsResponse.decode(value),
   },
+  /**
+   * CheckTemplateReferences looks up, by name, the objects the templates in use name in their
+   * Pod spec (PriorityClass, RuntimeClass, ServiceAccount): a missing one fails every pod of its
+   * template.
+   */
+  checkTemplateReferences: {
+    path: "/hostfactory.v1.AdminService/CheckTemplateReferences" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CheckTemplateReferencesRequest): Buffer =>
+      Buffer.from(CheckTemplateReferencesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CheckTemplateReferencesRequest => CheckTemplateReferencesRequest.decode(value),
+    responseSerialize: (value: CheckTemplateReferencesResponse): Buffer =>
+      Buffer.from(CheckTemplateReferencesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CheckTemplateReferencesResponse =>
+      CheckTemplateReferencesResponse.decode(value),
+  },
 } as const;
 
 export interface AdminServiceServer extends UntypedServiceImplementation {
@@ -3444,6 +3745,12 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
    * makes in its configuration, whether the sidecar's identity may make it.
    */
   checkPermissions: handleUnaryCall<CheckPermissionsRequest, CheckPermissionsResponse>;
+  /**
+   * CheckTemplateReferences looks up, by name, the objects the templates in use name in their
+   * Pod spec (PriorityClass, RuntimeClass, ServiceAccount): a missing one fails every pod of its
+   * template.
+   */
+  checkTemplateReferences: handleUnaryCall<CheckTemplateReferencesRequest, CheckTemplateReferencesResponse>;
 }
 
 export interface AdminServiceClient extends Client {
@@ -3595,6 +3902,26 @@ export interface AdminServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CheckPermissionsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * CheckTemplateReferences looks up, by name, the objects the templates in use name in their
+   * Pod spec (PriorityClass, RuntimeClass, ServiceAccount): a missing one fails every pod of its
+   * template.
+   */
+  checkTemplateReferences(
+    request: CheckTemplateReferencesRequest,
+    callback: (error: ServiceError | null, response: CheckTemplateReferencesResponse) => void,
+  ): ClientUnaryCall;
+  checkTemplateReferences(
+    request: CheckTemplateReferencesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CheckTemplateReferencesResponse) => void,
+  ): ClientUnaryCall;
+  checkTemplateReferences(
+    request: CheckTemplateReferencesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CheckTemplateReferencesResponse) => void,
   ): ClientUnaryCall;
 }
 

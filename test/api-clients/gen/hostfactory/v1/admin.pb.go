@@ -1730,6 +1730,171 @@ func (x *PermissionCheck) GetError() string {
 	return ""
 }
 
+// CheckTemplateReferencesRequest has no fields: the templates in use are checked.
+type CheckTemplateReferencesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckTemplateReferencesRequest) Reset() {
+	*x = CheckTemplateReferencesRequest{}
+	mi := &file_hostfactory_v1_admin_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckTemplateReferencesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckTemplateReferencesRequest) ProtoMessage() {}
+
+func (x *CheckTemplateReferencesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_hostfactory_v1_admin_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckTemplateReferencesRequest.ProtoReflect.Descriptor instead.
+func (*CheckTemplateReferencesRequest) Descriptor() ([]byte, []int) {
+	return file_hostfactory_v1_admin_proto_rawDescGZIP(), []int{22}
+}
+
+// CheckTemplateReferencesResponse has one check per object a template names.
+type CheckTemplateReferencesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The checks, in template order.
+	Checks        []*TemplateReferenceCheck `protobuf:"bytes,1,rep,name=checks,proto3" json:"checks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckTemplateReferencesResponse) Reset() {
+	*x = CheckTemplateReferencesResponse{}
+	mi := &file_hostfactory_v1_admin_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckTemplateReferencesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckTemplateReferencesResponse) ProtoMessage() {}
+
+func (x *CheckTemplateReferencesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_hostfactory_v1_admin_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckTemplateReferencesResponse.ProtoReflect.Descriptor instead.
+func (*CheckTemplateReferencesResponse) Descriptor() ([]byte, []int) {
+	return file_hostfactory_v1_admin_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *CheckTemplateReferencesResponse) GetChecks() []*TemplateReferenceCheck {
+	if x != nil {
+		return x.Checks
+	}
+	return nil
+}
+
+// TemplateReferenceCheck is one object a template's Pod spec names, looked up in the cluster.
+type TemplateReferenceCheck struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The template that names it.
+	TemplateId string `protobuf:"bytes,1,opt,name=template_id,json=templateId,proto3" json:"template_id,omitempty"`
+	// Its kind: PriorityClass, RuntimeClass or ServiceAccount.
+	Kind string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	// Its name (a ServiceAccount's in the sidecar's namespace).
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// Whether it exists; false also when the lookup failed (see error).
+	Found bool `protobuf:"varint,4,opt,name=found,proto3" json:"found,omitempty"`
+	// Why the lookup could not tell (e.g. the sidecar may not read the kind); empty when it could.
+	Error         string `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TemplateReferenceCheck) Reset() {
+	*x = TemplateReferenceCheck{}
+	mi := &file_hostfactory_v1_admin_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TemplateReferenceCheck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TemplateReferenceCheck) ProtoMessage() {}
+
+func (x *TemplateReferenceCheck) ProtoReflect() protoreflect.Message {
+	mi := &file_hostfactory_v1_admin_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TemplateReferenceCheck.ProtoReflect.Descriptor instead.
+func (*TemplateReferenceCheck) Descriptor() ([]byte, []int) {
+	return file_hostfactory_v1_admin_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *TemplateReferenceCheck) GetTemplateId() string {
+	if x != nil {
+		return x.TemplateId
+	}
+	return ""
+}
+
+func (x *TemplateReferenceCheck) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *TemplateReferenceCheck) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *TemplateReferenceCheck) GetFound() bool {
+	if x != nil {
+		return x.Found
+	}
+	return false
+}
+
+func (x *TemplateReferenceCheck) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 var File_hostfactory_v1_admin_proto protoreflect.FileDescriptor
 
 const file_hostfactory_v1_admin_proto_rawDesc = "" +
@@ -1866,12 +2031,22 @@ const file_hostfactory_v1_admin_proto_rawDesc = "" +
 	"\aallowed\x18\b \x01(\bR\aallowed\x12\x16\n" +
 	"\x06reason\x18\t \x01(\tR\x06reason\x12\x14\n" +
 	"\x05error\x18\n" +
-	" \x01(\tR\x05error*\x81\x01\n" +
+	" \x01(\tR\x05error\" \n" +
+	"\x1eCheckTemplateReferencesRequest\"a\n" +
+	"\x1fCheckTemplateReferencesResponse\x12>\n" +
+	"\x06checks\x18\x01 \x03(\v2&.hostfactory.v1.TemplateReferenceCheckR\x06checks\"\x8d\x01\n" +
+	"\x16TemplateReferenceCheck\x12\x1f\n" +
+	"\vtemplate_id\x18\x01 \x01(\tR\n" +
+	"templateId\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x14\n" +
+	"\x05found\x18\x04 \x01(\bR\x05found\x12\x14\n" +
+	"\x05error\x18\x05 \x01(\tR\x05error*\x81\x01\n" +
 	"\x0eTimelineSource\x12\x1f\n" +
 	"\x1bTIMELINE_SOURCE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16TIMELINE_SOURCE_RECORD\x10\x01\x12\x17\n" +
 	"\x13TIMELINE_SOURCE_POD\x10\x02\x12\x19\n" +
-	"\x15TIMELINE_SOURCE_EVENT\x10\x032\xe3\x05\n" +
+	"\x15TIMELINE_SOURCE_EVENT\x10\x032\xdf\x06\n" +
 	"\fAdminService\x12Y\n" +
 	"\fListRequests\x12#.hostfactory.v1.ListRequestsRequest\x1a$.hostfactory.v1.ListRequestsResponse\x12S\n" +
 	"\n" +
@@ -1881,7 +2056,8 @@ const file_hostfactory_v1_admin_proto_rawDesc = "" +
 	"\x0eRenderTemplate\x12%.hostfactory.v1.RenderTemplateRequest\x1a&.hostfactory.v1.RenderTemplateResponse\x12P\n" +
 	"\tDryRunPod\x12 .hostfactory.v1.DryRunPodRequest\x1a!.hostfactory.v1.DryRunPodResponse\x12P\n" +
 	"\tGetStatus\x12 .hostfactory.v1.GetStatusRequest\x1a!.hostfactory.v1.GetStatusResponse\x12e\n" +
-	"\x10CheckPermissions\x12'.hostfactory.v1.CheckPermissionsRequest\x1a(.hostfactory.v1.CheckPermissionsResponseB\xbc\x01\n" +
+	"\x10CheckPermissions\x12'.hostfactory.v1.CheckPermissionsRequest\x1a(.hostfactory.v1.CheckPermissionsResponse\x12z\n" +
+	"\x17CheckTemplateReferences\x12..hostfactory.v1.CheckTemplateReferencesRequest\x1a/.hostfactory.v1.CheckTemplateReferencesResponseB\xbc\x01\n" +
 	"\x12com.hostfactory.v1B\n" +
 	"AdminProtoP\x01ZAhostfactory-k8s/test/api-clients/gen/hostfactory/v1;hostfactoryv1\xa2\x02\x03HXX\xaa\x02\x0eHostfactory.V1\xca\x02\x0eHostfactory\\V1\xe2\x02\x1aHostfactory\\V1\\GPBMetadata\xea\x02\x0fHostfactory::V1b\x06proto3"
 
@@ -1898,72 +2074,78 @@ func file_hostfactory_v1_admin_proto_rawDescGZIP() []byte {
 }
 
 var file_hostfactory_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_hostfactory_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_hostfactory_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_hostfactory_v1_admin_proto_goTypes = []any{
-	(TimelineSource)(0),              // 0: hostfactory.v1.TimelineSource
-	(*ListRequestsRequest)(nil),      // 1: hostfactory.v1.ListRequestsRequest
-	(*ListRequestsResponse)(nil),     // 2: hostfactory.v1.ListRequestsResponse
-	(*RequestSummary)(nil),           // 3: hostfactory.v1.RequestSummary
-	(*GetRequestRequest)(nil),        // 4: hostfactory.v1.GetRequestRequest
-	(*GetRequestResponse)(nil),       // 5: hostfactory.v1.GetRequestResponse
-	(*TimelineEntry)(nil),            // 6: hostfactory.v1.TimelineEntry
-	(*ListMachinesRequest)(nil),      // 7: hostfactory.v1.ListMachinesRequest
-	(*ListMachinesResponse)(nil),     // 8: hostfactory.v1.ListMachinesResponse
-	(*MachineInfo)(nil),              // 9: hostfactory.v1.MachineInfo
-	(*ListTemplatesRequest)(nil),     // 10: hostfactory.v1.ListTemplatesRequest
-	(*ListTemplatesResponse)(nil),    // 11: hostfactory.v1.ListTemplatesResponse
-	(*TemplateInfo)(nil),             // 12: hostfactory.v1.TemplateInfo
-	(*RenderTemplateRequest)(nil),    // 13: hostfactory.v1.RenderTemplateRequest
-	(*RenderTemplateResponse)(nil),   // 14: hostfactory.v1.RenderTemplateResponse
-	(*DryRunPodRequest)(nil),         // 15: hostfactory.v1.DryRunPodRequest
-	(*DryRunPodResponse)(nil),        // 16: hostfactory.v1.DryRunPodResponse
-	(*GetStatusRequest)(nil),         // 17: hostfactory.v1.GetStatusRequest
-	(*GetStatusResponse)(nil),        // 18: hostfactory.v1.GetStatusResponse
-	(*CacheStatus)(nil),              // 19: hostfactory.v1.CacheStatus
-	(*CheckPermissionsRequest)(nil),  // 20: hostfactory.v1.CheckPermissionsRequest
-	(*CheckPermissionsResponse)(nil), // 21: hostfactory.v1.CheckPermissionsResponse
-	(*PermissionCheck)(nil),          // 22: hostfactory.v1.PermissionCheck
-	(RequestKind)(0),                 // 23: hostfactory.v1.RequestKind
-	(RequestStatus)(0),               // 24: hostfactory.v1.RequestStatus
-	(*Request)(nil),                  // 25: hostfactory.v1.Request
-	(*Template)(nil),                 // 26: hostfactory.v1.Template
+	(TimelineSource)(0),                     // 0: hostfactory.v1.TimelineSource
+	(*ListRequestsRequest)(nil),             // 1: hostfactory.v1.ListRequestsRequest
+	(*ListRequestsResponse)(nil),            // 2: hostfactory.v1.ListRequestsResponse
+	(*RequestSummary)(nil),                  // 3: hostfactory.v1.RequestSummary
+	(*GetRequestRequest)(nil),               // 4: hostfactory.v1.GetRequestRequest
+	(*GetRequestResponse)(nil),              // 5: hostfactory.v1.GetRequestResponse
+	(*TimelineEntry)(nil),                   // 6: hostfactory.v1.TimelineEntry
+	(*ListMachinesRequest)(nil),             // 7: hostfactory.v1.ListMachinesRequest
+	(*ListMachinesResponse)(nil),            // 8: hostfactory.v1.ListMachinesResponse
+	(*MachineInfo)(nil),                     // 9: hostfactory.v1.MachineInfo
+	(*ListTemplatesRequest)(nil),            // 10: hostfactory.v1.ListTemplatesRequest
+	(*ListTemplatesResponse)(nil),           // 11: hostfactory.v1.ListTemplatesResponse
+	(*TemplateInfo)(nil),                    // 12: hostfactory.v1.TemplateInfo
+	(*RenderTemplateRequest)(nil),           // 13: hostfactory.v1.RenderTemplateRequest
+	(*RenderTemplateResponse)(nil),          // 14: hostfactory.v1.RenderTemplateResponse
+	(*DryRunPodRequest)(nil),                // 15: hostfactory.v1.DryRunPodRequest
+	(*DryRunPodResponse)(nil),               // 16: hostfactory.v1.DryRunPodResponse
+	(*GetStatusRequest)(nil),                // 17: hostfactory.v1.GetStatusRequest
+	(*GetStatusResponse)(nil),               // 18: hostfactory.v1.GetStatusResponse
+	(*CacheStatus)(nil),                     // 19: hostfactory.v1.CacheStatus
+	(*CheckPermissionsRequest)(nil),         // 20: hostfactory.v1.CheckPermissionsRequest
+	(*CheckPermissionsResponse)(nil),        // 21: hostfactory.v1.CheckPermissionsResponse
+	(*PermissionCheck)(nil),                 // 22: hostfactory.v1.PermissionCheck
+	(*CheckTemplateReferencesRequest)(nil),  // 23: hostfactory.v1.CheckTemplateReferencesRequest
+	(*CheckTemplateReferencesResponse)(nil), // 24: hostfactory.v1.CheckTemplateReferencesResponse
+	(*TemplateReferenceCheck)(nil),          // 25: hostfactory.v1.TemplateReferenceCheck
+	(RequestKind)(0),                        // 26: hostfactory.v1.RequestKind
+	(RequestStatus)(0),                      // 27: hostfactory.v1.RequestStatus
+	(*Request)(nil),                         // 28: hostfactory.v1.Request
+	(*Template)(nil),                        // 29: hostfactory.v1.Template
 }
 var file_hostfactory_v1_admin_proto_depIdxs = []int32{
-	23, // 0: hostfactory.v1.ListRequestsRequest.kind:type_name -> hostfactory.v1.RequestKind
+	26, // 0: hostfactory.v1.ListRequestsRequest.kind:type_name -> hostfactory.v1.RequestKind
 	3,  // 1: hostfactory.v1.ListRequestsResponse.requests:type_name -> hostfactory.v1.RequestSummary
-	23, // 2: hostfactory.v1.RequestSummary.kind:type_name -> hostfactory.v1.RequestKind
-	24, // 3: hostfactory.v1.RequestSummary.status:type_name -> hostfactory.v1.RequestStatus
+	26, // 2: hostfactory.v1.RequestSummary.kind:type_name -> hostfactory.v1.RequestKind
+	27, // 3: hostfactory.v1.RequestSummary.status:type_name -> hostfactory.v1.RequestStatus
 	3,  // 4: hostfactory.v1.GetRequestResponse.summary:type_name -> hostfactory.v1.RequestSummary
-	25, // 5: hostfactory.v1.GetRequestResponse.request:type_name -> hostfactory.v1.Request
+	28, // 5: hostfactory.v1.GetRequestResponse.request:type_name -> hostfactory.v1.Request
 	9,  // 6: hostfactory.v1.GetRequestResponse.pods:type_name -> hostfactory.v1.MachineInfo
 	6,  // 7: hostfactory.v1.GetRequestResponse.timeline:type_name -> hostfactory.v1.TimelineEntry
 	0,  // 8: hostfactory.v1.TimelineEntry.source:type_name -> hostfactory.v1.TimelineSource
 	9,  // 9: hostfactory.v1.ListMachinesResponse.machines:type_name -> hostfactory.v1.MachineInfo
 	12, // 10: hostfactory.v1.ListTemplatesResponse.templates:type_name -> hostfactory.v1.TemplateInfo
-	26, // 11: hostfactory.v1.TemplateInfo.template:type_name -> hostfactory.v1.Template
+	29, // 11: hostfactory.v1.TemplateInfo.template:type_name -> hostfactory.v1.Template
 	19, // 12: hostfactory.v1.GetStatusResponse.caches:type_name -> hostfactory.v1.CacheStatus
 	22, // 13: hostfactory.v1.CheckPermissionsResponse.checks:type_name -> hostfactory.v1.PermissionCheck
-	1,  // 14: hostfactory.v1.AdminService.ListRequests:input_type -> hostfactory.v1.ListRequestsRequest
-	4,  // 15: hostfactory.v1.AdminService.GetRequest:input_type -> hostfactory.v1.GetRequestRequest
-	7,  // 16: hostfactory.v1.AdminService.ListMachines:input_type -> hostfactory.v1.ListMachinesRequest
-	10, // 17: hostfactory.v1.AdminService.ListTemplates:input_type -> hostfactory.v1.ListTemplatesRequest
-	13, // 18: hostfactory.v1.AdminService.RenderTemplate:input_type -> hostfactory.v1.RenderTemplateRequest
-	15, // 19: hostfactory.v1.AdminService.DryRunPod:input_type -> hostfactory.v1.DryRunPodRequest
-	17, // 20: hostfactory.v1.AdminService.GetStatus:input_type -> hostfactory.v1.GetStatusRequest
-	20, // 21: hostfactory.v1.AdminService.CheckPermissions:input_type -> hostfactory.v1.CheckPermissionsRequest
-	2,  // 22: hostfactory.v1.AdminService.ListRequests:output_type -> hostfactory.v1.ListRequestsResponse
-	5,  // 23: hostfactory.v1.AdminService.GetRequest:output_type -> hostfactory.v1.GetRequestResponse
-	8,  // 24: hostfactory.v1.AdminService.ListMachines:output_type -> hostfactory.v1.ListMachinesResponse
-	11, // 25: hostfactory.v1.AdminService.ListTemplates:output_type -> hostfactory.v1.ListTemplatesResponse
-	14, // 26: hostfactory.v1.AdminService.RenderTemplate:output_type -> hostfactory.v1.RenderTemplateResponse
-	16, // 27: hostfactory.v1.AdminService.DryRunPod:output_type -> hostfactory.v1.DryRunPodResponse
-	18, // 28: hostfactory.v1.AdminService.GetStatus:output_type -> hostfactory.v1.GetStatusResponse
-	21, // 29: hostfactory.v1.AdminService.CheckPermissions:output_type -> hostfactory.v1.CheckPermissionsResponse
-	22, // [22:30] is the sub-list for method output_type
-	14, // [14:22] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	25, // 14: hostfactory.v1.CheckTemplateReferencesResponse.checks:type_name -> hostfactory.v1.TemplateReferenceCheck
+	1,  // 15: hostfactory.v1.AdminService.ListRequests:input_type -> hostfactory.v1.ListRequestsRequest
+	4,  // 16: hostfactory.v1.AdminService.GetRequest:input_type -> hostfactory.v1.GetRequestRequest
+	7,  // 17: hostfactory.v1.AdminService.ListMachines:input_type -> hostfactory.v1.ListMachinesRequest
+	10, // 18: hostfactory.v1.AdminService.ListTemplates:input_type -> hostfactory.v1.ListTemplatesRequest
+	13, // 19: hostfactory.v1.AdminService.RenderTemplate:input_type -> hostfactory.v1.RenderTemplateRequest
+	15, // 20: hostfactory.v1.AdminService.DryRunPod:input_type -> hostfactory.v1.DryRunPodRequest
+	17, // 21: hostfactory.v1.AdminService.GetStatus:input_type -> hostfactory.v1.GetStatusRequest
+	20, // 22: hostfactory.v1.AdminService.CheckPermissions:input_type -> hostfactory.v1.CheckPermissionsRequest
+	23, // 23: hostfactory.v1.AdminService.CheckTemplateReferences:input_type -> hostfactory.v1.CheckTemplateReferencesRequest
+	2,  // 24: hostfactory.v1.AdminService.ListRequests:output_type -> hostfactory.v1.ListRequestsResponse
+	5,  // 25: hostfactory.v1.AdminService.GetRequest:output_type -> hostfactory.v1.GetRequestResponse
+	8,  // 26: hostfactory.v1.AdminService.ListMachines:output_type -> hostfactory.v1.ListMachinesResponse
+	11, // 27: hostfactory.v1.AdminService.ListTemplates:output_type -> hostfactory.v1.ListTemplatesResponse
+	14, // 28: hostfactory.v1.AdminService.RenderTemplate:output_type -> hostfactory.v1.RenderTemplateResponse
+	16, // 29: hostfactory.v1.AdminService.DryRunPod:output_type -> hostfactory.v1.DryRunPodResponse
+	18, // 30: hostfactory.v1.AdminService.GetStatus:output_type -> hostfactory.v1.GetStatusResponse
+	21, // 31: hostfactory.v1.AdminService.CheckPermissions:output_type -> hostfactory.v1.CheckPermissionsResponse
+	24, // 32: hostfactory.v1.AdminService.CheckTemplateReferences:output_type -> hostfactory.v1.CheckTemplateReferencesResponse
+	24, // [24:33] is the sub-list for method output_type
+	15, // [15:24] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_hostfactory_v1_admin_proto_init() }
@@ -1978,7 +2160,7 @@ func file_hostfactory_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hostfactory_v1_admin_proto_rawDesc), len(file_hostfactory_v1_admin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   22,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

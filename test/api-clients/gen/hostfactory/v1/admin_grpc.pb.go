@@ -23,14 +23,15 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AdminService_ListRequests_FullMethodName     = "/hostfactory.v1.AdminService/ListRequests"
-	AdminService_GetRequest_FullMethodName       = "/hostfactory.v1.AdminService/GetRequest"
-	AdminService_ListMachines_FullMethodName     = "/hostfactory.v1.AdminService/ListMachines"
-	AdminService_ListTemplates_FullMethodName    = "/hostfactory.v1.AdminService/ListTemplates"
-	AdminService_RenderTemplate_FullMethodName   = "/hostfactory.v1.AdminService/RenderTemplate"
-	AdminService_DryRunPod_FullMethodName        = "/hostfactory.v1.AdminService/DryRunPod"
-	AdminService_GetStatus_FullMethodName        = "/hostfactory.v1.AdminService/GetStatus"
-	AdminService_CheckPermissions_FullMethodName = "/hostfactory.v1.AdminService/CheckPermissions"
+	AdminService_ListRequests_FullMethodName            = "/hostfactory.v1.AdminService/ListRequests"
+	AdminService_GetRequest_FullMethodName              = "/hostfactory.v1.AdminService/GetRequest"
+	AdminService_ListMachines_FullMethodName            = "/hostfactory.v1.AdminService/ListMachines"
+	AdminService_ListTemplates_FullMethodName           = "/hostfactory.v1.AdminService/ListTemplates"
+	AdminService_RenderTemplate_FullMethodName          = "/hostfactory.v1.AdminService/RenderTemplate"
+	AdminService_DryRunPod_FullMethodName               = "/hostfactory.v1.AdminService/DryRunPod"
+	AdminService_GetStatus_FullMethodName               = "/hostfactory.v1.AdminService/GetStatus"
+	AdminService_CheckPermissions_FullMethodName        = "/hostfactory.v1.AdminService/CheckPermissions"
+	AdminService_CheckTemplateReferences_FullMethodName = "/hostfactory.v1.AdminService/CheckTemplateReferences"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -66,6 +67,10 @@ type AdminServiceClient interface {
 	// CheckPermissions asks the API server, with one SelfSubjectAccessReview per call the sidecar
 	// makes in its configuration, whether the sidecar's identity may make it.
 	CheckPermissions(ctx context.Context, in *CheckPermissionsRequest, opts ...grpc.CallOption) (*CheckPermissionsResponse, error)
+	// CheckTemplateReferences looks up, by name, the objects the templates in use name in their
+	// Pod spec (PriorityClass, RuntimeClass, ServiceAccount): a missing one fails every pod of its
+	// template.
+	CheckTemplateReferences(ctx context.Context, in *CheckTemplateReferencesRequest, opts ...grpc.CallOption) (*CheckTemplateReferencesResponse, error)
 }
 
 type adminServiceClient struct {
@@ -156,6 +161,16 @@ func (c *adminServiceClient) CheckPermissions(ctx context.Context, in *CheckPerm
 	return out, nil
 }
 
+func (c *adminServiceClient) CheckTemplateReferences(ctx context.Context, in *CheckTemplateReferencesRequest, opts ...grpc.CallOption) (*CheckTemplateReferencesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CheckTemplateReferencesResponse)
+	err := c.cc.Invoke(ctx, AdminService_CheckTemplateReferences_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
@@ -189,6 +204,10 @@ type AdminServiceServer interface {
 	// CheckPermissions asks the API server, with one SelfSubjectAccessReview per call the sidecar
 	// makes in its configuration, whether the sidecar's identity may make it.
 	CheckPermissions(context.Context, *CheckPermissionsRequest) (*CheckPermissionsResponse, error)
+	// CheckTemplateReferences looks up, by name, the objects the templates in use name in their
+	// Pod spec (PriorityClass, RuntimeClass, ServiceAccount): a missing one fails every pod of its
+	// template.
+	CheckTemplateReferences(context.Context, *CheckTemplateReferencesRequest) (*CheckTemplateReferencesResponse, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -222,6 +241,9 @@ func (UnimplementedAdminServiceServer) GetStatus(context.Context, *GetStatusRequ
 }
 func (UnimplementedAdminServiceServer) CheckPermissions(context.Context, *CheckPermissionsRequest) (*CheckPermissionsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CheckPermissions not implemented")
+}
+func (UnimplementedAdminServiceServer) CheckTemplateReferences(context.Context, *CheckTemplateReferencesRequest) (*CheckTemplateReferencesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CheckTemplateReferences not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 func (UnimplementedAdminServiceServer) testEmbeddedByValue()                      {}
@@ -388,6 +410,24 @@ func _AdminService_CheckPermissions_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_CheckTemplateReferences_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CheckTemplateReferencesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).CheckTemplateReferences(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_CheckTemplateReferences_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).CheckTemplateReferences(ctx, req.(*CheckTemplateReferencesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AdminService_ServiceDesc is the grpc.ServiceDesc for AdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -426,6 +466,10 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CheckPermissions",
 			Handler:    _AdminService_CheckPermissions_Handler,
+		},
+		{
+			MethodName: "CheckTemplateReferences",
+			Handler:    _AdminService_CheckTemplateReferences_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
