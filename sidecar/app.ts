@@ -213,7 +213,7 @@ export async function startSidecar(
     : undefined;
   const templates = createTemplatesSource(
     config.templates,
-    { pendingTimeoutSeconds: config.pendingTimeout },
+    { pendingTimeoutSeconds: config.pendingTimeout, watchNodes: config.watchNodes },
     logger,
     (outcome) => metrics.templatesReloaded(outcome === "changed"),
   );

@@ -9,6 +9,15 @@ export const LABEL_TEMPLATE_ID = "hostfactory-k8s/template-id";
 export const LABEL_MACHINE_INDEX = "hostfactory-k8s/machine-index";
 export const LABEL_RECORD_KIND = "hostfactory-k8s/record";
 export const ANNOTATION_RC_ACCOUNT = "hostfactory-k8s/rc-account";
+/** On the pods of a cooperative template (value "cooperative"): the instance's
+ * PodDisruptionBudget selects them by it. */
+export const LABEL_DRAIN_POLICY = "hostfactory-k8s/drain-policy";
+/** What autoscalers read before they pick a node to empty; a cooperative host's pod carries
+ * both, unless its template sets them otherwise. */
+export const COOPERATIVE_ANNOTATIONS: Readonly<Record<string, string>> = {
+  "cluster-autoscaler.kubernetes.io/safe-to-evict": "false",
+  "karpenter.sh/do-not-disrupt": "true",
+};
 
 /** Largest request accepted in one call, whatever a template allows; a record asking for more
  * (edited by hand) is not a record. */
@@ -44,6 +53,8 @@ export interface PodView {
   preempted?: string;
   /** spec.terminationGracePeriodSeconds: what a drain or eviction gives the pod. */
   gracePeriodSeconds: number;
+  /** Its template's drain policy is cooperative: evictions wait until HostFactory returns it. */
+  cooperative: boolean;
 }
 
 /** A container waiting to start, in the kubelet's words. */
@@ -63,6 +74,9 @@ export interface NodeView {
   ready: boolean;
   /** Why the node is going away (a removal taint), empty when it is not. */
   leaving: string;
+  /** Cordoned (spec.unschedulable): `kubectl drain` starts so, and a cooperative host's pod is
+   * what keeps the drain waiting. */
+  cordoned: boolean;
 }
 
 /**

@@ -2,6 +2,8 @@
 // shapes the spec; the request contributes its id, the machine's index and its rc_account.
 import {
   ANNOTATION_RC_ACCOUNT,
+  COOPERATIVE_ANNOTATIONS,
+  LABEL_DRAIN_POLICY,
   LABEL_INSTANCE,
   LABEL_MACHINE_INDEX,
   LABEL_REQUEST_ID,
@@ -22,7 +24,12 @@ export interface MachinePod {
 export function podManifest(machine: MachinePod) {
   const { template } = machine;
   const name = podName(machine.podNamePrefix, machine.requestId, machine.index);
-  const annotations = { ...template.pod.annotations };
+  const cooperative = template.drainPolicy === "cooperative";
+  // The template's own annotations win: an operator can let an autoscaler take such hosts.
+  const annotations = {
+    ...(cooperative ? COOPERATIVE_ANNOTATIONS : {}),
+    ...template.pod.annotations,
+  };
   if (machine.rcAccount) annotations[ANNOTATION_RC_ACCOUNT] = machine.rcAccount;
   return {
     apiVersion: "v1",
@@ -35,6 +42,7 @@ export function podManifest(machine: MachinePod) {
         [LABEL_REQUEST_ID]: machine.requestId,
         [LABEL_TEMPLATE_ID]: template.templateId,
         [LABEL_MACHINE_INDEX]: String(machine.index),
+        ...(cooperative ? { [LABEL_DRAIN_POLICY]: "cooperative" } : {}),
       },
       annotations,
     },
