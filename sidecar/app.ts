@@ -1,7 +1,12 @@
 // One sidecar, wired: caches, templates, the gRPC server, leader election and the reconciler.
 // main.ts runs it as a process; tests start it in-process against the simulator.
 import * as grpc from "@grpc/grpc-js";
-import { AuthorizationV1Api, CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import {
+  AuthorizationV1Api,
+  CoreV1Api,
+  type KubeConfig,
+  PolicyV1Api,
+} from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { createClusterReads } from "./admin/cluster-reads.ts";
 import { createAdminHandlers } from "./admin-service.ts";
@@ -9,7 +14,9 @@ import { type ClusterState, createClusterState } from "./cluster-state.ts";
 import type { Config } from "./config.ts";
 import { createAbandonedRequests } from "./controller/abandoned-requests.ts";
 import { createAdmitter } from "./controller/admission.ts";
+import { createDisruptionBudgetKeeper } from "./controller/disruption-budget-keeper.ts";
 import { createGrpcServer, SERVICE_NAME } from "./grpc-server.ts";
+import { createDisruptionBudget } from "./kube/disruption-budget.ts";
 import { createForeignPodNames } from "./kube/foreign-pods.ts";
 import { createLeaderElector, type LeaderElector } from "./kube/leader-election.ts";
 import { createListWatchCache, type ListWatchCache } from "./kube/list-watch.ts";
@@ -215,8 +222,21 @@ export async function startSidecar(
     config.templates,
     { pendingTimeoutSeconds: config.pendingTimeout, watchNodes: config.watchNodes },
     logger,
-    (outcome) => metrics.templatesReloaded(outcome === "changed"),
+    (outcome) => {
+      metrics.templatesReloaded(outcome === "changed");
+      if (outcome === "changed") budgetKeeper.templatesChanged();
+    },
   );
+  const budgetKeeper = createDisruptionBudgetKeeper({
+    budget: createDisruptionBudget(
+      kubeConfig.makeApiClient(PolicyV1Api),
+      limiter,
+      config.namespace,
+      config.instance,
+    ),
+    templates,
+    logger,
+  });
   const state = createClusterState(pods, records, nodes, quotas);
   const recordApi = createRecordApi(core, limiter, config.namespace);
   const settings = {
@@ -277,6 +297,7 @@ export async function startSidecar(
   });
   /** What only the leader does. */
   const lead = () => {
+    budgetKeeper.start();
     reconciler.start();
     abandoned.start();
   };
@@ -349,6 +370,7 @@ export async function startSidecar(
         logger,
         onStartedLeading: lead,
         onStoppedLeading: () => {
+          budgetKeeper.stop();
           abandoned.stop();
           void reconciler.stop();
         },
@@ -380,6 +402,8 @@ export async function startSidecar(
       await server.shutdown(SHUTDOWN_GRACE_MS);
       metricsServer?.server.close();
       abandoned.stop();
+      budgetKeeper.stop();
+      await budgetKeeper.idle();
       await reconciler.stop();
       await elector?.stop();
       await Promise.all([pods.stop(), records.stop(), nodes?.stop(), quotas?.stop()]);

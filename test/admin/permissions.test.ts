@@ -21,6 +21,7 @@ describe("sidecarPermissions", () => {
   test("a sidecar without leader election, nodes or quotas needs pods, configmaps and events", () => {
     const permissions = sidecarPermissions({
       namespace: "grid",
+      instance: "grid",
       leaderElect: false,
       leaseName: "hostfactory-k8s-grid",
       watchNodes: false,
@@ -39,24 +40,34 @@ describe("sidecarPermissions", () => {
       "delete configmaps",
       "create events",
       "list events",
+      "create poddisruptionbudgets.policy",
+      "get poddisruptionbudgets.policy/hostfactory-k8s-grid-hosts",
+      "update poddisruptionbudgets.policy/hostfactory-k8s-grid-hosts",
     ]);
     assert.ok(permissions.every((p) => p.namespace === "grid" && p.purpose !== ""));
     assert.deepEqual(
       permissions.filter((p) => !p.required).map(key),
-      ["create events", "list events"],
-      "only Events are optional",
+      [
+        "create events",
+        "list events",
+        "create poddisruptionbudgets.policy",
+        "get poddisruptionbudgets.policy/hostfactory-k8s-grid-hosts",
+        "update poddisruptionbudgets.policy/hostfactory-k8s-grid-hosts",
+      ],
+      "only Events and the cooperative templates' PodDisruptionBudget are optional",
     );
   });
 
   test("leader election adds its Lease, limited to its name where Kubernetes allows; quotas and nodes their reads", () => {
     const permissions = sidecarPermissions({
       namespace: "grid",
+      instance: "grid",
       leaderElect: true,
       leaseName: "hostfactory-k8s-grid",
       watchNodes: true,
       watchQuotas: true,
     });
-    assert.deepEqual(permissions.slice(12).map(key), [
+    assert.deepEqual(permissions.slice(15).map(key), [
       "create leases.coordination.k8s.io",
       "get leases.coordination.k8s.io/hostfactory-k8s-grid",
       "update leases.coordination.k8s.io/hostfactory-k8s-grid",
@@ -91,6 +102,7 @@ describe("the chart grants every permission doctor checks", { skip: helmUnavaila
       const env = envOf(rendered.sidecar);
       const permissions = sidecarPermissions({
         namespace: NAMESPACE,
+        instance: env.get("HF_PROVIDER_NAME") ?? "",
         leaderElect: env.get("HOSTFACTORY_LEADER_ELECT") !== "false",
         leaseName: env.get("HOSTFACTORY_LEASE_NAME") ?? "",
         watchNodes: env.get("HOSTFACTORY_WATCH_NODES") === "true",
