@@ -4,6 +4,7 @@
 // maxUnavailable 0 over pods without a controller leaves the disruption controller no expected
 // count, and it then allows no disruption at all (it warns UnmanagedPods on the budget, as for any
 // budget over bare pods).
+import { isDeepStrictEqual } from "node:util";
 import type { PolicyV1Api, V1PodDisruptionBudget } from "@kubernetes/client-node";
 import { LABEL_DRAIN_POLICY, LABEL_INSTANCE } from "../provider/model.ts";
 import { toKubeApiError } from "./api-errors.ts";
@@ -50,7 +51,8 @@ export function createDisruptionBudget(
     budget.spec?.maxUnavailable === 0 &&
     budget.spec.minAvailable === undefined &&
     budget.spec.unhealthyPodEvictionPolicy === undefined &&
-    JSON.stringify(budget.spec.selector) === JSON.stringify(selector);
+    (budget.spec.selector?.matchExpressions ?? []).length === 0 &&
+    isDeepStrictEqual({ ...budget.spec.selector?.matchLabels }, selector.matchLabels);
 
   return {
     name,
