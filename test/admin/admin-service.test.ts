@@ -356,7 +356,11 @@ describe("status and permissions", () => {
     const lift = h.simulator.authorization.deny({ verbs: ["delete"], resources: ["pods"] });
     try {
       const { checks } = await call<CheckPermissionsResponse>("checkPermissions", {});
-      assert.equal(checks.length, 17, "pods, configmaps, events, the Lease and ResourceQuotas");
+      assert.equal(
+        checks.length,
+        20,
+        "pods, configmaps, events, the cooperative hosts' PodDisruptionBudget, the Lease and ResourceQuotas",
+      );
       const denied = checks.filter((c) => !c.allowed);
       assert.deepEqual(
         denied.map((c) => `${c.verb} ${c.resource}`),
