@@ -7,6 +7,7 @@ import type { Config } from "./config.ts";
 import { createAbandonedRequests } from "./controller/abandoned-requests.ts";
 import { createAdmitter } from "./controller/admission.ts";
 import { type ClusterState, createClusterState } from "./controller/cluster-state.ts";
+import { createDisruptionBudgetKeeper } from "./controller/disruption-budget-keeper.ts";
 import {
   createReconciler,
   type Reconciler,
@@ -209,10 +210,18 @@ export async function startSidecar(
     : undefined;
   const templates = createTemplatesSource(
     config.templates,
-    { pendingTimeoutSeconds: config.pendingTimeout },
+    { pendingTimeoutSeconds: config.pendingTimeout, watchNodes: config.watchNodes },
     logger,
-    (outcome) => metrics.templatesReloaded(outcome === "changed"),
+    (outcome) => {
+      metrics.templatesReloaded(outcome === "changed");
+      if (outcome === "changed") budgetKeeper.templatesChanged();
+    },
   );
+  const budgetKeeper = createDisruptionBudgetKeeper({
+    budget: cluster.disruptionBudget,
+    templates,
+    logger,
+  });
   const state = createClusterState(pods, records, nodes, quotas);
   const settings = {
     instance: config.instance,
@@ -269,6 +278,7 @@ export async function startSidecar(
   });
   /** What only the leader does. */
   const lead = () => {
+    budgetKeeper.start();
     reconciler.start();
     abandoned.start();
   };
@@ -337,6 +347,7 @@ export async function startSidecar(
         logger,
         onStartedLeading: lead,
         onStoppedLeading: () => {
+          budgetKeeper.stop();
           abandoned.stop();
           void reconciler.stop();
         },
@@ -368,6 +379,8 @@ export async function startSidecar(
       await server.shutdown(SHUTDOWN_GRACE_MS);
       metricsServer?.server.close();
       abandoned.stop();
+      budgetKeeper.stop();
+      await budgetKeeper.idle();
       await reconciler.stop();
       await elector?.stop();
       await Promise.all([pods.stop(), records.stop(), nodes?.stop(), quotas?.stop()]);

@@ -33,10 +33,19 @@ export interface Template {
   subdomain?: string;
   /** Which name HostFactory is given: the pod's short hostname or its FQDN (needs subdomain). */
   hostnameStyle: "short" | "fqdn";
+  /** What a voluntary eviction (a drain, an autoscaler) may do to a running host: proceed
+   * (`immediate`), or wait until HostFactory returns the host (`cooperative`). */
+  drainPolicy: DrainPolicy;
 }
+
+export const DRAIN_POLICIES = ["immediate", "cooperative"] as const;
+export type DrainPolicy = (typeof DRAIN_POLICIES)[number];
 
 export interface TemplateDefaults {
   pendingTimeoutSeconds: number;
+  /** Whether the sidecar watches nodes. A cooperative template needs it: without it no host on
+   * a draining node is ever reported, and the drain waits for good. Default true (not checked). */
+  watchNodes?: boolean;
 }
 
 /** Thrown with every problem found, each prefixed by where it is. */
@@ -63,6 +72,7 @@ const KNOWN_KEYS = new Set([
   "pendingTimeoutSeconds",
   "subdomain",
   "hostnameStyle",
+  "drainPolicy",
 ]);
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -345,6 +355,16 @@ function template(
   } else if (hostnameStyle === "fqdn" && subdomain === undefined) {
     problems.push(`${at}.hostnameStyle: "fqdn" needs a subdomain (a headless Service)`);
   }
+  const drainPolicy = value.drainPolicy ?? "immediate";
+  if (!DRAIN_POLICIES.includes(drainPolicy as DrainPolicy)) {
+    problems.push(
+      `${at}.drainPolicy: expected "immediate" (evictions proceed) or "cooperative" (hosts are protected until HostFactory returns them), found ${JSON.stringify(drainPolicy)}`,
+    );
+  } else if (drainPolicy === "cooperative" && defaults.watchNodes === false) {
+    problems.push(
+      `${at}.drainPolicy: "cooperative" needs the sidecar to watch nodes (--watch-nodes, the chart's watchNodes), or no host on a draining node is ever reported and the drain waits for good`,
+    );
+  }
   const attributeSet = attributes(value.attributes, pod, at, problems);
   if (!validId) return undefined;
   return {
@@ -355,6 +375,7 @@ function template(
     pendingTimeoutSeconds: timeout as number,
     ...(typeof subdomain === "string" ? { subdomain } : {}),
     hostnameStyle: hostnameStyle as Template["hostnameStyle"],
+    drainPolicy: drainPolicy as DrainPolicy,
   };
 }
 

@@ -3,6 +3,7 @@
 // doctor` can say what is missing and why it matters. It follows the sidecar's configuration:
 // leader election adds the Lease, --watch-nodes the nodes, --watch-quotas the ResourceQuotas. The chart's Role grants the same
 // (test/admin/permissions.test.ts holds both to it).
+import { disruptionBudgetName } from "../kube/disruption-budget.ts";
 
 export interface Permission {
   verb: "get" | "list" | "watch" | "create" | "update" | "patch" | "delete";
@@ -21,6 +22,7 @@ export interface Permission {
 
 export interface PermissionSettings {
   namespace: string;
+  instance: string;
   leaderElect: boolean;
   leaseName: string;
   watchNodes: boolean;
@@ -79,6 +81,26 @@ export function sidecarPermissions(settings: PermissionSettings): Permission[] {
       required: false,
     },
   ];
+  // Templates can turn cooperative at any time, so these are checked whatever the templates say.
+  const budget = (verb: Permission["verb"], name: string, purpose: string): Permission => ({
+    verb,
+    group: "policy",
+    resource: "poddisruptionbudgets",
+    namespace,
+    name,
+    purpose,
+    required: false,
+  });
+  const budgetName = disruptionBudgetName(settings.instance);
+  permissions.push(
+    budget("create", "", "cooperative templates: the PodDisruptionBudget of their hosts is made"),
+    budget("get", budgetName, "cooperative templates: the leader checks their PodDisruptionBudget"),
+    budget(
+      "update",
+      budgetName,
+      "cooperative templates: an edited PodDisruptionBudget is put back",
+    ),
+  );
   if (settings.leaderElect) {
     const lease = (verb: Permission["verb"], name: string, purpose: string): Permission => ({
       verb,

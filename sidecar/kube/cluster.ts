@@ -6,11 +6,13 @@ import {
   CoreV1Api,
   type KubeConfig,
   NodeV1Api,
+  PolicyV1Api,
   SchedulingV1Api,
 } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { ReferenceLookup } from "../provider/template-references.ts";
 import { type ClusterReads, createClusterReads } from "./cluster-reads.ts";
+import { createDisruptionBudget, type DisruptionBudget } from "./disruption-budget.ts";
 import { createEventSink, type EventSink } from "./event-sink.ts";
 import { createForeignPodNames, type ForeignPodNames } from "./foreign-pods.ts";
 import type { ListWatchSource } from "./list-watch.ts";
@@ -50,6 +52,8 @@ export interface Cluster {
   ledger: LedgerStore;
   foreignPodNames: ForeignPodNames;
   reads: ClusterReads;
+  /** The PodDisruptionBudget over the hosts of cooperative templates. */
+  disruptionBudget: DisruptionBudget;
   /** The PriorityClasses, RuntimeClasses and ServiceAccounts templates name. */
   references: ReferenceLookup;
 }
@@ -76,6 +80,12 @@ export function connectCluster(kubeConfig: KubeConfig, options: ClusterOptions):
       kubeConfig.makeApiClient(AuthorizationV1Api),
       limiter,
       namespace,
+    ),
+    disruptionBudget: createDisruptionBudget(
+      kubeConfig.makeApiClient(PolicyV1Api),
+      limiter,
+      namespace,
+      instance,
     ),
     references: createReferenceLookup(
       core,

@@ -4,7 +4,7 @@ import type { NodeView } from "../provider/model.ts";
 
 interface NodeLike {
   metadata?: { name?: string };
-  spec?: { taints?: { key?: string; effect?: string }[] };
+  spec?: { unschedulable?: boolean; taints?: { key?: string; effect?: string }[] };
   status?: { conditions?: { type?: string; status?: string }[] };
 }
 
@@ -16,6 +16,8 @@ const REMOVAL_TAINTS: Record<string, string> = {
   "node.kubernetes.io/out-of-service": "the node is out of service",
 };
 
+const UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable";
+
 export function projectNode(raw: unknown): NodeView | undefined {
   const node = raw as NodeLike;
   const name = node?.metadata?.name;
@@ -26,5 +28,9 @@ export function projectNode(raw: unknown): NodeView | undefined {
     const why = taint.key ? REMOVAL_TAINTS[taint.key] : undefined;
     if (why) leaving = why;
   }
-  return { name, ready, leaving };
+  // The node lifecycle controller mirrors a cordon as a taint; either says the node is cordoned.
+  const cordoned =
+    node.spec?.unschedulable === true ||
+    (node.spec?.taints ?? []).some((taint) => taint.key === UNSCHEDULABLE_TAINT);
+  return { name, ready, leaving, cordoned };
 }

@@ -4,6 +4,7 @@
 
 import {
   type ContainerWaiting,
+  LABEL_DRAIN_POLICY,
   LABEL_REQUEST_ID,
   LABEL_TEMPLATE_ID,
   type PodView,
@@ -82,6 +83,7 @@ export function projectPod(raw: unknown): PodView | undefined {
     reason: reasonOf(phase, status, conditions) || (disruption ? describe(disruption) : ""),
     disrupted: disruption !== undefined,
     gracePeriodSeconds: pod.spec?.terminationGracePeriodSeconds ?? DEFAULT_GRACE_PERIOD_SECONDS,
+    cooperative: labels[LABEL_DRAIN_POLICY] === "cooperative",
   };
   if (disruption?.reason === PREEMPTION_REASON) {
     view.preempted = disruption.message?.trim() || PREEMPTION_REASON;

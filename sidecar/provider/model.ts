@@ -6,6 +6,8 @@
  * with the Pod (templates/pod-manifest.ts, which the client renders sample Pods with too). */
 export {
   ANNOTATION_RC_ACCOUNT,
+  COOPERATIVE_ANNOTATIONS,
+  LABEL_DRAIN_POLICY,
   LABEL_INSTANCE,
   LABEL_MACHINE_INDEX,
   LABEL_REQUEST_ID,
@@ -47,6 +49,8 @@ export interface PodView {
   preempted?: string;
   /** spec.terminationGracePeriodSeconds: what a drain or eviction gives the pod. */
   gracePeriodSeconds: number;
+  /** Its template's drain policy is cooperative: evictions wait until HostFactory returns it. */
+  cooperative: boolean;
 }
 
 /** A container waiting to start, in the kubelet's words. */
@@ -66,6 +70,9 @@ export interface NodeView {
   ready: boolean;
   /** Why the node is going away (a removal taint), empty when it is not. */
   leaving: string;
+  /** Cordoned (spec.unschedulable): `kubectl drain` starts so, and a cooperative host's pod is
+   * what keeps the drain waiting. */
+  cordoned: boolean;
 }
 
 /**

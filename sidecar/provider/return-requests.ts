@@ -63,6 +63,14 @@ function candidate(
     // Removal drains the node: the pod gets its termination grace period, no more.
     return { gracePeriod: pod.gracePeriodSeconds, reason: `${node.leaving} (${node.name})` };
   }
+  // A cooperative host holds up its node's drain (its PodDisruptionBudget refuses the eviction)
+  // until HostFactory returns it; once returned, it is deleted with its grace period.
+  if (pod.cooperative && node?.cordoned) {
+    return {
+      gracePeriod: pod.gracePeriodSeconds,
+      reason: `its node ${node.name} is cordoned (being drained); the drain waits for the host's return`,
+    };
+  }
   return undefined;
 }
 

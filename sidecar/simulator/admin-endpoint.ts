@@ -146,8 +146,7 @@ export function createAdminHandler(context: AdminContext) {
         cluster.uncordon(name);
         return ok();
       case "drain":
-        cluster.drainNode(name);
-        return ok();
+        return ok({ ok: true, heldBack: cluster.drainNode(name) });
       default:
         return undefined;
     }

@@ -6,6 +6,7 @@ import type { Condition, Node, Pod, Taint } from "./object-types.ts";
 import { NODES, PODS } from "./resources.ts";
 import type { RestApi } from "./rest-api.ts";
 import type { Scheduler } from "./scheduler.ts";
+import { StatusError } from "./status-error.ts";
 import { rfc3339, type Store } from "./store.ts";
 import { thaw } from "./store-event.ts";
 import type { Timeline } from "./timeline.ts";
@@ -30,8 +31,9 @@ export interface Cluster {
   uncordon(name: string): void;
   taint(name: string, taint: Taint): void;
   untaint(name: string, key: string, effect?: Taint["effect"]): void;
-  /** Cordons the node and evicts every pod on it, as `kubectl drain` does. */
-  drainNode(name: string, options?: { gracePeriodSeconds?: number }): void;
+  /** Cordons the node and evicts every pod on it, as one pass of `kubectl drain` does; returns
+   * the names of the pods a PodDisruptionBudget held back (429), which a drain tries again. */
+  drainNode(name: string, options?: { gracePeriodSeconds?: number }): string[];
   /** A container of the pod exits non-zero (default 1, reason "Error"); see ContainerExit. */
   failPod(namespace: string, name: string, exit?: ContainerExit): void;
   /** The pod's containers exit 0: with restartPolicy Never or OnFailure, it Succeeds. */
@@ -155,17 +157,23 @@ export function createCluster(options: ClusterOptions): Cluster {
     },
     drainNode(name, drainOptions = {}) {
       cluster.cordon(name);
+      const heldBack: string[] = [];
       for (const pod of store.list(PODS.name) as Pod[]) {
         if (pod.spec.nodeName !== name || pod.metadata.deletionTimestamp) continue;
-        api.evict(pod.metadata.namespace as string, pod.metadata.name as string, {
-          deleteOptions: drainOptions,
-        });
-        log.record(
-          "evicted",
-          `drained from node ${name}`,
-          `${pod.metadata.namespace}/${pod.metadata.name}`,
-        );
+        const where = `${pod.metadata.namespace}/${pod.metadata.name}`;
+        try {
+          api.evict(pod.metadata.namespace as string, pod.metadata.name as string, {
+            deleteOptions: drainOptions,
+          });
+        } catch (error) {
+          if (!(error instanceof StatusError && error.code === 429)) throw error;
+          heldBack.push(pod.metadata.name as string);
+          log.record("held", `its disruption budget holds back the drain of node ${name}`, where);
+          continue;
+        }
+        log.record("evicted", `drained from node ${name}`, where);
       }
+      return heldBack;
     },
     failPod(namespace, name, exit = {}) {
       options.kubelets.exitContainer(namespace, name, { exitCode: 1, ...exit });

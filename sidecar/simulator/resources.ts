@@ -196,6 +196,19 @@ export const LEASES = resource({
   nameRule: "subdomain",
 });
 
+export const POD_DISRUPTION_BUDGETS = resource({
+  name: "poddisruptionbudgets",
+  group: "policy",
+  version: "v1",
+  kind: "PodDisruptionBudget",
+  namespaced: true,
+  shortNames: ["pdb"],
+  verbs: ALL_VERBS,
+  subresources: { status: { kind: "PodDisruptionBudget", verbs: ["get", "patch", "update"] } },
+  fieldGetters: metadataGetters,
+  nameRule: "subdomain",
+});
+
 /** Never stored: a create is answered with the authorization decision (authorization.ts). */
 export const SELF_SUBJECT_ACCESS_REVIEWS = resource({
   name: "selfsubjectaccessreviews",
@@ -218,6 +231,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
   NAMESPACES,
   RESOURCE_QUOTAS,
   LEASES,
+  POD_DISRUPTION_BUDGETS,
   SELF_SUBJECT_ACCESS_REVIEWS,
 ];
 

@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from "node:util";
 import { decodeContinueToken, encodeContinueToken } from "./continue-token.ts";
+import { checkDisruptionBudgets } from "./disruption-budget.ts";
 import { parseFieldSelector } from "./field-selector.ts";
 import { parseLabelSelector } from "./label-selector.ts";
 import type { Condition, KubeObject, Pod } from "./object-types.ts";
@@ -97,7 +98,8 @@ export interface RestApi {
     name: string,
     options?: DeleteOptions,
   ): DeleteResult;
-  /** The pods/eviction subresource: marks the pod with DisruptionTarget and deletes it. */
+  /** The pods/eviction subresource: refused (429) while a PodDisruptionBudget allows no
+   * disruption of the pod; else marks the pod with DisruptionTarget and deletes it. */
   evict(namespace: string, name: string, body: unknown): void;
   /** The pods/binding subresource: assigns a pending pod to a node. */
   bind(namespace: string, name: string, body: unknown): void;
@@ -570,6 +572,7 @@ export function createRestApi(options: RestApiOptions): RestApi {
       ) {
         throw badRequest(`name in URL does not match name in Eviction object`);
       }
+      checkDisruptionBudgets(store, pod);
       if (
         !pod.metadata.deletionTimestamp &&
         pod.status?.phase !== "Succeeded" &&

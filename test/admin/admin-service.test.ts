@@ -361,8 +361,8 @@ describe("status and permissions", () => {
       const { checks } = await call<CheckPermissionsResponse>("checkPermissions", {});
       assert.equal(
         checks.length,
-        20,
-        "pods, configmaps, events, the Lease, ResourceQuotas and what templates name",
+        23,
+        "pods, configmaps, events, the cooperative hosts' PodDisruptionBudget, the Lease, ResourceQuotas and what templates name",
       );
       const denied = checks.filter((c) => !c.allowed);
       assert.deepEqual(

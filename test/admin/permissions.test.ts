@@ -21,6 +21,7 @@ describe("sidecarPermissions", () => {
   test("a sidecar without leader election, nodes or quotas needs pods, configmaps and events, and reads what templates name", () => {
     const permissions = sidecarPermissions({
       namespace: "grid",
+      instance: "grid",
       leaderElect: false,
       leaseName: "hostfactory-k8s-grid",
       watchNodes: false,
@@ -42,6 +43,9 @@ describe("sidecarPermissions", () => {
       "get serviceaccounts",
       "get priorityclasses.scheduling.k8s.io (cluster)",
       "get runtimeclasses.node.k8s.io (cluster)",
+      "create poddisruptionbudgets.policy",
+      "get poddisruptionbudgets.policy/hostfactory-k8s-grid-hosts",
+      "update poddisruptionbudgets.policy/hostfactory-k8s-grid-hosts",
     ]);
     assert.ok(permissions.every((p) => p.purpose !== ""));
     assert.deepEqual(
@@ -52,14 +56,18 @@ describe("sidecarPermissions", () => {
         "get serviceaccounts",
         "get priorityclasses.scheduling.k8s.io (cluster)",
         "get runtimeclasses.node.k8s.io (cluster)",
+        "create poddisruptionbudgets.policy",
+        "get poddisruptionbudgets.policy/hostfactory-k8s-grid-hosts",
+        "update poddisruptionbudgets.policy/hostfactory-k8s-grid-hosts",
       ],
-      "only Events and the templates' references are optional",
+      "only Events, the templates' references and the cooperative templates' PodDisruptionBudget are optional",
     );
   });
 
   test("leader election adds its Lease, limited to its name where Kubernetes allows; quotas and nodes their reads", () => {
     const permissions = sidecarPermissions({
       namespace: "grid",
+      instance: "grid",
       leaderElect: true,
       leaseName: "hostfactory-k8s-grid",
       watchNodes: true,
@@ -100,6 +108,7 @@ describe("the chart grants every permission doctor checks", { skip: helmUnavaila
       const env = envOf(rendered.sidecar);
       const permissions = sidecarPermissions({
         namespace: NAMESPACE,
+        instance: env.get("HF_PROVIDER_NAME") ?? "",
         leaderElect: env.get("HOSTFACTORY_LEADER_ELECT") !== "false",
         leaseName: env.get("HOSTFACTORY_LEASE_NAME") ?? "",
         watchNodes: env.get("HOSTFACTORY_WATCH_NODES") === "true",

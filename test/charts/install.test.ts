@@ -2,7 +2,8 @@
 // plane, and the sidecar, run as the container would be (the chart's environment, its templates
 // ConfigMap) with the chart's ServiceAccount's credentials, serves HostFactory through the real
 // RBAC authorizer: the Role is enough for a request to run to complete and its machines to be
-// returned, and a Role missing one verb makes the provider fail with the API server's reason.
+// returned, the cooperative hosts' PodDisruptionBudget can be made and kept, and a Role missing
+// one verb makes the provider fail with the API server's reason.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -11,10 +12,14 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import {
   CoreV1Api,
+  KubeConfig,
   KubernetesObjectApi,
   loadAllYaml,
+  PolicyV1Api,
   RbacAuthorizationV1Api,
 } from "@kubernetes/client-node";
+import { createDisruptionBudget } from "../../sidecar/kube/disruption-budget.ts";
+import { createRateLimiter } from "../../sidecar/kube/rate-limiter.ts";
 import { controlPlaneUnavailable, type SharedControlPlane } from "../control-plane/index.ts";
 import { waitForFinal } from "../e2e/_requests.ts";
 import { runScript } from "../e2e/harness.ts";
@@ -198,6 +203,39 @@ describe("the chart installed into a real API server", {
     });
     const returnAnswer = await untilFinal(String(returned.requestId));
     assert.equal(returnAnswer.status, "complete", JSON.stringify(returnAnswer));
+  });
+
+  test("as the chart's ServiceAccount, the PodDisruptionBudget of cooperative hosts is made, checked and put back", async () => {
+    const deployment = one("Deployment") as KubeObject & {
+      spec: { template: { spec: { serviceAccountName: string; containers: Container[] } } };
+    };
+    const podSpec = deployment.spec.template.spec;
+    const container = podSpec.containers.find((c) => c.name === "sidecar");
+    const instance = (container && envOf(container).get("HF_PROVIDER_NAME")) ?? "";
+    const asServiceAccount = new KubeConfig();
+    asServiceAccount.loadFromFile(
+      await controlPlane.kubeconfigFor(
+        namespace,
+        podSpec.serviceAccountName,
+        join(scratch, "budget.kubeconfig"),
+      ),
+    );
+    const budget = createDisruptionBudget(
+      asServiceAccount.makeApiClient(PolicyV1Api),
+      createRateLimiter(),
+      namespace,
+      instance,
+    );
+    assert.equal(await budget.ensure(), "created");
+    assert.equal(await budget.ensure(), "unchanged");
+    const admin = controlPlane.kubeConfig().makeApiClient(PolicyV1Api);
+    const found = await admin.readNamespacedPodDisruptionBudget({ name: budget.name, namespace });
+    await admin.replaceNamespacedPodDisruptionBudget({
+      name: budget.name,
+      namespace,
+      body: { ...found, spec: { ...found.spec, maxUnavailable: 2 } },
+    });
+    assert.equal(await budget.ensure(), "updated");
   });
 
   test("a Role without create on pods makes the request fail with the API server's reason", async () => {

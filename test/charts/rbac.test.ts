@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, test } from "node:test";
 import * as kube from "@kubernetes/client-node";
+import { disruptionBudgetName } from "../../sidecar/kube/disruption-budget.ts";
 import { helmUnavailable, ROOT } from "./_helm.ts";
 import {
   envOf,
@@ -28,7 +29,13 @@ const OPTION_ENV = {
 } as const;
 
 interface Call {
-  group: "" | "coordination.k8s.io" | "authorization.k8s.io" | "scheduling.k8s.io" | "node.k8s.io";
+  group:
+    | ""
+    | "coordination.k8s.io"
+    | "authorization.k8s.io"
+    | "scheduling.k8s.io"
+    | "node.k8s.io"
+    | "policy";
   resource: string;
   verb: string;
   /** Where the sidecar makes the call, and the text of the call there. */
@@ -241,6 +248,28 @@ const CALLS: Call[] = [
     call: "api.replaceNamespacedLease(",
     when: "leaderElect",
   },
+  // The PodDisruptionBudget of cooperative hosts.
+  {
+    group: "policy",
+    resource: "poddisruptionbudgets",
+    verb: "get",
+    file: "sidecar/kube/disruption-budget.ts",
+    call: "api.readNamespacedPodDisruptionBudget(",
+  },
+  {
+    group: "policy",
+    resource: "poddisruptionbudgets",
+    verb: "create",
+    file: "sidecar/kube/disruption-budget.ts",
+    call: "api.createNamespacedPodDisruptionBudget(",
+  },
+  {
+    group: "policy",
+    resource: "poddisruptionbudgets",
+    verb: "update",
+    file: "sidecar/kube/disruption-budget.ts",
+    call: "api.replaceNamespacedPodDisruptionBudget(",
+  },
   // ResourceQuotas: what the namespace still admits (getAvailableTemplates, requestMachines).
   {
     group: "",
@@ -287,6 +316,7 @@ const API_CLASSES = [
   "AuthorizationV1Api",
   "SchedulingV1Api",
   "NodeV1Api",
+  "PolicyV1Api",
 ];
 
 /** The sidecar's sources that talk to a real API server (the simulator is one). */
@@ -401,6 +431,20 @@ describe("RBAC: the Role grants what the sidecar calls, and nothing else", {
     // A create is authorised before the object has a name, so it cannot be limited to one.
     assert.ok(granted.has("coordination.k8s.io/leases/create"));
     assert.equal(granted.get("coordination.k8s.io/leases/create"), undefined);
+  });
+
+  test("reading and updating PodDisruptionBudgets is limited to the cooperative hosts' one", () => {
+    const { one, sidecar } = render({ set: { instance: "Grid_A.1" } });
+    const instance = sidecar.env?.find((v) => v.name === "HF_PROVIDER_NAME")?.value ?? "";
+    const granted = grants(one<Role>("Role").rules);
+    for (const verb of ["get", "update"]) {
+      assert.deepEqual(granted.get(`policy/poddisruptionbudgets/${verb}`), [
+        disruptionBudgetName(instance),
+      ]);
+    }
+    assert.equal(disruptionBudgetName(instance), "hostfactory-k8s-grid-a-1-hosts");
+    assert.equal(granted.get("policy/poddisruptionbudgets/create"), undefined);
+    assert.ok(granted.has("policy/poddisruptionbudgets/create"));
   });
 
   test("the RoleBinding binds the Role to the ServiceAccount the Pod runs as", () => {

@@ -284,3 +284,28 @@ test("what the API server would refuse of a pod spec is refused here, where it i
   const fine = { requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: 1, memory: "1Gi" } };
   assert.equal(parseTemplates(pod({ name: "compute-1", resources: fine }), noFiles).length, 1);
 });
+
+test("drainPolicy is immediate by default, cooperative on request, and nothing else", () => {
+  const document = (drainPolicy?: unknown) => ({
+    templates: [
+      {
+        templateId: "t",
+        maxNumber: 3,
+        podSpec: { containers: [container] },
+        ...(drainPolicy === undefined ? {} : { drainPolicy }),
+      },
+    ],
+  });
+  assert.equal(parseTemplates(document(), noFiles)[0]?.drainPolicy, "immediate");
+  assert.equal(parseTemplates(document("cooperative"), noFiles)[0]?.drainPolicy, "cooperative");
+  assert.deepEqual(problemsOf(document("graceful")), [
+    `template 't'.drainPolicy: expected "immediate" (evictions proceed) or "cooperative" (hosts are protected until HostFactory returns them), found "graceful"`,
+  ]);
+  // Without the node cache nothing would ever tell HostFactory of the drain it holds up.
+  const withoutNodes = { pendingTimeoutSeconds: 600, watchNodes: false };
+  assert.throws(
+    () => parseTemplates(document("cooperative"), noFiles, withoutNodes),
+    /template 't'.drainPolicy: "cooperative" needs the sidecar to watch nodes \(--watch-nodes/,
+  );
+  assert.equal(parseTemplates(document(), noFiles, withoutNodes)[0]?.drainPolicy, "immediate");
+});

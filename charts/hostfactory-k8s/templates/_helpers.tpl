@@ -49,6 +49,12 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- default (printf "hostfactory-k8s-%s" $instance) .Values.leaderElection.leaseName }}
 {{- end }}
 
+{{/* The sidecar's PodDisruptionBudget of cooperative hosts: hostfactory-k8s-<instance>-hosts. */}}
+{{- define "hostfactory-k8s.hostsBudgetName" -}}
+{{- $instance := include "hostfactory-k8s.instance" . | lower | replace "_" "-" | replace "." "-" }}
+{{- printf "hostfactory-k8s-%s-hosts" $instance }}
+{{- end }}
+
 {{- define "hostfactory-k8s.templatesConfigMap" -}}
 {{- default (printf "%s-templates" (include "hostfactory-k8s.fullname" .)) .Values.existingTemplatesConfigMap }}
 {{- end }}

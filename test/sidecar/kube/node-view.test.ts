@@ -37,3 +37,15 @@ test("a node's readiness and the taints that announce its removal are projected"
   }
   assert.equal(projectNode({ metadata: {} }), undefined);
 });
+
+test("a cordoned node is projected so, from spec.unschedulable or the taint that mirrors it", () => {
+  const cordoned = (spec: object) =>
+    projectNode({ metadata: { name: "n1" }, spec, status: { conditions: [ready] } })?.cordoned;
+  assert.equal(cordoned({ unschedulable: true }), true);
+  assert.equal(
+    cordoned({ taints: [{ key: "node.kubernetes.io/unschedulable", effect: "NoSchedule" }] }),
+    true,
+  );
+  assert.equal(cordoned({ unschedulable: false }), false);
+  assert.equal(cordoned({}), false);
+});

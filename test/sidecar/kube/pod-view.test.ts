@@ -4,6 +4,7 @@ import { describe, it } from "node:test";
 import { ObjectSerializer } from "@kubernetes/client-node/dist/gen/models/ObjectSerializer.js";
 import { projectPod } from "../../../sidecar/kube/pod-view.ts";
 import {
+  LABEL_DRAIN_POLICY,
   LABEL_INSTANCE,
   LABEL_MACHINE_INDEX,
   LABEL_REQUEST_ID,
@@ -85,6 +86,7 @@ const base: PodView = {
   reason: "",
   disrupted: false,
   gracePeriodSeconds: 30,
+  cooperative: false,
 };
 
 const waiting = (reason: string, message?: string) => ({
@@ -397,6 +399,19 @@ const cases: { name: string; raw: object; expected: PodView }[] = [
     name: "a pod without the sidecar's labels has empty request and template ids",
     raw: pod({ metadata: { labels: { app: "other" } } }),
     expected: { ...base, requestId: "", templateId: "" },
+  },
+  {
+    name: "a cooperative template's pod is marked cooperative by its drain-policy label",
+    raw: pod({
+      metadata: {
+        labels: {
+          [LABEL_REQUEST_ID]: "req-7f3a9c",
+          [LABEL_TEMPLATE_ID]: "compute-4cpu",
+          [LABEL_DRAIN_POLICY]: "cooperative",
+        },
+      },
+    }),
+    expected: { ...base, cooperative: true },
   },
 ];
 

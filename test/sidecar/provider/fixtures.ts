@@ -21,6 +21,7 @@ export function pod(overrides: Partial<PodView> = {}): PodView {
     reason: "",
     disrupted: false,
     gracePeriodSeconds: 30,
+    cooperative: false,
     ...overrides,
   };
 }
@@ -58,6 +59,7 @@ export function template(overrides: Partial<Template> = {}): Template {
     pod: { labels: {}, annotations: {}, spec: { containers: [{ name: "c", image: "i" }] } },
     pendingTimeoutSeconds: 60,
     hostnameStyle: "short",
+    drainPolicy: "immediate",
     ...overrides,
   };
 }

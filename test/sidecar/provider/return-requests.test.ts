@@ -102,13 +102,14 @@ test("a host with no pod is gone whatever its name; a live pod that is not ours 
 
 test("with nodes watched, machines on a NotReady node or a node being removed are reported", () => {
   const nodes = {
-    lost: { name: "lost", ready: false, leaving: "" },
+    lost: { name: "lost", ready: false, leaving: "", cordoned: false },
     scaling: {
       name: "scaling",
       ready: true,
       leaving: "the cluster autoscaler is removing the node",
+      cordoned: false,
     },
-    fine: { name: "fine", ready: true, leaving: "" },
+    fine: { name: "fine", ready: true, leaving: "", cordoned: false },
   };
   const context = (current: PodView) => ({
     podNamePrefix: PREFIX,
@@ -136,4 +137,37 @@ test("with nodes watched, machines on a NotReady node or a node being removed ar
   assert.equal(removing?.gracePeriod, 45, "a drain gives the pod its termination grace period");
   assert.match(removing?.reason ?? "", /autoscaler is removing the node \(scaling\)/);
   assert.deepEqual(returnCandidates(machine, context(on("fine"))), []);
+});
+
+test("a cooperative host on a cordoned node is reported with its grace period; an immediate one is not", () => {
+  const nodes = {
+    draining: { name: "draining", ready: true, leaving: "", cordoned: true },
+    fine: { name: "fine", ready: true, leaving: "", cordoned: false },
+  };
+  const context = (current: PodView) => ({
+    podNamePrefix: PREFIX,
+    pod: podsOf(current),
+    node: (n: string) => nodes[n as keyof typeof nodes],
+    isReturning: () => false,
+    existsElsewhere: () => false,
+    now: T0,
+  });
+  const machine = [{ name, machineId: "uid-0" }];
+  const cooperative = (nodeName: string) =>
+    pod({ nodeName, gracePeriodSeconds: 45, cooperative: true });
+  assert.deepEqual(returnCandidates(machine, context(cooperative("draining"))), [
+    {
+      machine: name,
+      machineId: "uid-0",
+      gracePeriod: 45,
+      reason:
+        "its node draining is cordoned (being drained); the drain waits for the host's return",
+    },
+  ]);
+  assert.deepEqual(returnCandidates(machine, context(cooperative("fine"))), []);
+  assert.deepEqual(
+    returnCandidates(machine, context(pod({ nodeName: "draining", gracePeriodSeconds: 45 }))),
+    [],
+    "an immediate host is reported once the drain evicts it, as before",
+  );
 });
