@@ -65,15 +65,21 @@ describe("sidecarPermissions", () => {
   });
 
   test("leader election adds its Lease, limited to its name where Kubernetes allows; quotas and nodes their reads", () => {
+    const options = { namespace: "grid", instance: "grid", leaseName: "hostfactory-k8s-grid" };
+    const base = sidecarPermissions({
+      ...options,
+      leaderElect: false,
+      watchNodes: false,
+      watchQuotas: false,
+    });
     const permissions = sidecarPermissions({
-      namespace: "grid",
-      instance: "grid",
+      ...options,
       leaderElect: true,
-      leaseName: "hostfactory-k8s-grid",
       watchNodes: true,
       watchQuotas: true,
     });
-    assert.deepEqual(permissions.slice(15).map(key), [
+    assert.deepEqual(permissions.slice(0, base.length), base);
+    assert.deepEqual(permissions.slice(base.length).map(key), [
       "create leases.coordination.k8s.io",
       "get leases.coordination.k8s.io/hostfactory-k8s-grid",
       "update leases.coordination.k8s.io/hostfactory-k8s-grid",
