@@ -55,6 +55,7 @@ export function createWatch(kubeConfig: KubeConfig, watchdogMs: number): Watch {
   return watch;
 }
 
+/** Resolves with how the watch ended; never rejects. */
 export function watchOnce<T>(context: WatchStreamContext<T>): Promise<WatchOutcome> {
   const { stats, stopping } = context;
   const { promise, resolve } = Promise.withResolvers<WatchOutcome>();
@@ -97,8 +98,9 @@ export function watchOnce<T>(context: WatchStreamContext<T>): Promise<WatchOutco
     if (!finished) finish(outcomeOfEnd(error, received, openedAt));
   };
   const { source, watch } = context;
+  const query = watchQuery(context);
   context
-    .throttled(() => watch.watch(source.watchPath, watchQuery(context), onEvent, onDone))
+    .throttled(() => watch.watch(source.watchPath, query, onEvent, onDone))
     .then((opened) => {
       request = opened;
       if (finished) opened.abort();
