@@ -14,7 +14,7 @@
 //   the value: an object edited into a shape that no longer projects is removed, never left stale.
 //
 // The parts: list-watch-store.ts holds the objects, paged-list.ts lists them, watch-stream.ts runs
-// one watch, reflector.ts loops over the two with failure-backoff.ts pacing it.
+// one watch, reflector.ts loops over the two with backoff.ts pacing it.
 
 import { isDeepStrictEqual } from "node:util";
 import type { KubeConfig } from "@kubernetes/client-node";

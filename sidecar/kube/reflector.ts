@@ -5,11 +5,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { KubeApiError, toKubeApiError } from "./api-errors.ts";
-import {
-  createFailureBackoff,
-  type FailureBackoff,
-  type FailureBackoffPolicy,
-} from "./failure-backoff.ts";
+import { createFailureBackoff, type FailureBackoff, type FailureBackoffPolicy } from "./backoff.ts";
 import { emptyListWatchStats, type ListWatchStats } from "./list-watch-stats.ts";
 import type { ObjectStore, Projection } from "./list-watch-store.ts";
 import type { Logger } from "./logger.ts";
