@@ -9,15 +9,10 @@
 // goes back to campaigning instead of ending, because leadership only gates the reconciler.
 
 import { setTimeout as sleep } from "node:timers/promises";
-import {
-  type ConfigurationOptions,
-  CoordinationV1Api,
-  type KubeConfig,
-  type V1Lease,
-  V1MicroTime,
-} from "@kubernetes/client-node";
-import { abortOptions } from "./abort-options.ts";
-import { toKubeApiError } from "./api-errors.ts";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { createLeadership, createLeaseObserver, type Leadership } from "./leader-state.ts";
+import { createLeaseClient } from "./lease-client.ts";
+import { acquireOrRenew, type LeaseRoundContext, release } from "./lease-round.ts";
 import { type Logger, silentLogger } from "./logger.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
 
@@ -68,12 +63,60 @@ export interface LeaderElector {
 }
 
 export function createLeaderElector(options: LeaderElectorOptions): LeaderElector {
+  const timings = checkedTimings(options);
   const { namespace, leaseName: name, identity } = options;
+  const logger = options.logger ?? silentLogger;
+  const fields = { lease: `${namespace}/${name}`, identity };
+  const stopping = new AbortController();
+  const election: Election = {
+    namespace,
+    name,
+    terms: { identity, leaseDurationSeconds: Math.ceil(timings.leaseDurationMs / 1000) },
+    client: createLeaseClient(options.kubeConfig, namespace, name, options.limiter),
+    observer: createLeaseObserver(options.onNewLeader, logger, fields),
+    leadership: createLeadership(options, logger, fields),
+    ...timings,
+    stopping: stopping.signal,
+    logger,
+    fields,
+  };
+  let running: Promise<void> | undefined;
+  return {
+    start() {
+      if (running || stopping.signal.aborted) return;
+      running = campaign(election);
+    },
+    async stop() {
+      stopping.abort();
+      await running;
+    },
+    get isLeader() {
+      return election.leadership.isLeader;
+    },
+    get leader() {
+      return election.observer.leader;
+    },
+  };
+}
+
+interface Timings {
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+}
+
+/** What the election's steps share. */
+interface Election extends LeaseRoundContext, Timings {
+  leadership: Leadership;
+  stopping: AbortSignal;
+}
+
+/** The timings with their defaults, refused when they would let two replicas lead at once. */
+function checkedTimings(options: LeaderElectorOptions): Timings {
   const leaseDurationMs = options.leaseDurationMs ?? DEFAULT_LEASE_DURATION_MS;
   const renewDeadlineMs = options.renewDeadlineMs ?? DEFAULT_RENEW_DEADLINE_MS;
   const retryPeriodMs = options.retryPeriodMs ?? DEFAULT_RETRY_PERIOD_MS;
-  const logger = options.logger ?? silentLogger;
-  if (!identity) throw new RangeError("leader election needs a non-empty identity");
+  if (!options.identity) throw new RangeError("leader election needs a non-empty identity");
   if (!(leaseDurationMs >= 1000)) {
     throw new RangeError(`leaseDurationMs must be at least 1000, got ${leaseDurationMs}`);
   }
@@ -87,229 +130,52 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
       `renewDeadlineMs (${renewDeadlineMs}) must exceed ${JITTER_FACTOR} × retryPeriodMs (${retryPeriodMs})`,
     );
   }
-  const leaseDurationSeconds = Math.ceil(leaseDurationMs / 1000);
-  const api = options.kubeConfig.makeApiClient(CoordinationV1Api);
-  const log = { lease: `${namespace}/${name}`, identity };
+  return { leaseDurationMs, renewDeadlineMs, retryPeriodMs };
+}
 
-  let isLeader = false;
-  let leader = "";
-  /** The lease as last read or written. */
-  let lease: V1Lease | undefined;
-  let observedVersion: string | undefined;
-  /** performance.now() when the lease was last seen to change. */
-  let observedAt = 0;
-  let leading: AbortController | undefined;
-  const stopping = new AbortController();
-  let running: Promise<void> | undefined;
-
-  const call = <R>(
-    verb: string,
-    fn: (options: ConfigurationOptions) => Promise<R>,
-    signal: AbortSignal,
-  ): Promise<R> => {
-    const send = () => fn(abortOptions(signal));
-    const label = { verb, resource: "leases" };
-    return options.limiter ? options.limiter.schedule(send, signal, label) : send();
-  };
-
-  const wait = (ms: number): Promise<void> =>
-    sleep(ms, undefined, { signal: stopping.signal }).catch(() => {});
-
-  const observe = (current: V1Lease): void => {
-    lease = current;
-    const version = current.metadata?.resourceVersion;
-    if (version !== observedVersion) {
-      observedVersion = version;
-      observedAt = performance.now();
+/** Campaigns until stopped: acquires the lease, leads while renewing it, campaigns again. */
+async function campaign(election: Election): Promise<void> {
+  const { stopping, leadership, renewDeadlineMs, retryPeriodMs } = election;
+  while (!stopping.aborted) {
+    const signal = AbortSignal.any([stopping, AbortSignal.timeout(renewDeadlineMs)]);
+    if (!(await acquireOrRenew(election, signal))) {
+      await wait(election, retryPeriodMs * (1 + Math.random() * JITTER_FACTOR));
+      continue;
     }
-    const holder = current.spec?.holderIdentity ?? "";
-    if (holder !== leader) {
-      leader = holder;
-      logger.info({ ...log, leader: holder }, "lease holder changed");
-      try {
-        options.onNewLeader?.(holder);
-      } catch (error) {
-        logger.error({ ...log, err: error }, "onNewLeader threw");
-      }
-    }
-  };
+    if (stopping.aborted) break;
+    leadership.start();
+    if (!(await holdLease(election))) leadership.stop("could not renew the lease in time");
+  }
+  if (leadership.isLeader) leadership.stop("stopped");
+  await release(election, renewDeadlineMs);
+}
 
-  /** One round: read the lease, then create, take or renew it if we may. */
-  const tryAcquireOrRenew = async (signal: AbortSignal): Promise<boolean> => {
-    const now = new V1MicroTime(Date.now());
-    let current: V1Lease;
-    try {
-      current = await call("get", (o) => api.readNamespacedLease({ name, namespace }, o), signal);
-    } catch (error) {
-      const apiError = toKubeApiError(error);
-      if (apiError.kind !== "not-found") {
-        logger.warn({ ...log, err: apiError.message }, "cannot read the lease");
-        return false;
-      }
-      const body: V1Lease = {
-        metadata: { name, namespace },
-        spec: {
-          holderIdentity: identity,
-          leaseDurationSeconds,
-          acquireTime: now,
-          renewTime: now,
-          leaseTransitions: 0,
-        },
-      };
-      try {
-        observe(
-          await call("create", (o) => api.createNamespacedLease({ namespace, body }, o), signal),
-        );
-        return true;
-      } catch (createError) {
-        const apiError = toKubeApiError(createError);
-        // already-exists: another replica created it first; the next round reads it.
-        if (apiError.kind !== "already-exists") {
-          logger.warn({ ...log, err: apiError.message }, "cannot create the lease");
-        }
-        return false;
-      }
-    }
-    observe(current);
-    const spec = current.spec ?? {};
-    const holder = spec.holderIdentity ?? "";
-    const validMs = (spec.leaseDurationSeconds ?? leaseDurationSeconds) * 1000;
-    if (holder !== "" && holder !== identity && performance.now() < observedAt + validMs) {
-      return false;
-    }
-    const takeover = holder !== identity;
-    const transitions = spec.leaseTransitions ?? 0;
-    const body: V1Lease = {
-      ...current,
-      spec: {
-        ...spec,
-        holderIdentity: identity,
-        leaseDurationSeconds,
-        acquireTime: takeover ? now : spec.acquireTime,
-        renewTime: now,
-        leaseTransitions: takeover ? transitions + 1 : transitions,
-      },
-    };
-    try {
-      observe(
-        await call(
-          "update",
-          (o) => api.replaceNamespacedLease({ name, namespace, body }, o),
-          signal,
-        ),
-      );
-      if (takeover) logger.info({ ...log, previous: holder }, "lease acquired");
-      return true;
-    } catch (error) {
-      const apiError = toKubeApiError(error);
-      // conflict: someone else wrote the lease since we read it; the next round reads it again.
-      if (apiError.kind !== "conflict") {
-        logger.warn({ ...log, err: apiError.message }, "cannot update the lease");
-      }
-      return false;
-    }
-  };
+/** Renews every retry period; false once a renewal misses its deadline, true when stopped. */
+async function holdLease(election: Election): Promise<boolean> {
+  let renewed = true;
+  while (renewed && !election.stopping.aborted) {
+    await wait(election, election.retryPeriodMs);
+    renewed = await renewBefore(election, performance.now() + election.renewDeadlineMs);
+  }
+  return renewed;
+}
 
-  /** Retries renewal until it succeeds, the deadline passes, or someone else holds the lease. */
-  const renewBefore = async (deadline: number): Promise<boolean> => {
-    while (!stopping.signal.aborted) {
-      const remaining = deadline - performance.now();
-      if (remaining <= 0) return false;
-      const signal = AbortSignal.any([stopping.signal, AbortSignal.timeout(Math.ceil(remaining))]);
-      if (await tryAcquireOrRenew(signal)) return true;
-      if (leader !== "" && leader !== identity) return false;
-      // The attempt may have used up the time left: then the loop ends without a negative timer.
-      await wait(Math.max(0, Math.min(retryPeriodMs, deadline - performance.now())));
-    }
-    return true;
-  };
+/** Retries renewal until it succeeds, the deadline passes, or someone else holds the lease. */
+async function renewBefore(election: Election, deadline: number): Promise<boolean> {
+  const { stopping, observer, terms } = election;
+  while (!stopping.aborted) {
+    const remaining = deadline - performance.now();
+    if (remaining <= 0) return false;
+    const signal = AbortSignal.any([stopping, AbortSignal.timeout(Math.ceil(remaining))]);
+    if (await acquireOrRenew(election, signal)) return true;
+    if (observer.leader !== "" && observer.leader !== terms.identity) return false;
+    // The attempt may have used up the time left: then the loop ends without a negative timer.
+    const untilDeadline = deadline - performance.now();
+    await wait(election, Math.max(0, Math.min(election.retryPeriodMs, untilDeadline)));
+  }
+  return true;
+}
 
-  const startLeading = (): void => {
-    isLeader = true;
-    leading = new AbortController();
-    logger.info(log, "started leading");
-    try {
-      options.onStartedLeading?.(leading.signal);
-    } catch (error) {
-      logger.error({ ...log, err: error }, "onStartedLeading threw");
-    }
-  };
-
-  const stopLeading = (why: string): void => {
-    isLeader = false;
-    leading?.abort(new Error(`leadership lost: ${why}`));
-    logger.info({ ...log, why }, "stopped leading");
-    try {
-      options.onStoppedLeading?.();
-    } catch (error) {
-      logger.error({ ...log, err: error }, "onStoppedLeading threw");
-    }
-  };
-
-  /** Clears the holder and shortens the lease to 1 s so that others take over at once. */
-  const release = async (): Promise<void> => {
-    const spec = lease?.spec;
-    if (!lease || spec?.holderIdentity !== identity) return;
-    const now = new V1MicroTime(Date.now());
-    const body: V1Lease = {
-      ...lease,
-      spec: {
-        ...spec,
-        holderIdentity: undefined,
-        leaseDurationSeconds: 1,
-        acquireTime: now,
-        renewTime: now,
-      },
-    };
-    try {
-      const signal = AbortSignal.timeout(renewDeadlineMs);
-      observe(
-        await call(
-          "update",
-          (o) => api.replaceNamespacedLease({ name, namespace, body }, o),
-          signal,
-        ),
-      );
-      logger.info(log, "lease released");
-    } catch (error) {
-      logger.warn({ ...log, err: toKubeApiError(error).message }, "cannot release the lease");
-    }
-  };
-
-  const run = async (): Promise<void> => {
-    while (!stopping.signal.aborted) {
-      const signal = AbortSignal.any([stopping.signal, AbortSignal.timeout(renewDeadlineMs)]);
-      if (!(await tryAcquireOrRenew(signal))) {
-        await wait(retryPeriodMs * (1 + Math.random() * JITTER_FACTOR));
-        continue;
-      }
-      if (stopping.signal.aborted) break;
-      startLeading();
-      let renewed = true;
-      while (renewed && !stopping.signal.aborted) {
-        await wait(retryPeriodMs);
-        renewed = await renewBefore(performance.now() + renewDeadlineMs);
-      }
-      if (!renewed) stopLeading("could not renew the lease in time");
-    }
-    if (isLeader) stopLeading("stopped");
-    await release();
-  };
-
-  return {
-    start() {
-      if (running || stopping.signal.aborted) return;
-      running = run();
-    },
-    async stop() {
-      stopping.abort();
-      await running;
-    },
-    get isLeader() {
-      return isLeader;
-    },
-    get leader() {
-      return leader;
-    },
-  };
+function wait(election: Election, ms: number): Promise<void> {
+  return sleep(ms, undefined, { signal: election.stopping }).catch(() => {});
 }
