@@ -147,7 +147,9 @@ async function checkCommand(where: string, argv: string[]): Promise<void> {
     return;
   }
   if (program === "node") {
-    if (args[0] === "client/main.ts") return checkClient(where, args.slice(1));
+    if (args[0] === "client/main.ts" || args[0] === "client/gen/hostfactory.cjs") {
+      return checkClient(where, args.slice(1));
+    }
     if (args[0] === "sidecar/main.ts") return checkFlags(where, await help(SIDECAR, []), args);
     const file = args.find((arg) => !arg.startsWith("-")) as string;
     assert.ok(existsSync(join(ROOT, file)), `${where}: ${file} does not exist`);
