@@ -8,7 +8,8 @@ import { excerpt, ProviderError } from "../provider/errors.ts";
 import { requestKindOf } from "../provider/naming.ts";
 import type { ReferenceLookup } from "../provider/template-references.ts";
 import type { TemplatesSource } from "../templates-source.ts";
-import type { HandlerRecords, ProviderService } from "./provider-service.ts";
+import type { HandlerRecords } from "./provider-context.ts";
+import type { ProviderService } from "./provider-service.ts";
 
 export interface AdminSettings {
   /** This replica's identity (as on the Lease). */

@@ -10,9 +10,6 @@ import { getRequest, listMachines, listRequests } from "./admin-requests.ts";
 import { dryRunPod, listTemplates, renderTemplate } from "./admin-templates.ts";
 import { type CallObserver, unaryHandlers } from "./server.ts";
 
-export type { AdminContext, AdminSettings } from "./admin-context.ts";
-export { EXAMPLE_REQUEST_ID } from "./admin-templates.ts";
-
 export function createAdminHandlers(
   settings: AdminSettings,
   context: AdminContext,

@@ -18,7 +18,7 @@ import { toAttribute } from "./server.ts";
 /** Kubernetes' own limit on an object, and so on a Pod worth sending to the API server. */
 const MAX_DRY_RUN_POD_BYTES = 1024 * 1024;
 /** RenderTemplate's request id when none is given: a valid create id that is plainly a sample. */
-export const EXAMPLE_REQUEST_ID = "req-example000";
+const EXAMPLE_REQUEST_ID = "req-example000";
 
 export function listTemplates(
   settings: AdminSettings,

@@ -7,7 +7,7 @@ import { type ProviderContext, requireSynced } from "./provider-context.ts";
 import type { RequestLookup } from "./request-lookup.ts";
 
 /** Ids not in the cache that one getRequestStatus call may look up in the API server. */
-export const MAX_DIRECT_READS_PER_CALL = 10;
+const MAX_DIRECT_READS_PER_CALL = 10;
 
 export async function getRequestStatus(
   { state }: ProviderContext,

@@ -1,6 +1,7 @@
-// The five HostFactory operations (and the status stream) in the sidecar's own terms. Handlers
-// are stateless: they read the caches and write request records; the reconciler does the rest.
-// Each operation is its own module; this one wires them to the units whose memory they share.
+// The five HostFactory operations (and the status stream) in the sidecar's own terms. They read
+// the caches and write request records; the reconciler does the rest. Each operation is its own
+// module; this one wires them to the few units whose memory they share (reservations, the
+// request ids asked about, final answers being stored).
 
 import type { ClusterState } from "../controller/cluster-state.ts";
 import type { RequestStatus } from "../provider/request-status.ts";
@@ -23,16 +24,7 @@ import { requestReturnMachines } from "./request-return-machines.ts";
 import { createAvailability } from "./template-availability.ts";
 import { watchRequest } from "./watch-request.ts";
 
-export { MAX_DIRECT_READS_PER_CALL } from "./get-request-status.ts";
-export type {
-  HandlerRecords,
-  MachineRef,
-  ProviderDependencies,
-  ProviderSettings,
-} from "./provider-context.ts";
-export { MAX_RC_ACCOUNT_LENGTH } from "./request-machines.ts";
-export { WATCH_COALESCE_MS } from "./watch-request.ts";
-export type { TemplateAvailability };
+export type { HandlerRecords } from "./provider-context.ts";
 
 export interface ProviderService {
   getAvailableTemplates(): { templates: TemplateAvailability[]; message: string };

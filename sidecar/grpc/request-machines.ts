@@ -12,7 +12,7 @@ import { storeForCall, throwIfCancelled } from "./store-for-call.ts";
 import type { Availability } from "./template-availability.ts";
 
 /** A Symphony consumer path is short; this keeps the pods' annotations far below their limit. */
-export const MAX_RC_ACCOUNT_LENGTH = 1_024;
+const MAX_RC_ACCOUNT_LENGTH = 1_024;
 
 /** Grants the machines across replicas, or says why not. */
 async function admit(

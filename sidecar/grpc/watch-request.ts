@@ -6,7 +6,7 @@ import { type ProviderContext, requireSynced } from "./provider-context.ts";
 import type { RequestLookup } from "./request-lookup.ts";
 
 /** How long a WatchRequest gathers changes before it sends the request's status again. */
-export const WATCH_COALESCE_MS = 100;
+const WATCH_COALESCE_MS = 100;
 
 export async function watchRequest(
   { state }: ProviderContext,
