@@ -16,8 +16,6 @@ import { internalError, methodNotAllowed, pathNotFound, StatusError } from "./st
 import type { Store } from "./store.ts";
 import type { WatchStats } from "./watch-connection.ts";
 
-export { MAX_BODY_BYTES } from "./request-body.ts";
-
 /** Answers the simulator's own admin paths (under /simulator/); see admin-endpoint.ts. */
 export type AdminHandler = (
   method: string,

@@ -14,10 +14,6 @@ import type { Pod } from "./object-types.ts";
 import { createPodIpPool } from "./pod-ip-pool.ts";
 import { CONFIGMAPS, PODS } from "./resources.ts";
 
-export type { KubeletOptions } from "./kubelet-context.ts";
-export type { ContainerExit } from "./kubelet-exit.ts";
-export { nodeIsReady } from "./node-ready.ts";
-
 /**
  * The kubelets of every simulated node: a bound pod is acknowledged (Pending, ContainerCreating,
  * hostIP), then Running and Ready with a pod IP after the start delay; a deleted pod stops and is

@@ -1,4 +1,5 @@
-import type { DeleteOptions, ListQuery } from "./rest-api.ts";
+import type { DeleteOptions } from "./rest-delete.ts";
+import type { ListQuery } from "./rest-list.ts";
 import { badRequest } from "./status-error.ts";
 
 export function optionalInt(query: URLSearchParams, key: string): number | undefined {

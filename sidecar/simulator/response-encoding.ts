@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http";
 import type { KubeObject } from "./object-types.ts";
 import type { ResourceInfo } from "./resources.ts";
-import type { ListResult } from "./rest-api.ts";
+import type { ListResult } from "./rest-list.ts";
 import type { StatusError } from "./status-error.ts";
 import { toJson } from "./store-event.ts";
 import { type IncludeObject, toTable } from "./table.ts";

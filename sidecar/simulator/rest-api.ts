@@ -9,11 +9,6 @@ import { type ListQuery, type ListResult, listObjects } from "./rest-list.ts";
 import { getObject } from "./rest-object.ts";
 import { patchObject, updateObject } from "./rest-update.ts";
 
-export { upsertCondition } from "./conditions.ts";
-export type { WriteOptions } from "./rest-context.ts";
-export type { DeleteOptions, DeleteResult } from "./rest-delete.ts";
-export type { ListQuery, ListResult } from "./rest-list.ts";
-
 /**
  * The API server's REST semantics over the store: defaults, validation, optimistic concurrency,
  * generateName, subresources, graceful deletion and finalizers. The HTTP layer and the simulated
