@@ -9,8 +9,6 @@ import type { Store } from "./store.ts";
 import { thaw } from "./store-event.ts";
 import { validateMetadata, validatePodUpdate } from "./validation.ts";
 
-/** Resources whose status is written only through their status subresource. */
-const HAS_STATUS_SUBRESOURCE = new Set(["pods", "nodes", "namespaces", "resourcequotas"]);
 /** Metadata an update cannot change: it keeps the stored values. */
 const IMMUTABLE_FIELDS = [
   "uid",
@@ -56,7 +54,8 @@ function mergeForSubresource(
     if (info === PODS) object.metadata.ownerReferences = thaw(previous.metadata.ownerReferences);
     return object;
   }
-  if (HAS_STATUS_SUBRESOURCE.has(info.name)) next.status = thaw(previous.status);
+  // A resource with a status subresource has its status written only through it.
+  if (info.subresources.status) next.status = thaw(previous.status);
   return next;
 }
 
