@@ -1,5 +1,6 @@
 import type { EventLog } from "./event-log.ts";
-import type { ContainerExit, Kubelets } from "./kubelet.ts";
+import type { Kubelets } from "./kubelet.ts";
+import type { ContainerExit } from "./kubelet-exit.ts";
 import { allocatePodCIDR, buildNode, type NodeSpec } from "./node-factory.ts";
 import type { NodeUsage } from "./node-usage.ts";
 import type { Condition, Node, Pod, Taint } from "./object-types.ts";

@@ -19,10 +19,12 @@ export type {
   RequestMatch,
   RestartOptions,
 } from "./faults.ts";
-export type { ContainerExit } from "./kubelet.ts";
+export type { ContainerExit } from "./kubelet-exit.ts";
 export { defaultNodes, type NodeSpec } from "./node-factory.ts";
 export type { KubeObject, Node, ObjectMeta, Pod, Status, Taint } from "./object-types.ts";
-export type { DeleteOptions, ListQuery, ListResult, RestApi } from "./rest-api.ts";
+export type { RestApi } from "./rest-api.ts";
+export type { DeleteOptions } from "./rest-delete.ts";
+export type { ListQuery, ListResult } from "./rest-list.ts";
 export {
   createSimulator,
   DEFAULT_NODES,

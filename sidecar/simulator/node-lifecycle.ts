@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from "node:util";
+import { upsertCondition } from "./conditions.ts";
 import type { EventLog } from "./event-log.ts";
 import type { Kubelets } from "./kubelet.ts";
-import { nodeIsReady } from "./kubelet.ts";
 import {
   allocatePodCIDR,
   DEFAULT_NODE_CPU,
@@ -9,10 +9,11 @@ import {
   DEFAULT_NODE_PODS,
   readyNodeStatus,
 } from "./node-factory.ts";
+import { nodeIsReady } from "./node-ready.ts";
 import type { Node, Pod, Taint } from "./object-types.ts";
 import { NOT_READY_TAINT, UNREACHABLE_TAINT, UNSCHEDULABLE_TAINT } from "./pod-strategy.ts";
 import { NODES, PODS } from "./resources.ts";
-import { type RestApi, upsertCondition } from "./rest-api.ts";
+import type { RestApi } from "./rest-api.ts";
 import { tolerates } from "./scheduler.ts";
 import { rfc3339, type Store } from "./store.ts";
 import { thaw } from "./store-event.ts";

@@ -1,3 +1,4 @@
+import { upsertCondition } from "./conditions.ts";
 import type { EventLog } from "./event-log.ts";
 import type { EventRecorder } from "./event-recorder.ts";
 import type { NodeUsage } from "./node-usage.ts";
@@ -13,7 +14,6 @@ import { podRequests, UNSCHEDULABLE_TAINT } from "./pod-strategy.ts";
 import { resourceUnits } from "./quantity.ts";
 import type { Random } from "./random.ts";
 import { NODES, PODS } from "./resources.ts";
-import { upsertCondition } from "./rest-api.ts";
 import { rfc3339, type Store } from "./store.ts";
 import { thaw } from "./store-event.ts";
 

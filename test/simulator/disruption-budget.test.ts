@@ -96,4 +96,40 @@ describeOnBackends("pod disruption budgets", {}, (backend) => {
       assert.equal(granted.status, 201, `${name}: ${granted.text}`);
     }
   });
+
+  test("an update of a budget leaves its status alone: only its status subresource writes it", async () => {
+    const { kc } = backend();
+    const policy = kc.makeApiClient(PolicyV1Api);
+    const namespace = await backend().namespace("pdb-status");
+    await policy.createNamespacedPodDisruptionBudget({
+      namespace,
+      body: {
+        metadata: { name: "hosts" },
+        spec: { maxUnavailable: 0, selector: { matchLabels: { app: "protected" } } },
+      },
+    });
+    const forged = {
+      currentHealthy: 42,
+      desiredHealthy: 42,
+      disruptionsAllowed: 42,
+      expectedPods: 42,
+    };
+    // The disruption controller writes the status too: an update it overtook is sent again.
+    const updated = await waitFor("the update", async () => {
+      const current = await policy.readNamespacedPodDisruptionBudget({ namespace, name: "hosts" });
+      const body = { ...current, spec: { ...current.spec, maxUnavailable: 1 }, status: forged };
+      try {
+        return await policy.replaceNamespacedPodDisruptionBudget({
+          namespace,
+          name: "hosts",
+          body,
+        });
+      } catch (error) {
+        if ((error as { code?: number }).code === 409) return undefined;
+        throw error;
+      }
+    });
+    assert.equal(updated.spec?.maxUnavailable, 1);
+    assert.notEqual(updated.status?.disruptionsAllowed, 42);
+  });
 });
