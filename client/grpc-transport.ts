@@ -12,7 +12,7 @@ import {
   type IncomingHttpHeaders,
   type SecureClientSessionOptions,
 } from "node:http2";
-import { connect as connectNet } from "node:net";
+import { connect as connectNet, type Socket } from "node:net";
 import { GRPC_STATUS, GrpcCallError } from "./grpc-status.ts";
 
 export interface TransportOptions {
@@ -126,20 +126,27 @@ function invoke(
     let status: CallStatus | undefined;
     /** Why the connection failed, when it did. */
     let connectionError: Error | undefined;
+    /** The connection under the session, once it is up. */
+    let socket: Socket | undefined;
 
     const finish = (error?: GrpcCallError) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      if (error) {
-        session.destroy();
-        reject(error);
-      } else {
-        // The answer is complete: drop the connection rather than close it with a GOAWAY, which
-        // crashes a sidecar running on Deno 2.9 (an nghttp2 assertion in find_stream_on_goaway).
-        session.destroy();
-        resolve();
-      }
+      hangUp();
+      if (error) reject(error);
+      else resolve();
+    };
+    /**
+     * Ends the connection without a GOAWAY: closes the socket first, so that session.destroy()
+     * (which sends one on a live socket, as session.close() does) has nothing left to write to.
+     * A GOAWAY reaching the sidecar on Deno 2.9 can abort it (the find_stream_on_goaway
+     * assertion: Deno's node:http2 server seems to free the nghttp2 session while nghttp2 still
+     * handles that frame; README, "On Deno"). A socket that just closes is an end of file.
+     */
+    const hangUp = () => {
+      socket?.destroy();
+      session.destroy();
     };
     const fail = (code: number, details: string, cause?: unknown) =>
       finish(new GrpcCallError(code, details, { cause }));
@@ -157,8 +164,9 @@ function invoke(
             Math.max(0, deadline - Date.now()),
           );
 
-    session.on("connect", () => {
+    session.on("connect", (_session, connection) => {
       connected = true;
+      socket = connection;
       if (options.tls && session.alpnProtocol !== "h2") {
         const agreed = session.alpnProtocol ? `"${session.alpnProtocol}"` : "nothing";
         fail(
@@ -194,13 +202,9 @@ function invoke(
         details: "the answer ended without a grpc-status",
       });
     };
-    stream.on("response", (fields, flags) => {
-      httpStatus = Number(fields[":status"]);
-      contentType = String(fields["content-type"] ?? "");
-      if (flags & constants.NGHTTP2_FLAG_END_STREAM) onStatus(fields);
-    });
-    stream.on("trailers", onStatus);
-    stream.on("data", (chunk: Buffer) => {
+    /** Body read before the response headers: Deno 2.9's node:http2 can emit "data" first. */
+    const early: Buffer[] = [];
+    const read = (chunk: Buffer) => {
       // A body that is not gRPC (an HTML error page) is not read: the status says what happened.
       if (settled || httpStatus !== 200 || !isGrpc(contentType)) return;
       try {
@@ -209,6 +213,17 @@ function invoke(
         if (!(error instanceof GrpcCallError)) throw error;
         finish(error);
       }
+    };
+    stream.on("response", (fields, flags) => {
+      httpStatus = Number(fields[":status"]);
+      contentType = String(fields["content-type"] ?? "");
+      for (const chunk of early.splice(0)) read(chunk);
+      if (flags & constants.NGHTTP2_FLAG_END_STREAM) onStatus(fields);
+    });
+    stream.on("trailers", onStatus);
+    stream.on("data", (chunk: Buffer) => {
+      if (httpStatus === undefined) early.push(chunk);
+      else read(chunk);
     });
     // Every message is read by "end"; the trailers came before it.
     stream.on("end", () => {

@@ -3697,17 +3697,18 @@ function invoke(options, path, request, deadline, onMessage) {
     let contentType = "";
     let status;
     let connectionError;
+    let socket;
     const finish = (error) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      if (error) {
-        session.destroy();
-        reject(error);
-      } else {
-        session.destroy();
-        resolve3();
-      }
+      hangUp();
+      if (error) reject(error);
+      else resolve3();
+    };
+    const hangUp = () => {
+      socket?.destroy();
+      session.destroy();
     };
     const fail2 = (code, details, cause) => finish(new GrpcCallError(code, details, { cause }));
     const finishWith = ({ code, details }) => {
@@ -3720,8 +3721,9 @@ function invoke(options, path, request, deadline, onMessage) {
       () => fail2(GRPC_STATUS.DEADLINE_EXCEEDED, "Deadline exceeded"),
       Math.max(0, deadline - Date.now())
     );
-    session.on("connect", () => {
+    session.on("connect", (_session, connection) => {
       connected = true;
+      socket = connection;
       if (options.tls && session.alpnProtocol !== "h2") {
         const agreed = session.alpnProtocol ? `"${session.alpnProtocol}"` : "nothing";
         fail2(
@@ -3755,13 +3757,8 @@ function invoke(options, path, request, deadline, onMessage) {
         details: "the answer ended without a grpc-status"
       });
     };
-    stream.on("response", (fields, flags) => {
-      httpStatus = Number(fields[":status"]);
-      contentType = String(fields["content-type"] ?? "");
-      if (flags & import_node_http2.constants.NGHTTP2_FLAG_END_STREAM) onStatus(fields);
-    });
-    stream.on("trailers", onStatus);
-    stream.on("data", (chunk) => {
+    const early = [];
+    const read = (chunk) => {
       if (settled || httpStatus !== 200 || !isGrpc(contentType)) return;
       try {
         reader.push(chunk);
@@ -3769,6 +3766,17 @@ function invoke(options, path, request, deadline, onMessage) {
         if (!(error instanceof GrpcCallError)) throw error;
         finish(error);
       }
+    };
+    stream.on("response", (fields, flags) => {
+      httpStatus = Number(fields[":status"]);
+      contentType = String(fields["content-type"] ?? "");
+      for (const chunk of early.splice(0)) read(chunk);
+      if (flags & import_node_http2.constants.NGHTTP2_FLAG_END_STREAM) onStatus(fields);
+    });
+    stream.on("trailers", onStatus);
+    stream.on("data", (chunk) => {
+      if (httpStatus === void 0) early.push(chunk);
+      else read(chunk);
     });
     stream.on("end", () => {
       if (status) finishWith(status);
