@@ -58,6 +58,8 @@ export function createWatch(kubeConfig: KubeConfig, watchdogMs: number): Watch {
 /** Resolves with how the watch ended; never rejects. */
 export function watchOnce<T>(context: WatchStreamContext<T>): Promise<WatchOutcome> {
   const { stats, stopping } = context;
+  // Stopped before it began (while the list landed): its abort listener would never fire.
+  if (stopping.aborted) return Promise.resolve({ kind: "stopped" });
   const { promise, resolve } = Promise.withResolvers<WatchOutcome>();
   const openedAt = performance.now();
   let received = 0;

@@ -76,6 +76,23 @@ describe("createListWatchCache", () => {
     assert.equal(cache.stats.lists, 1);
   });
 
+  it("a cache stopped while its first list lands opens no watch and stops at once", {
+    timeout: 30_000,
+  }, async () => {
+    const h = await harness({ nodes: [] });
+    await createPod(h, "mine-0");
+    const { cache } = podCache(h);
+    let stopped: Promise<void> | undefined;
+    cache.subscribe(() => {
+      stopped ??= cache.stop();
+    });
+
+    await assert.rejects(cache.start(), /stopped before its first list/);
+    await stopped;
+
+    assert.equal(h.sim.counters.get("watch", "pods"), 0);
+  });
+
   it("delivers ADDED, MODIFIED and DELETED from the watch, and nothing for other labels", async () => {
     const h = await harness();
     const { cache, events } = podCache(h);
