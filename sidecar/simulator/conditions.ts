@@ -1,4 +1,5 @@
-import type { Condition } from "./object-types.ts";
+import type { Condition, Pod } from "./object-types.ts";
+import { thaw } from "./store-event.ts";
 
 /**
  * Conditions by type, as the kubelet and controllers maintain them: a condition whose status
@@ -20,4 +21,11 @@ export function upsertCondition(
         : next;
   }
   return result;
+}
+
+/** A copy of the pod with `next` upserted into its status conditions. */
+export function podWithCondition(pod: Pod, next: Condition): Pod {
+  const copy = thaw(pod);
+  copy.status = { ...copy.status, conditions: upsertCondition(copy.status?.conditions, next) };
+  return copy;
 }

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from "node:util";
-import { upsertCondition } from "./conditions.ts";
+import { podWithCondition } from "./conditions.ts";
 import type { EventLog } from "./event-log.ts";
 import type { Kubelets } from "./kubelet.ts";
 import {
@@ -64,19 +64,15 @@ export function createNodeLifecycle(options: NodeLifecycleOptions): void {
     (store.list(PODS.name) as Pod[]).filter((pod) => pod.spec.nodeName === node);
 
   const disrupt = (pod: Pod, reason: string, message: string, failed: boolean) => {
-    const next = thaw(pod);
-    next.status = {
-      ...next.status,
-      ...(failed ? { phase: "Failed" as const } : {}),
-      conditions: upsertCondition(next.status?.conditions, {
-        type: "DisruptionTarget",
-        status: "True",
-        reason,
-        message,
-        lastProbeTime: null,
-        lastTransitionTime: rfc3339(now()),
-      }),
-    };
+    const next = podWithCondition(pod, {
+      type: "DisruptionTarget",
+      status: "True",
+      reason,
+      message,
+      lastProbeTime: null,
+      lastTransitionTime: rfc3339(now()),
+    });
+    if (failed) next.status = { ...next.status, phase: "Failed" };
     return store.put(PODS.name, next) as Pod;
   };
 
@@ -118,16 +114,12 @@ export function createNodeLifecycle(options: NodeLifecycleOptions): void {
     for (const pod of podsOn(node)) {
       const ready = pod.status?.conditions?.find((condition) => condition.type === "Ready");
       if (ready?.status !== "True") continue;
-      const next = thaw(pod);
-      next.status = {
-        ...next.status,
-        conditions: upsertCondition(next.status?.conditions, {
-          type: "Ready",
-          status: "False",
-          lastProbeTime: null,
-          lastTransitionTime: rfc3339(now()),
-        }),
-      };
+      const next = podWithCondition(pod, {
+        type: "Ready",
+        status: "False",
+        lastProbeTime: null,
+        lastTransitionTime: rfc3339(now()),
+      });
       store.put(PODS.name, next);
     }
   };

@@ -1,10 +1,9 @@
-import { upsertCondition } from "./conditions.ts";
+import { podWithCondition } from "./conditions.ts";
 import type { Pod } from "./object-types.ts";
 import { PODS } from "./resources.ts";
 import { getObject, isObject } from "./rest-object.ts";
 import { conflict, invalid } from "./status-error.ts";
 import { rfc3339, type Store } from "./store.ts";
-import { thaw } from "./store-event.ts";
 
 /** The pods/binding subresource: assigns a pending pod to a node. */
 export function bindPod(
@@ -35,16 +34,17 @@ export function bindPod(
       `pod ${name} is being deleted, cannot be assigned to a host`,
     );
   }
-  const bound = thaw(pod);
+  store.put(PODS.name, boundPod(pod, nodeName, now));
+}
+
+/** The pod assigned to the node, as a binding (the scheduler's or a client's) leaves it. */
+export function boundPod(pod: Pod, nodeName: string, now: () => Date): Pod {
+  const bound = podWithCondition(pod, {
+    type: "PodScheduled",
+    status: "True",
+    lastProbeTime: null,
+    lastTransitionTime: rfc3339(now()),
+  });
   bound.spec.nodeName = nodeName;
-  bound.status = {
-    ...bound.status,
-    conditions: upsertCondition(bound.status?.conditions, {
-      type: "PodScheduled",
-      status: "True",
-      lastProbeTime: null,
-      lastTransitionTime: rfc3339(now()),
-    }),
-  };
-  store.put(PODS.name, bound);
+  return bound;
 }

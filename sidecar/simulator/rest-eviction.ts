@@ -1,4 +1,4 @@
-import { upsertCondition } from "./conditions.ts";
+import { podWithCondition } from "./conditions.ts";
 import { checkDisruptionBudgets } from "./disruption-budget.ts";
 import type { Pod } from "./object-types.ts";
 import { PODS } from "./resources.ts";
@@ -6,22 +6,17 @@ import { type DeleteOptions, deleteObject } from "./rest-delete.ts";
 import { getObject, isObject } from "./rest-object.ts";
 import { badRequest } from "./status-error.ts";
 import { rfc3339, type Store } from "./store.ts";
-import { thaw } from "./store-event.ts";
 
 /** Marks a running pod with the DisruptionTarget condition the Eviction API sets. */
 function markEvicted(store: Store, now: () => Date, pod: Pod) {
-  const marked = thaw(pod);
-  marked.status = {
-    ...marked.status,
-    conditions: upsertCondition(marked.status?.conditions, {
-      type: "DisruptionTarget",
-      status: "True",
-      reason: "EvictionByEvictionAPI",
-      message: "Eviction API: evicting",
-      lastProbeTime: null,
-      lastTransitionTime: rfc3339(now()),
-    }),
-  };
+  const marked = podWithCondition(pod, {
+    type: "DisruptionTarget",
+    status: "True",
+    reason: "EvictionByEvictionAPI",
+    message: "Eviction API: evicting",
+    lastProbeTime: null,
+    lastTransitionTime: rfc3339(now()),
+  });
   store.put(PODS.name, marked);
 }
 

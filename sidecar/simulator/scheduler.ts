@@ -1,4 +1,4 @@
-import { upsertCondition } from "./conditions.ts";
+import { podWithCondition } from "./conditions.ts";
 import type { EventLog } from "./event-log.ts";
 import type { EventRecorder } from "./event-recorder.ts";
 import type { NodeUsage } from "./node-usage.ts";
@@ -14,8 +14,8 @@ import { podRequests, UNSCHEDULABLE_TAINT } from "./pod-strategy.ts";
 import { resourceUnits } from "./quantity.ts";
 import type { Random } from "./random.ts";
 import { NODES, PODS } from "./resources.ts";
+import { boundPod } from "./rest-binding.ts";
 import { rfc3339, type Store } from "./store.ts";
-import { thaw } from "./store-event.ts";
 
 /**
  * The default scheduler, reduced to its filters that matter here (NodeUnschedulable,
@@ -219,18 +219,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     pod.status?.phase !== "Failed";
 
   const bind = (pod: Pod, node: Node) => {
-    const bound = thaw(pod);
-    bound.spec.nodeName = node.metadata.name;
-    bound.status = {
-      ...bound.status,
-      conditions: upsertCondition(bound.status?.conditions, {
-        type: "PodScheduled",
-        status: "True",
-        lastProbeTime: null,
-        lastTransitionTime: rfc3339(now()),
-      }),
-    };
-    const stored = store.put(PODS.name, bound);
+    const stored = store.put(PODS.name, boundPod(pod, node.metadata.name as string, now));
     const message = `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${node.metadata.name}`;
     recorder?.record(stored, "Normal", "Scheduled", message, { component: SCHEDULER_NAME });
     log.record("scheduled", message, `${pod.metadata.namespace}/${pod.metadata.name}`);
@@ -239,18 +228,14 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   const markUnschedulable = (pod: Pod, message: string) => {
     const current = pod.status?.conditions?.find((condition) => condition.type === "PodScheduled");
     if (current?.status === "False" && current.message === message) return;
-    const next = thaw(pod);
-    next.status = {
-      ...next.status,
-      conditions: upsertCondition(next.status?.conditions, {
-        type: "PodScheduled",
-        status: "False",
-        reason: "Unschedulable",
-        message,
-        lastProbeTime: null,
-        lastTransitionTime: rfc3339(now()),
-      }),
-    };
+    const next = podWithCondition(pod, {
+      type: "PodScheduled",
+      status: "False",
+      reason: "Unschedulable",
+      message,
+      lastProbeTime: null,
+      lastTransitionTime: rfc3339(now()),
+    });
     const stored = store.put(PODS.name, next);
     recorder?.record(stored, "Warning", "FailedScheduling", message, { component: SCHEDULER_NAME });
     log.record("unschedulable", message, `${pod.metadata.namespace}/${pod.metadata.name}`);
