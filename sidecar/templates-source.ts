@@ -7,6 +7,7 @@ import { dirname } from "node:path";
 import type { Logger } from "pino";
 import type { Template, TemplateDefaults } from "../templates/parse.ts";
 import { readTemplatesFile } from "../templates/read.ts";
+import { excerpt, ProviderError } from "./provider/errors.ts";
 
 const RELOAD_DEBOUNCE_MS = 200;
 const POLL_INTERVAL_MS = 30_000;
@@ -126,4 +127,17 @@ export function createTemplatesSource(
       clearTimeout(timer);
     },
   };
+}
+
+/** The not-found error for a template id the source does not hold, naming those it does. */
+export function unknownTemplate(
+  source: TemplatesSource,
+  templateId: string,
+  also = "",
+): ProviderError {
+  const known = source.templates.map((t) => t.templateId).join(", ");
+  return new ProviderError(
+    "not-found",
+    `template '${excerpt(templateId)}' not found${also}; available: ${known}`,
+  );
 }

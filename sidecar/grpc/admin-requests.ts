@@ -20,6 +20,7 @@ import { projectPod } from "../kube/pod-view.ts";
 import { excerpt, ProviderError } from "../provider/errors.ts";
 import type { PodView, RequestRecord } from "../provider/model.ts";
 import type { RequestStatus as StatusView } from "../provider/request-status.ts";
+import { unknownTemplate } from "../templates-source.ts";
 import { type AdminContext, type AdminSettings, checkRequestId } from "./admin-context.ts";
 import { requireSynced } from "./provider-context.ts";
 import { requestClusterView } from "./request-cluster-view.ts";
@@ -150,11 +151,7 @@ export async function listMachines(
       );
     }
     if (templateId && !templates.get(templateId)) {
-      const known = templates.templates.map((t) => t.templateId).join(", ");
-      throw new ProviderError(
-        "not-found",
-        `template '${excerpt(templateId)}' not found and has no machines; available: ${known}`,
-      );
+      throw unknownTemplate(templates, templateId, " and has no machines");
     }
   }
   return { machines };

@@ -10,8 +10,9 @@ import type {
   RenderTemplateResponse,
 } from "../../proto/gen/hostfactory/v1/admin.ts";
 import { podManifest } from "../../templates/pod-manifest.ts";
-import { excerpt, ProviderError } from "../provider/errors.ts";
+import { excerpt } from "../provider/errors.ts";
 import { requestKindOf } from "../provider/naming.ts";
+import { unknownTemplate } from "../templates-source.ts";
 import { type AdminContext, type AdminSettings, invalid } from "./admin-context.ts";
 import { toAttribute } from "./server.ts";
 
@@ -53,13 +54,7 @@ export async function renderTemplate(
   request: RenderTemplateRequest,
 ): Promise<RenderTemplateResponse> {
   const template = templates.get(request.templateId);
-  if (!template) {
-    const known = templates.templates.map((t) => t.templateId).join(", ");
-    throw new ProviderError(
-      "not-found",
-      `template '${excerpt(request.templateId)}' not found; available: ${known}`,
-    );
-  }
+  if (!template) throw unknownTemplate(templates, request.templateId);
   const requestId = request.requestId || EXAMPLE_REQUEST_ID;
   if (requestKindOf(requestId) !== "create") {
     throw invalid(

@@ -2,11 +2,12 @@
 // stores its record; the reconciler creates the pods.
 
 import type { Admission } from "../controller/admission.ts";
-import { excerpt, ProviderError } from "../provider/errors.ts";
+import { ProviderError } from "../provider/errors.ts";
 import { MAX_MACHINES_PER_REQUEST } from "../provider/model.ts";
 import { newRequestId } from "../provider/naming.ts";
 import type { NewCreateRecord } from "../provider/records.ts";
 import { templateReferences } from "../provider/template-references.ts";
+import { unknownTemplate } from "../templates-source.ts";
 import { type ProviderContext, plural, requireSynced } from "./provider-context.ts";
 import { storeForCall, throwIfCancelled } from "./store-for-call.ts";
 import type { Availability } from "./template-availability.ts";
@@ -77,13 +78,7 @@ export async function requestMachines(
   const { settings, state, templates, cluster } = context;
   requireSynced(state);
   const template = templates.get(templateId);
-  if (!template) {
-    const known = templates.templates.map((t) => t.templateId).join(", ");
-    throw new ProviderError(
-      "not-found",
-      `template '${excerpt(templateId)}' not found; available: ${known}`,
-    );
-  }
+  if (!template) throw unknownTemplate(templates, templateId);
   if (!Number.isInteger(machineCount) || machineCount < 1) {
     throw new ProviderError(
       "invalid-argument",
