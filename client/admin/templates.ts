@@ -80,6 +80,8 @@ async function list(context: AdminContext): Promise<number> {
     pendingTimeoutSeconds: settings.pendingTimeoutSeconds,
     subdomain: settings.subdomain,
     hostnameStyle: settings.hostnameStyle,
+    drainPolicy: settings.drainPolicy,
+    priorityClassName: settings.priorityClassName,
   }));
   if (answer.templatesError) {
     context.io.stderr.write(
@@ -94,7 +96,18 @@ async function list(context: AdminContext): Promise<number> {
     },
     () =>
       table(
-        ["TEMPLATE", "MAX", "AVAILABLE", "IN USE", "NCPUS", "NRAM", "PENDING", "HOSTNAME"],
+        [
+          "TEMPLATE",
+          "MAX",
+          "AVAILABLE",
+          "IN USE",
+          "NCPUS",
+          "NRAM",
+          "PENDING",
+          "HOSTNAME",
+          "DRAIN",
+          "PRIORITY CLASS",
+        ],
         templates.map((t) => [
           t.templateId,
           t.maxNumber === -1 ? "unlimited" : String(t.maxNumber),
@@ -104,6 +117,8 @@ async function list(context: AdminContext): Promise<number> {
           t.attributes.nram?.[1] ?? "-",
           `${t.pendingTimeoutSeconds}s`,
           t.subdomain ? `${t.hostnameStyle} (subdomain ${t.subdomain})` : t.hostnameStyle,
+          t.drainPolicy,
+          t.priorityClassName || "-",
         ]),
       ),
   );

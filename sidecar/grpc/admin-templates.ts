@@ -12,6 +12,7 @@ import type {
 import { podManifest } from "../../templates/pod-manifest.ts";
 import { excerpt } from "../provider/errors.ts";
 import { requestKindOf } from "../provider/naming.ts";
+import { templateReferences } from "../provider/template-references.ts";
 import { unknownTemplate } from "../templates-source.ts";
 import { type AdminContext, type AdminSettings, invalid } from "./admin-context.ts";
 import { toAttribute } from "./server.ts";
@@ -44,6 +45,9 @@ export function listTemplates(
       subdomain: t.subdomain ?? "",
       hostnameStyle: t.hostnameStyle,
       machinesInUse: state.machinesInUse(t.templateId),
+      drainPolicy: t.drainPolicy,
+      priorityClassName:
+        templateReferences(t.pod.spec).find((r) => r.kind === "PriorityClass")?.name ?? "",
     })),
   };
 }

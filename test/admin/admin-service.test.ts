@@ -235,6 +235,8 @@ describe("templates", () => {
     assert.equal(huge?.template?.availableNumber, 4);
     assert.equal(huge?.machinesInUse, 0);
     assert.equal(huge?.template?.attributes.ncpus?.value, "64");
+    assert.equal(huge?.drainPolicy, "immediate");
+    assert.equal(huge?.priorityClassName, "");
   });
 
   test("RenderTemplate prints the Pod a machine would get, without creating it", async () => {

@@ -226,9 +226,12 @@ describe("templates", () => {
     assert.equal(result.code, 0, result.stderr);
     assert.match(
       result.stdout,
-      /^TEMPLATE\s+MAX\s+AVAILABLE\s+IN USE\s+NCPUS\s+NRAM\s+PENDING\s+HOSTNAME$/m,
+      /^TEMPLATE\s+MAX\s+AVAILABLE\s+IN USE\s+NCPUS\s+NRAM\s+PENDING\s+HOSTNAME\s+DRAIN\s+PRIORITY CLASS$/m,
     );
-    assert.match(result.stdout, /^compute-huge\s+4\s+4\s+0\s+64\s+1024\s+2s\s+short$/m);
+    assert.match(
+      result.stdout,
+      /^compute-huge\s+4\s+4\s+0\s+64\s+1024\s+2s\s+short\s+immediate\s+-$/m,
+    );
     const json = await run(["templates", "list", "--json"]);
     const small = json.json.templates.find((t: Json) => t.templateId === "compute-small");
     assert.deepEqual(small?.attributes.ncpus, ["Numeric", "1"]);

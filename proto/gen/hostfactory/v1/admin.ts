@@ -267,6 +267,13 @@ export interface TemplateInfo {
   hostnameStyle: string;
   /** Live pods of the template plus machines asked for and not yet created. */
   machinesInUse: number;
+  /**
+   * What a drain of a host's node does: "immediate" (evicted as any pod) or "cooperative" (held
+   * by the instance's PodDisruptionBudget until HostFactory returns the host).
+   */
+  drainPolicy: string;
+  /** The PriorityClass its pods name; empty when none. */
+  priorityClassName: string;
 }
 
 /** RenderTemplateRequest names the machine to render. */
@@ -1893,7 +1900,15 @@ export const ListTemplatesResponse: MessageFns<ListTemplatesResponse> = {
 };
 
 function createBaseTemplateInfo(): TemplateInfo {
-  return { template: undefined, pendingTimeoutSeconds: 0, subdomain: "", hostnameStyle: "", machinesInUse: 0 };
+  return {
+    template: undefined,
+    pendingTimeoutSeconds: 0,
+    subdomain: "",
+    hostnameStyle: "",
+    machinesInUse: 0,
+    drainPolicy: "",
+    priorityClassName: "",
+  };
 }
 
 export const TemplateInfo: MessageFns<TemplateInfo> = {
@@ -1912,6 +1927,12 @@ export const TemplateInfo: MessageFns<TemplateInfo> = {
     }
     if (message.machinesInUse !== 0) {
       writer.uint32(40).int32(message.machinesInUse);
+    }
+    if (message.drainPolicy !== "") {
+      writer.uint32(50).string(message.drainPolicy);
+    }
+    if (message.priorityClassName !== "") {
+      writer.uint32(58).string(message.priorityClassName);
     }
     return writer;
   },
@@ -1969,6 +1990,22 @@ export const TemplateInfo: MessageFns<TemplateInfo> = {
             message.machinesInUse = reader.int32();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.drainPolicy = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.priorityClassName = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2000,6 +2037,16 @@ export const TemplateInfo: MessageFns<TemplateInfo> = {
         : isSet(object.machines_in_use)
         ? globalThis.Number(object.machines_in_use)
         : 0,
+      drainPolicy: isSet(object.drainPolicy)
+        ? globalThis.String(object.drainPolicy)
+        : isSet(object.drain_policy)
+        ? globalThis.String(object.drain_policy)
+        : "",
+      priorityClassName: isSet(object.priorityClassName)
+        ? globalThis.String(object.priorityClassName)
+        : isSet(object.priority_class_name)
+        ? globalThis.String(object.priority_class_name)
+        : "",
     };
   },
 
@@ -2020,6 +2067,12 @@ export const TemplateInfo: MessageFns<TemplateInfo> = {
     if (message.machinesInUse !== 0) {
       obj.machinesInUse = Math.round(message.machinesInUse);
     }
+    if (message.drainPolicy !== "") {
+      obj.drainPolicy = message.drainPolicy;
+    }
+    if (message.priorityClassName !== "") {
+      obj.priorityClassName = message.priorityClassName;
+    }
     return obj;
   },
 
@@ -2035,6 +2088,8 @@ export const TemplateInfo: MessageFns<TemplateInfo> = {
     message.subdomain = object.subdomain ?? "";
     message.hostnameStyle = object.hostnameStyle ?? "";
     message.machinesInUse = object.machinesInUse ?? 0;
+    message.drainPolicy = object.drainPolicy ?? "";
+    message.priorityClassName = object.priorityClassName ?? "";
     return message;
   },
 };

@@ -929,8 +929,13 @@ type TemplateInfo struct {
 	HostnameStyle string `protobuf:"bytes,4,opt,name=hostname_style,json=hostnameStyle,proto3" json:"hostname_style,omitempty"`
 	// Live pods of the template plus machines asked for and not yet created.
 	MachinesInUse int32 `protobuf:"varint,5,opt,name=machines_in_use,json=machinesInUse,proto3" json:"machines_in_use,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// What a drain of a host's node does: "immediate" (evicted as any pod) or "cooperative" (held
+	// by the instance's PodDisruptionBudget until HostFactory returns the host).
+	DrainPolicy string `protobuf:"bytes,6,opt,name=drain_policy,json=drainPolicy,proto3" json:"drain_policy,omitempty"`
+	// The PriorityClass its pods name; empty when none.
+	PriorityClassName string `protobuf:"bytes,7,opt,name=priority_class_name,json=priorityClassName,proto3" json:"priority_class_name,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *TemplateInfo) Reset() {
@@ -996,6 +1001,20 @@ func (x *TemplateInfo) GetMachinesInUse() int32 {
 		return x.MachinesInUse
 	}
 	return 0
+}
+
+func (x *TemplateInfo) GetDrainPolicy() string {
+	if x != nil {
+		return x.DrainPolicy
+	}
+	return ""
+}
+
+func (x *TemplateInfo) GetPriorityClassName() string {
+	if x != nil {
+		return x.PriorityClassName
+	}
+	return ""
 }
 
 // RenderTemplateRequest names the machine to render.
@@ -1969,13 +1988,15 @@ const file_hostfactory_v1_admin_proto_rawDesc = "" +
 	"\x15ListTemplatesResponse\x12:\n" +
 	"\ttemplates\x18\x01 \x03(\v2\x1c.hostfactory.v1.TemplateInfoR\ttemplates\x12%\n" +
 	"\x0etemplates_file\x18\x02 \x01(\tR\rtemplatesFile\x12'\n" +
-	"\x0ftemplates_error\x18\x03 \x01(\tR\x0etemplatesError\"\xe9\x01\n" +
+	"\x0ftemplates_error\x18\x03 \x01(\tR\x0etemplatesError\"\xbc\x02\n" +
 	"\fTemplateInfo\x124\n" +
 	"\btemplate\x18\x01 \x01(\v2\x18.hostfactory.v1.TemplateR\btemplate\x126\n" +
 	"\x17pending_timeout_seconds\x18\x02 \x01(\x05R\x15pendingTimeoutSeconds\x12\x1c\n" +
 	"\tsubdomain\x18\x03 \x01(\tR\tsubdomain\x12%\n" +
 	"\x0ehostname_style\x18\x04 \x01(\tR\rhostnameStyle\x12&\n" +
-	"\x0fmachines_in_use\x18\x05 \x01(\x05R\rmachinesInUse\"\xb4\x01\n" +
+	"\x0fmachines_in_use\x18\x05 \x01(\x05R\rmachinesInUse\x12!\n" +
+	"\fdrain_policy\x18\x06 \x01(\tR\vdrainPolicy\x12.\n" +
+	"\x13priority_class_name\x18\a \x01(\tR\x11priorityClassName\"\xb4\x01\n" +
 	"\x15RenderTemplateRequest\x12\x1f\n" +
 	"\vtemplate_id\x18\x01 \x01(\tR\n" +
 	"templateId\x12\x1d\n" +
