@@ -5,8 +5,8 @@ import { ProviderServiceService } from "../proto/gen/hostfactory/v1/provider.ts"
 import { startSidecar } from "../sidecar/app.ts";
 import { loadConfig } from "../sidecar/config.ts";
 import { createAdmitter } from "../sidecar/controller/admission.ts";
+import { toRequest } from "../sidecar/grpc/convert.ts";
 import { createProviderService } from "../sidecar/grpc/provider-service.ts";
-import { toRequest } from "../sidecar/grpc/server.ts";
 import { connectCluster } from "../sidecar/kube/cluster.ts";
 import { loadKubeConfig } from "../sidecar/kube/kubeconfig.ts";
 import { createRateLimiter } from "../sidecar/kube/rate-limiter.ts";

@@ -22,9 +22,9 @@ import type { PodView, RequestRecord } from "../provider/model.ts";
 import type { RequestStatus as StatusView } from "../provider/request-status.ts";
 import { unknownTemplate } from "../templates-source.ts";
 import { type AdminContext, type AdminSettings, checkRequestId } from "./admin-context.ts";
+import { toRequest } from "./convert.ts";
 import { requireSynced } from "./provider-context.ts";
 import { requestClusterView } from "./request-cluster-view.ts";
-import { toRequest } from "./server.ts";
 
 const KIND = { create: RequestKind.REQUEST_KIND_CREATE, return: RequestKind.REQUEST_KIND_RETURN };
 const SOURCE = {

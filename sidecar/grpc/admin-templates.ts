@@ -15,7 +15,7 @@ import { requestKindOf } from "../provider/naming.ts";
 import { templateReferences } from "../provider/template-references.ts";
 import { unknownTemplate } from "../templates-source.ts";
 import { type AdminContext, type AdminSettings, invalid } from "./admin-context.ts";
-import { toAttribute } from "./server.ts";
+import { toAttribute } from "./convert.ts";
 
 /** Kubernetes' own limit on an object, and so on a Pod worth sending to the API server. */
 const MAX_DRY_RUN_POD_BYTES = 1024 * 1024;
