@@ -99,8 +99,7 @@ async function routeRequest(
     throw pathNotFound();
   }
   const verb = verbOf(method, resourceRoute, parsed.searchParams);
-  if (!verb || !resourceRoute.info.verbs.includes(verb))
-    throw methodNotAllowed("the server does not allow this method on the requested resource");
+  if (!verb || !resourceRoute.info.verbs.includes(verb)) throw methodNotAllowed();
   const delayed = admitRequest(options, resourceRoute, verb, response);
   if (delayed) await delayed;
   await serveResource(context, request, response, resourceRoute, verb, parsed.searchParams);

@@ -28,8 +28,6 @@ import { serveWatch, type WatchEndpointContext } from "./watch-endpoint.ts";
 const PROTOBUF_HINT =
   "the simulator decodes JSON bodies only; `kubectl create namespace|configmap|…` send protobuf, so write the object as a manifest and use `kubectl create -f` or `kubectl apply -f`";
 
-const METHOD_NOT_ALLOWED = "the server does not allow this method on the requested resource";
-
 export interface ResourceEndpointContext extends WatchEndpointContext {
   api: RestApi;
   authorization: Authorization;
@@ -57,7 +55,7 @@ function sendResult(request: ResourceRequest, code: number, object: KubeObject) 
 /** Only the status subresource takes updates and patches besides the resource itself. */
 function checkWritableSubresource(route: Route) {
   if (route.subresource !== undefined && route.subresource !== "status") {
-    throw methodNotAllowed(METHOD_NOT_ALLOWED);
+    throw methodNotAllowed();
   }
 }
 
@@ -81,7 +79,7 @@ const serveCreate: VerbHandler = ({ api, authorization }, request) => {
     api.bind(namespace, name as string, body);
     sendCreatedStatus(request.response);
   } else if (subresource !== undefined) {
-    throw methodNotAllowed(METHOD_NOT_ALLOWED);
+    throw methodNotAllowed();
   } else if (info === SELF_SUBJECT_ACCESS_REVIEWS) {
     send(request.response, 201, JSON.stringify(authorization.review(body)));
   } else {
@@ -127,7 +125,7 @@ const servePatch: VerbHandler = ({ api }, request) => {
 
 const serveDelete: VerbHandler = ({ api }, request) => {
   const { info, namespace = "", name, subresource } = request.route;
-  if (subresource !== undefined) throw methodNotAllowed(METHOD_NOT_ALLOWED);
+  if (subresource !== undefined) throw methodNotAllowed();
   const deleteOptions = deleteOptionsFrom(request.query, parseJson(request.text));
   const result = api.delete(info, namespace, name as string, deleteOptions);
   // Pods and namespaces answer with the object even once it is removed, as their registries do.

@@ -120,8 +120,15 @@ export function forbidden(message: string, details?: Status["details"]): StatusE
   return new StatusError(failure(403, "Forbidden", message, details));
 }
 
-export function methodNotAllowed(message: string): StatusError {
-  return new StatusError(failure(405, "MethodNotAllowed", message));
+/** The API server's 405, for a verb a resource (or subresource) does not serve. */
+export function methodNotAllowed(): StatusError {
+  return new StatusError(
+    failure(
+      405,
+      "MethodNotAllowed",
+      "the server does not allow this method on the requested resource",
+    ),
+  );
 }
 
 export function gone(message: string): StatusError {
