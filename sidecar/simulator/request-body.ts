@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http";
 import { badRequest, StatusError } from "./status-error.ts";
 
 /** Request bodies above this are refused with 413, as the API server's limit is 3 MiB. */
-export const MAX_BODY_BYTES = 3 * 1024 * 1024;
+const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
 export async function readBody(request: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];

@@ -47,7 +47,7 @@ export function send(
   response.end(body);
 }
 
-export function sendPlainText(
+function sendPlainText(
   response: ServerResponse,
   code: number,
   text: string,
