@@ -58,6 +58,13 @@ export interface ControlPlane extends ClusterApi {
   kill(component: ControlPlaneComponent): Promise<void>;
   /** Starts a killed component again; resolves once it serves (etcd, kube-apiserver). */
   start(component: ControlPlaneComponent): Promise<void>;
+  /**
+   * Once kube-apiserver is ready, restarts KWOK so that it lists every pod on its nodes again. A
+   * kubelet retries a pod status update until it lands and resyncs its pods; KWOK (v0.8) drops a
+   * stage whose patch failed with anything but a refused connection or a timeout, such as the
+   * error of an API server whose etcd just died, and that pod would stay Pending for good.
+   */
+  resyncKubelets(): Promise<void>;
   /** Kills every component and removes the folder. */
   stop(): Promise<void>;
 }
@@ -295,6 +302,11 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     async restart(component) {
       await kill(component);
       await start(component);
+    },
+    async resyncKubelets() {
+      await waitServing("kube-apiserver");
+      await kill("kwok");
+      await start("kwok");
     },
     kill,
     start,

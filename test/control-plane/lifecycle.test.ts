@@ -5,7 +5,7 @@ import { spawn } from "node:child_process";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { CoreV1Api } from "@kubernetes/client-node";
+import { AdmissionregistrationV1Api, CoreV1Api } from "@kubernetes/client-node";
 import { type WaitOptions, waitFor } from "../tools/wait-for.ts";
 import { type ControlPlane, controlPlaneUnavailable, startControlPlane } from "./index.ts";
 
@@ -73,6 +73,85 @@ describe("a control plane of one's own", {
     );
     const read = await core.readNamespace({ name: namespace });
     assert.equal(read.metadata?.name, namespace);
+  });
+
+  test("a pod whose start KWOK dropped starts once the kubelets resync", async () => {
+    const namespace = await controlPlane.createNamespace();
+    const admission = controlPlane.kubeConfig().makeApiClient(AdmissionregistrationV1Api);
+    const phase = async (name: string) =>
+      (await core.readNamespacedPod({ namespace, name })).status?.phase;
+    // A pod no scheduler and no kubelet touches, to see whether the policy is in force.
+    await core.createNamespacedPod({
+      namespace,
+      body: {
+        metadata: { name: "probe" },
+        spec: { schedulerName: "nobody", containers: [{ name: "main", image: "busybox" }] },
+      },
+    });
+    const probeMayRun = async () => {
+      try {
+        await core.patchNamespacedPodStatus({
+          namespace,
+          name: "probe",
+          body: [{ op: "replace", path: "/status/phase", value: "Running" }],
+        });
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    // A refusal that is neither a refused connection nor a timeout, like the error of an API
+    // server whose etcd died under it: KWOK does not retry it.
+    const policy = `hold-${namespace}`;
+    await admission.createValidatingAdmissionPolicy({
+      body: {
+        metadata: { name: policy },
+        spec: {
+          failurePolicy: "Fail",
+          matchConstraints: {
+            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } },
+            resourceRules: [
+              {
+                apiGroups: [""],
+                apiVersions: ["v1"],
+                operations: ["UPDATE"],
+                resources: ["pods/status"],
+              },
+            ],
+          },
+          validations: [{ expression: "object.status.phase != 'Running'", message: "held" }],
+        },
+      },
+    });
+    await admission.createValidatingAdmissionPolicyBinding({
+      body: {
+        metadata: { name: policy },
+        spec: { policyName: policy, validationActions: ["Deny"] },
+      },
+    });
+    await waitFor("the policy to refuse a Running pod", async () => !(await probeMayRun()), WAIT);
+
+    await core.createNamespacedPod({
+      namespace,
+      body: {
+        metadata: { name: "held" },
+        spec: { nodeName: "only", containers: [{ name: "main", image: "busybox" }] },
+      },
+    });
+    const kwokLog = join(controlPlane.dir, "logs", "kwok.log");
+    const gaveUp = new RegExp(`"failed to apply stage".*"pod":"${namespace}/held"`);
+    await waitFor(
+      "KWOK to give up on the held pod",
+      () => gaveUp.test(readFileSync(kwokLog, "utf8")) || undefined,
+      WAIT,
+    );
+    await admission.deleteValidatingAdmissionPolicyBinding({ name: policy });
+    await admission.deleteValidatingAdmissionPolicy({ name: policy });
+    await waitFor("the policy to be gone", probeMayRun, WAIT);
+    assert.equal(await phase("held"), "Pending", "KWOK, unlike a kubelet, does not try again");
+
+    await controlPlane.resyncKubelets();
+    await waitFor("the held pod to run", async () => (await phase("held")) === "Running", WAIT);
   });
 
   test("a component that is running cannot be started twice", async () => {

@@ -76,6 +76,7 @@ describe("faults on the real control plane", { skip: skip ?? false }, () => {
         await controlPlane.kill(component);
         await sleep(DOWNTIME_MS);
         await controlPlane.start(component);
+        await controlPlane.resyncKubelets();
         const final = await finalStatus(h, requestId, 120_000).catch(async (error) => {
           // What the cluster and the sidecar show, for whoever reads a failure.
           const sidecar = h.sidecar;
